@@ -1,0 +1,294 @@
+//! The one error type of the function, and the one place that decides what is transient.
+//!
+//! Every failure is a [`RotationError`]: the secret and step it happened in, and a [`Problem`]
+//! that says what is wrong and what the operator can do. It becomes a Lambda `Diagnostic` whose
+//! `error_type` starts with `Transient.` (Secrets Manager's retry may well succeed: throttling,
+//! time-outs, a key not yet propagated) or `Permanent.` (a person must fix something first).
+
+use std::fmt;
+
+use lambda_runtime::Diagnostic;
+
+use crate::event::Step;
+
+/// Error codes that mean "try again later", whichever service sent them.
+const TRANSIENT_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalServiceError",
+    "InternalServiceErrorException",
+    "InternalServerError",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "PriorRequestNotComplete",
+    "ConcurrentModification",
+    "ConcurrentModificationException",
+    "ServiceFailure",
+];
+
+/// What STS answers while a new key has not reached every endpoint yet (§8). Only testSecret
+/// retries these: anywhere else they are permanent.
+const PROPAGATION_CODES: &[&str] = &[
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "AccessDenied",
+    "AccessDeniedException",
+];
+
+const NOT_FOUND_CODES: &[&str] = &[
+    "NoSuchEntity",
+    "NoSuchEntityException",
+    "ResourceNotFoundException",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsErrorKind {
+    /// The request may succeed if sent again: throttling, 5xx, network failures, time-outs.
+    Transient,
+    /// The service said no, and will say no again.
+    Permanent,
+}
+
+/// A failed AWS call, reduced to what we act on. Built by the adapters in `aws/`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{service} {operation} failed: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct AwsError {
+    pub service: &'static str,
+    pub operation: &'static str,
+    /// The service's error code (for example `ResourceNotFoundException`), when it sent one.
+    pub code: Option<String>,
+    pub message: String,
+    pub kind: AwsErrorKind,
+}
+
+impl AwsError {
+    /// An error the service answered with. Its class follows from the code and the HTTP status.
+    pub fn service(
+        service: &'static str,
+        operation: &'static str,
+        code: Option<&str>,
+        message: Option<&str>,
+        http_status: Option<u16>,
+    ) -> Self {
+        let transient = code.is_some_and(|c| TRANSIENT_CODES.contains(&c))
+            || http_status.is_some_and(|s| s >= 500 || s == 429);
+        AwsError {
+            service,
+            operation,
+            code: code.map(str::to_owned),
+            message: message.unwrap_or("no message").to_owned(),
+            kind: if transient {
+                AwsErrorKind::Transient
+            } else {
+                AwsErrorKind::Permanent
+            },
+        }
+    }
+
+    /// The request got no answer: connection refused or reset, time-out, a truncated response.
+    pub fn no_answer(service: &'static str, operation: &'static str, message: String) -> Self {
+        AwsError {
+            service,
+            operation,
+            code: None,
+            message,
+            kind: AwsErrorKind::Transient,
+        }
+    }
+
+    pub fn has_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.kind == AwsErrorKind::Transient
+    }
+
+    /// The thing asked about does not exist (IAM's NoSuchEntity, Secrets Manager's
+    /// ResourceNotFoundException).
+    pub fn is_not_found(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| NOT_FOUND_CODES.contains(&c))
+    }
+
+    /// True when STS rejected a key in a way that a key still propagating explains (§8).
+    pub fn may_be_propagation(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| PROPAGATION_CODES.contains(&c))
+    }
+}
+
+/// What went wrong. Each message says what is wrong and what to do about it; none holds secret
+/// material (the value of a secret, a secret access key, a RotationToken).
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    #[error("invalid rotation event: {0}. Secrets Manager sends Step, SecretId and ClientRequestToken; to invoke the function by hand, copy one of the files in events/")]
+    InvalidEvent(String),
+
+    #[error("rotation is not enabled for this secret. Turn it on with `aws secretsmanager rotate-secret --secret-id <secret> --rotation-lambda-arn <this function>`; nothing was changed")]
+    RotationDisabled,
+
+    #[error("version {token} is not a version of this secret. Only Secrets Manager should invoke this function, with the ClientRequestToken of a rotation it started; nothing was changed")]
+    VersionNotFound { token: String },
+
+    #[error("version {token} is labelled [{}], not AWSPENDING: this rotation was abandoned (a newer rotation or a manual change replaced it). Start a new rotation; nothing was changed", stages.join(", "))]
+    VersionNotPending { token: String, stages: Vec<String> },
+
+    #[error("the {version} version holds no value. {hint}")]
+    MissingValue { version: String, hint: &'static str },
+
+    #[error("the {version} value is not usable: {reason}. A rotatable secret is a JSON object with UserName, AccessKeyId and SecretAccessKey (or only UserName before its first rotation); nothing was changed")]
+    InvalidSecretValue { version: String, reason: String },
+
+    #[error("no IAM user for this secret: its {version} value has no UserName and no USER_NAME_TEMPLATE is configured. Add \"UserName\" to the secret value; nothing was changed")]
+    NoUserName { version: String },
+
+    #[error("USER_NAME_TEMPLATE {template:?} does not fit the secret name {secret_name:?}: {reason}. Add \"UserName\" to the secret value or fix the template; nothing was changed")]
+    TemplateMismatch {
+        template: String,
+        secret_name: String,
+        reason: String,
+    },
+
+    #[error("AWSCURRENT holds access key {key_id}, which IAM user {user} does not have: the secret and the user disagree. Fix the secret by hand (or write a value with only UserName to start over); nothing was changed")]
+    KeyNotOwnedByUser { key_id: String, user: String },
+
+    #[error("the AWSCURRENT access key {key_id} of IAM user {user} is Inactive, so its consumers are already locked out. Reactivate it (aws iam update-access-key --status Active) and retry, or if it was deactivated on purpose, delete it and write a value with only UserName to start over; nothing was changed")]
+    CurrentKeyInactive { key_id: String, user: String },
+
+    #[error("IAM user {user} has no free access key slot: key(s) {} are not managed by this secret (in no labelled version, created before this rotation), so they are never touched. Delete or move them, then retry; nothing was changed", foreign.join(", "))]
+    NoFreeKeySlot { user: String, foreign: Vec<String> },
+
+    #[error("the AWSPENDING value names IAM user {pending_user} but AWSCURRENT names {current_user}: a rotation never moves a secret to another user. Cancel this rotation (remove the AWSPENDING label) and fix the secret")]
+    UserMismatch {
+        pending_user: String,
+        current_user: String,
+    },
+
+    #[error("the AWSPENDING access key {key_id} cannot be used: {reason}. Cancel this rotation (remove the AWSPENDING label) and start a new one")]
+    PendingKeyNotUsable { key_id: String, reason: String },
+
+    #[error("the new access key {key_id} did not authenticate within {waited_secs}s ({attempts} attempts; last error: {last_error}). IAM may still be propagating it: Secrets Manager retries the rotation, or raise PROPAGATION_TIMEOUT_SECONDS (and the function's timeout). Nothing was deleted")]
+    KeyNotPropagated {
+        key_id: String,
+        attempts: u32,
+        waited_secs: u64,
+        last_error: String,
+    },
+
+    #[error("the access key {key_id} authenticates as {actual}, not as the expected {expected}: the secret holds a key of another identity. Fix the secret by hand; nothing was deleted")]
+    IdentityMismatch {
+        key_id: String,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("{0}")]
+    Aws(#[from] AwsError),
+}
+
+impl Problem {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Problem::KeyNotPropagated { .. } => true,
+            Problem::Aws(e) => e.is_transient(),
+            _ => false,
+        }
+    }
+
+    /// A short, stable name for the Diagnostic's `error_type`.
+    pub fn name(&self) -> String {
+        let name = match self {
+            Problem::InvalidEvent(_) => "InvalidEvent",
+            Problem::RotationDisabled => "RotationDisabled",
+            Problem::VersionNotFound { .. } => "VersionNotFound",
+            Problem::VersionNotPending { .. } => "VersionNotPending",
+            Problem::MissingValue { .. } => "MissingValue",
+            Problem::InvalidSecretValue { .. } => "InvalidSecretValue",
+            Problem::NoUserName { .. } => "NoUserName",
+            Problem::TemplateMismatch { .. } => "TemplateMismatch",
+            Problem::KeyNotOwnedByUser { .. } => "KeyNotOwnedByUser",
+            Problem::CurrentKeyInactive { .. } => "CurrentKeyInactive",
+            Problem::NoFreeKeySlot { .. } => "NoFreeKeySlot",
+            Problem::UserMismatch { .. } => "UserMismatch",
+            Problem::PendingKeyNotUsable { .. } => "PendingKeyNotUsable",
+            Problem::KeyNotPropagated { .. } => "KeyNotPropagated",
+            Problem::IdentityMismatch { .. } => "IdentityMismatch",
+            Problem::Aws(e) => return format!("Aws.{}", e.code.as_deref().unwrap_or("NoAnswer")),
+        };
+        name.to_owned()
+    }
+}
+
+/// Any failure of an invocation: where it happened, and the problem.
+#[derive(Debug)]
+pub struct RotationError {
+    pub secret: Option<String>,
+    pub step: Option<Step>,
+    pub problem: Problem,
+}
+
+impl RotationError {
+    pub fn new(secret: &str, step: Step, problem: impl Into<Problem>) -> Self {
+        RotationError {
+            secret: Some(secret.to_owned()),
+            step: Some(step),
+            problem: problem.into(),
+        }
+    }
+
+    /// An event too broken to say which secret or step it is about.
+    pub fn invalid_event(reason: impl Into<String>) -> Self {
+        RotationError {
+            secret: None,
+            step: None,
+            problem: Problem::InvalidEvent(reason.into()),
+        }
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.problem.is_transient()
+    }
+
+    /// `Transient.<Name>` or `Permanent.<Name>`: what Diagnostic.error_type carries.
+    pub fn error_type(&self) -> String {
+        let class = if self.is_transient() {
+            "Transient"
+        } else {
+            "Permanent"
+        };
+        format!("{class}.{}", self.problem.name())
+    }
+}
+
+impl fmt::Display for RotationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.step, &self.secret) {
+            (Some(step), Some(secret)) => write!(f, "{step} of secret {secret}: {}", self.problem),
+            (None, Some(secret)) => write!(f, "secret {secret}: {}", self.problem),
+            _ => write!(f, "{}", self.problem),
+        }
+    }
+}
+
+impl std::error::Error for RotationError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.problem)
+    }
+}
+
+impl From<RotationError> for Diagnostic {
+    fn from(error: RotationError) -> Self {
+        Diagnostic {
+            error_type: error.error_type(),
+            error_message: error.to_string(),
+        }
+    }
+}

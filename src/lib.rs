@@ -1,0 +1,55 @@
+//! iam-key-rotator: the AWS Secrets Manager rotation function for IAM user access keys.
+//!
+//! `main.rs` builds a [`Rotator`] once and hands each event to [`handler`]. The steps live in
+//! `rotation/`, one module each; the AWS services sit behind the traits in `aws/`.
+
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod rotation;
+pub mod secret_value;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+pub use config::Config;
+pub use error::RotationError;
+pub use event::RotationEvent;
+pub use rotation::Rotator;
+
+impl Rotator {
+    /// The function as deployed: the three SDK clients built from one shared configuration.
+    pub fn from_sdk_config(config: Config, sdk_config: &aws_config::SdkConfig) -> Self {
+        Rotator {
+            config,
+            secrets: Arc::new(aws::SdkSecretsManager::new(
+                aws_sdk_secretsmanager::Client::new(sdk_config),
+            )),
+            iam: Arc::new(aws::SdkIam::new(aws_sdk_iam::Client::new(sdk_config))),
+            sts: Arc::new(aws::SdkSts::new(sdk_config)),
+        }
+    }
+}
+
+/// The Lambda handler: parse the event, run the step, answer `null` on success.
+pub async fn handler(rotator: &Rotator, event: LambdaEvent<Value>) -> Result<Value, RotationError> {
+    let parsed = RotationEvent::parse(&event.payload).inspect_err(|e| {
+        tracing::warn!(error_type = %e.error_type(), "{e}");
+    })?;
+    let deadline = instant_of_epoch_millis(event.context.deadline);
+    rotator.handle(&parsed, deadline).await?;
+    Ok(Value::Null)
+}
+
+/// The Lambda's deadline (milliseconds since the epoch) as a tokio instant.
+fn instant_of_epoch_millis(deadline_ms: u64) -> tokio::time::Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    tokio::time::Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}

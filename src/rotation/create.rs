@@ -1,0 +1,171 @@
+//! createSecret (§6): make room, make a new key, store it at once in AWSPENDING.
+
+use tracing::{info, warn};
+
+use super::keys::{self, Evidence};
+use super::Rotation;
+use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPREVIOUS};
+use crate::error::Problem;
+use crate::secret_value::SecretValue;
+
+pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
+    let secrets = &r.rotator.secrets;
+    let iam = &r.rotator.iam;
+
+    // 1. A retry of a createSecret that got as far as storing its key.
+    if secrets
+        .get_secret_value(r.secret_id(), r.pending())
+        .await?
+        .is_some()
+    {
+        info!("AWSPENDING already holds a value: createSecret already ran for this version");
+        return Ok(());
+    }
+
+    // 2-3. The current value, its user, and the user's keys must agree.
+    let current = r
+        .require_value(
+            VersionRef::Stage(AWSCURRENT),
+            "A rotatable secret needs an AWSCURRENT value, at least {\"UserName\": \"<IAM user>\"}",
+        )
+        .await?;
+    let user = r.resolve_user(&current, VersionRef::Stage(AWSCURRENT))?;
+    let user_keys = iam.list_access_keys(&user).await?;
+    let current_key = current.access_key_id();
+    if let Some(id) = current_key {
+        match user_keys.iter().find(|k| k.id == id) {
+            None => {
+                return Err(Problem::KeyNotOwnedByUser {
+                    key_id: id.to_owned(),
+                    user,
+                })
+            }
+            Some(key) if key.status == KeyStatus::Inactive => {
+                return Err(Problem::CurrentKeyInactive {
+                    key_id: id.to_owned(),
+                    user,
+                })
+            }
+            Some(_) => {}
+        }
+    }
+
+    // 4. Make room, touching only keys we can attribute; decide everything before deleting.
+    let evidence = if keys::needs_evidence(&user_keys, current_key) {
+        gather_evidence(r, &current, &user_keys).await?
+    } else {
+        Evidence::default()
+    };
+    let plan = keys::plan_room(&user_keys, current_key, &evidence).map_err(|foreign| {
+        Problem::NoFreeKeySlot {
+            user: user.clone(),
+            foreign,
+        }
+    })?;
+    for key_id in &plan.foreign {
+        info!(%key_id, "left access key alone: not ours (in no labelled version, created before this rotation)");
+    }
+    for (key_id, reason) in &plan.delete {
+        r.delete_key(&user, key_id, reason.as_str()).await?;
+    }
+
+    // 5. The new key, stored at once.
+    let new_key = iam.create_access_key(&user).await?;
+    info!(key_id = %new_key.id, "created access key");
+    let pending_value = current.with_new_key(&new_key);
+    let stored = secrets
+        .put_pending_value(
+            r.secret_id(),
+            &r.event.token,
+            &pending_value.to_secret_string(),
+            r.event.rotation_token.as_ref(),
+        )
+        .await;
+    match stored {
+        Ok(()) => {
+            info!(key_id = %new_key.id, "stored the new access key in AWSPENDING");
+            Ok(())
+        }
+        Err(put_error) => roll_back(r, &user, &new_key.id, put_error.into()).await,
+    }
+}
+
+/// PutSecretValue failed. Its effect may still have happened (the response lost): only delete the
+/// new key when AWSPENDING shows it was not stored; when in doubt leave it, since §6 rule 4
+/// removes it as an orphan on the next attempt.
+async fn roll_back(
+    r: &Rotation<'_>,
+    user: &str,
+    new_key_id: &str,
+    put_error: Problem,
+) -> Result<(), Problem> {
+    match r.read_value(r.pending()).await {
+        Ok(Some(stored)) if stored.access_key_id() == Some(new_key_id) => {
+            info!(key_id = %new_key_id, "PutSecretValue failed but AWSPENDING holds the new key: stored");
+            Ok(())
+        }
+        Ok(_) => {
+            if let Err(e) = r
+                .delete_key(user, new_key_id, "rollback: PutSecretValue failed")
+                .await
+            {
+                warn!(key_id = %new_key_id, error = %e, "could not delete the new key; the next attempt deletes it as an orphan");
+            }
+            Err(put_error)
+        }
+        Err(e) => {
+            warn!(key_id = %new_key_id, error = %e, "cannot tell whether PutSecretValue took effect: new key left for the next attempt");
+            Err(put_error)
+        }
+    }
+}
+
+/// Which keys the secret's labelled versions name, the AWSPREVIOUS one among them, and when this
+/// rotation started: what §6 rule 4 needs to attribute a key.
+async fn gather_evidence(
+    r: &Rotation<'_>,
+    current: &SecretValue,
+    user_keys: &[crate::aws::AccessKeyInfo],
+) -> Result<Evidence, Problem> {
+    let mut evidence = Evidence::default();
+    if let Some(id) = current.access_key_id() {
+        evidence.referenced.insert(id.to_owned());
+    }
+    for (version_id, stages) in &r.metadata.versions {
+        let is_current = stages.iter().any(|s| s == AWSCURRENT);
+        if stages.is_empty() || is_current || *version_id == r.event.token {
+            continue;
+        }
+        let value = match r.read_value(VersionRef::Id(version_id)).await {
+            Ok(Some(value)) => value,
+            Ok(None) => continue,
+            Err(Problem::InvalidSecretValue { reason, .. }) => {
+                warn!(version = %version_id, %reason, "labelled version is not a usable value: it names no key");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(id) = value.access_key_id() {
+            evidence.referenced.insert(id.to_owned());
+            if stages.iter().any(|s| s == AWSPREVIOUS) {
+                evidence.previous_key = Some(id.to_owned());
+            }
+        }
+    }
+
+    let unexplained = user_keys.iter().any(|k| {
+        Some(k.id.as_str()) != current.access_key_id()
+            && Some(&k.id) != evidence.previous_key.as_ref()
+    });
+    if unexplained {
+        evidence.rotation_started = r
+            .rotator
+            .secrets
+            .version_created(r.secret_id(), &r.event.token)
+            .await?;
+        if evidence.rotation_started.is_none() {
+            warn!("the pending version's CreatedDate is unknown: no key counts as an orphan");
+        }
+    }
+    Ok(evidence)
+}

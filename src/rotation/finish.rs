@@ -1,0 +1,95 @@
+//! finishSecret (§9): promote the new version, then apply PREVIOUS_KEY_ACTION to the key that
+//! just left AWSCURRENT. A retry whose version is already current re-applies the action, so a
+//! crash between the label move and the key action still converges.
+
+use tracing::{info, warn};
+
+use super::keys::{self, PreviousKeyStep};
+use super::Rotation;
+use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPREVIOUS};
+use crate::config::PreviousKeyAction;
+use crate::error::Problem;
+
+pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Result<(), Problem> {
+    let previous_version = if already_current {
+        info!("version is already AWSCURRENT: re-applying the previous key action");
+        r.metadata.version_with(AWSPREVIOUS)
+    } else {
+        let old_current = r.metadata.version_with(AWSCURRENT);
+        r.rotator
+            .secrets
+            .move_current(r.secret_id(), &r.event.token, old_current)
+            .await?;
+        info!(
+            previous_version = old_current.unwrap_or("none"),
+            "moved AWSCURRENT to the new version"
+        );
+        old_current
+    };
+
+    let action = r.config().previous_key_action;
+    if action == PreviousKeyAction::Keep {
+        info!(
+            reason = keys::KEEP_REASON,
+            "left the previous access key alone"
+        );
+        return Ok(());
+    }
+    let Some(previous_version) = previous_version else {
+        info!("no previous version: no previous access key to act on");
+        return Ok(());
+    };
+    let previous = match r.read_value(VersionRef::Id(previous_version)).await {
+        Ok(Some(value)) => value,
+        Ok(None) => {
+            info!("the previous version holds no value: no previous access key to act on");
+            return Ok(());
+        }
+        Err(Problem::InvalidSecretValue { reason, .. }) => {
+            warn!(%reason, "left the previous access key alone: the previous value is not usable");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(previous_key_id) = previous.access_key_id() else {
+        info!("the previous value holds no key (a bootstrap value): nothing to act on");
+        return Ok(());
+    };
+
+    let current = r
+        .require_value(
+            VersionRef::Id(&r.event.token),
+            "finishSecret promotes the value createSecret stored",
+        )
+        .await?;
+    let user = r.resolve_user(&current, VersionRef::Id(&r.event.token))?;
+    let previous_user = match previous.user_name() {
+        Some(name) => name.to_owned(),
+        None => r.resolve_user(&previous, VersionRef::Id(previous_version))?,
+    };
+    if previous_user != user {
+        info!(key_id = %previous_key_id, %previous_user,
+            "left the previous access key alone: it belongs to another user than the current one");
+        return Ok(());
+    }
+
+    let user_keys = r.rotator.iam.list_access_keys(&user).await?;
+    let previous_key = user_keys.iter().find(|k| k.id == previous_key_id);
+    match keys::previous_key_step(action, previous_key, current.access_key_id()) {
+        PreviousKeyStep::Deactivate(key_id) => {
+            r.rotator
+                .iam
+                .update_access_key(&user, &key_id, KeyStatus::Inactive)
+                .await?;
+            info!(%key_id, "deactivated the previous access key");
+        }
+        PreviousKeyStep::Delete(key_id) => {
+            r.delete_key(&user, &key_id, "PREVIOUS_KEY_ACTION=delete")
+                .await?;
+        }
+        PreviousKeyStep::LeaveAlone(reason) => {
+            info!(key_id = %previous_key_id, reason, "left the previous access key alone");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! The key policy, all of it: which of a user's keys this secret owns, and which one goes when.
+//!
+//! | key                                   | createSecret        | finishSecret               |
+//! |---------------------------------------|---------------------|----------------------------|
+//! | AWSCURRENT's key                      | kept, never touched | kept (it becomes previous) |
+//! | AWSPREVIOUS's key                     | deleted (had its grace period) | -               |
+//! | key just moved to AWSPREVIOUS         | -                   | PREVIOUS_KEY_ACTION        |
+//! | orphan of this rotation (created at or after its start, in no labelled version) | deleted | - |
+//! | anything else                         | never touched       | never touched              |
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::aws::{AccessKeyInfo, KeyStatus};
+use crate::config::PreviousKeyAction;
+
+/// IAM allows two access keys per user.
+pub const MAX_KEYS_PER_USER: usize = 2;
+
+/// What we know about the secret's history when judging a user's keys in createSecret.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    /// The key in the AWSPREVIOUS version, if any.
+    pub previous_key: Option<String>,
+    /// Every key named by a labelled version (AWSCURRENT, AWSPREVIOUS, custom labels).
+    pub referenced: HashSet<String>,
+    /// When this rotation started: the pending version's CreatedDate. `None` if unknown, in which
+    /// case no key counts as an orphan.
+    pub rotation_started: Option<SystemTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteReason {
+    /// The AWSPREVIOUS version's key: it had a whole rotation period of grace.
+    Previous,
+    /// Made by an earlier attempt of this very rotation, which died before storing it.
+    Orphan,
+}
+
+impl DeleteReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeleteReason::Previous => "previous key, its grace period is over",
+            DeleteReason::Orphan => "orphan of an earlier attempt of this rotation",
+        }
+    }
+}
+
+/// How createSecret makes room for the new key.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RoomPlan {
+    pub delete: Vec<(String, DeleteReason)>,
+    /// Keys that are not ours: left alone, whatever happens.
+    pub foreign: Vec<String>,
+}
+
+/// Sorts the user's keys other than the current one. `Err` holds the foreign keys when, even
+/// after deleting what is ours, no slot is free: then nothing may be deleted at all.
+pub fn plan_room(
+    keys: &[AccessKeyInfo],
+    current_key: Option<&str>,
+    evidence: &Evidence,
+) -> Result<RoomPlan, Vec<String>> {
+    let mut plan = RoomPlan {
+        delete: Vec::new(),
+        foreign: Vec::new(),
+    };
+    for key in keys.iter().filter(|k| Some(k.id.as_str()) != current_key) {
+        if evidence.previous_key.as_deref() == Some(key.id.as_str()) {
+            plan.delete.push((key.id.clone(), DeleteReason::Previous));
+        } else if is_orphan(key, evidence) {
+            plan.delete.push((key.id.clone(), DeleteReason::Orphan));
+        } else {
+            plan.foreign.push(key.id.clone());
+        }
+    }
+    if keys.len() - plan.delete.len() >= MAX_KEYS_PER_USER {
+        return Err(plan.foreign);
+    }
+    Ok(plan)
+}
+
+/// True when there are keys to judge beyond the current one, so the evidence is worth reading.
+pub fn needs_evidence(keys: &[AccessKeyInfo], current_key: Option<&str>) -> bool {
+    keys.iter().any(|k| Some(k.id.as_str()) != current_key)
+}
+
+/// IAM reports CreateDate in whole seconds while Secrets Manager's CreatedDate has milliseconds:
+/// a key made 300 ms after the rotation started can carry the same second. So the start is
+/// rounded down to its second.
+fn is_orphan(key: &AccessKeyInfo, evidence: &Evidence) -> bool {
+    let Some(started) = evidence.rotation_started else {
+        return false;
+    };
+    key.created >= floor_to_second(started) && !evidence.referenced.contains(&key.id)
+}
+
+fn floor_to_second(time: SystemTime) -> SystemTime {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(since) => UNIX_EPOCH + Duration::from_secs(since.as_secs()),
+        Err(_) => time,
+    }
+}
+
+pub const KEEP_REASON: &str = "PREVIOUS_KEY_ACTION=keep: it stays active until the next rotation";
+
+/// What finishSecret does to the key that just left AWSCURRENT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviousKeyStep {
+    Deactivate(String),
+    Delete(String),
+    /// Nothing to do, and why (logged as the decision).
+    LeaveAlone(&'static str),
+}
+
+/// Decides idempotently: re-running it after the action took effect leaves nothing to do.
+pub fn previous_key_step(
+    action: PreviousKeyAction,
+    previous_key: Option<&AccessKeyInfo>,
+    current_key: Option<&str>,
+) -> PreviousKeyStep {
+    let Some(key) = previous_key else {
+        return PreviousKeyStep::LeaveAlone("no previous key (already deleted, or none before)");
+    };
+    if Some(key.id.as_str()) == current_key {
+        return PreviousKeyStep::LeaveAlone("the previous key is also the current key");
+    }
+    match (action, key.status) {
+        (PreviousKeyAction::Keep, _) => PreviousKeyStep::LeaveAlone(KEEP_REASON),
+        (PreviousKeyAction::Deactivate, KeyStatus::Inactive) => {
+            PreviousKeyStep::LeaveAlone("already inactive")
+        }
+        (PreviousKeyAction::Deactivate, KeyStatus::Active) => {
+            PreviousKeyStep::Deactivate(key.id.clone())
+        }
+        (PreviousKeyAction::Delete, _) => PreviousKeyStep::Delete(key.id.clone()),
+    }
+}

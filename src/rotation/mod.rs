@@ -1,0 +1,185 @@
+//! The rotation: the checks every step starts with (§5), then one module per step, named after it.
+
+mod create;
+mod finish;
+pub mod keys;
+mod set;
+mod test;
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::aws::{Iam, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING};
+use crate::config::Config;
+use crate::error::{Problem, RotationError};
+use crate::event::{RotationEvent, Step};
+use crate::secret_value::SecretValue;
+
+/// The function's state: configuration and the three services, built once per process.
+pub struct Rotator {
+    pub config: Config,
+    pub secrets: Arc<dyn SecretsManager>,
+    pub iam: Arc<dyn Iam>,
+    pub sts: Arc<dyn Sts>,
+}
+
+/// One step of one rotation, after the checks: what each step module works with.
+struct Rotation<'a> {
+    rotator: &'a Rotator,
+    event: &'a RotationEvent,
+    metadata: SecretMetadata,
+    /// testSecret must have answered by then.
+    deadline: Instant,
+}
+
+impl Rotator {
+    /// Runs one step. `deadline` is when the Lambda invocation times out.
+    pub async fn handle(
+        &self,
+        event: &RotationEvent,
+        deadline: Instant,
+    ) -> Result<(), RotationError> {
+        let span = info_span!(
+            "rotation",
+            secret = %event.secret_id,
+            step = %event.step,
+            token = %event.token,
+            user = tracing::field::Empty,
+        );
+        self.run_step(event, deadline)
+            .instrument(span)
+            .await
+            .map_err(|problem| {
+                let error = RotationError::new(&event.secret_id, event.step, problem);
+                warn!(error_type = %error.error_type(), "{error}");
+                error
+            })
+    }
+
+    async fn run_step(&self, event: &RotationEvent, deadline: Instant) -> Result<(), Problem> {
+        let metadata = self.secrets.describe_secret(&event.secret_id).await?;
+        let already_current = check_version(&metadata, &event.token)?;
+        let rotation = Rotation {
+            rotator: self,
+            event,
+            metadata,
+            deadline,
+        };
+        if already_current && event.step != Step::FinishSecret {
+            info!("version is already AWSCURRENT: nothing to do");
+            return Ok(());
+        }
+        match event.step {
+            Step::CreateSecret => create::create_secret(&rotation).await,
+            Step::SetSecret => set::set_secret(&rotation).await,
+            Step::TestSecret => test::test_secret(&rotation).await,
+            Step::FinishSecret => finish::finish_secret(&rotation, already_current).await,
+        }
+    }
+}
+
+/// §5: rotation on, the token a version of the secret, and that version AWSPENDING, unless it is
+/// already AWSCURRENT (returns true then).
+fn check_version(metadata: &SecretMetadata, token: &str) -> Result<bool, Problem> {
+    if !metadata.rotation_enabled {
+        return Err(Problem::RotationDisabled);
+    }
+    let stages = metadata
+        .stages_of(token)
+        .ok_or_else(|| Problem::VersionNotFound {
+            token: token.to_owned(),
+        })?;
+    if stages.iter().any(|s| s == AWSCURRENT) {
+        return Ok(true);
+    }
+    if !stages.iter().any(|s| s == AWSPENDING) {
+        return Err(Problem::VersionNotPending {
+            token: token.to_owned(),
+            stages: stages.to_vec(),
+        });
+    }
+    Ok(false)
+}
+
+impl Rotation<'_> {
+    fn secret_id(&self) -> &str {
+        &self.event.secret_id
+    }
+
+    fn config(&self) -> &Config {
+        &self.rotator.config
+    }
+
+    fn pending(&self) -> VersionRef<'_> {
+        VersionRef::IdAndStage(&self.event.token, AWSPENDING)
+    }
+
+    /// Reads and parses a version; `None` when it holds no value.
+    async fn read_value(&self, version: VersionRef<'_>) -> Result<Option<SecretValue>, Problem> {
+        let Some(raw) = self
+            .rotator
+            .secrets
+            .get_secret_value(self.secret_id(), version)
+            .await?
+        else {
+            return Ok(None);
+        };
+        SecretValue::parse(&raw)
+            .map(Some)
+            .map_err(|reason| Problem::InvalidSecretValue {
+                version: version.to_string(),
+                reason,
+            })
+    }
+
+    /// Reads a version that must hold a value.
+    async fn require_value(
+        &self,
+        version: VersionRef<'_>,
+        hint: &'static str,
+    ) -> Result<SecretValue, Problem> {
+        self.read_value(version)
+            .await?
+            .ok_or_else(|| Problem::MissingValue {
+                version: version.to_string(),
+                hint,
+            })
+    }
+
+    /// The IAM user of a value: its UserName, or the template over the secret's name (§4).
+    fn resolve_user(
+        &self,
+        value: &SecretValue,
+        version: VersionRef<'_>,
+    ) -> Result<String, Problem> {
+        let user = match (value.user_name(), &self.config().user_name_template) {
+            (Some(name), _) => name.to_owned(),
+            (None, Some(template)) => template.render(&self.metadata.name).map_err(|reason| {
+                Problem::TemplateMismatch {
+                    template: template.as_str().to_owned(),
+                    secret_name: self.metadata.name.clone(),
+                    reason,
+                }
+            })?,
+            (None, None) => {
+                return Err(Problem::NoUserName {
+                    version: version.to_string(),
+                })
+            }
+        };
+        tracing::Span::current().record("user", user.as_str());
+        Ok(user)
+    }
+
+    /// Deletes a key; one already gone counts as deleted, so a retry converges.
+    async fn delete_key(&self, user: &str, key_id: &str, reason: &str) -> Result<(), Problem> {
+        match self.rotator.iam.delete_access_key(user, key_id).await {
+            Ok(()) => info!(%key_id, reason, "deleted access key"),
+            Err(e) if e.is_not_found() => info!(%key_id, reason, "access key already deleted"),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+}

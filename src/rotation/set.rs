@@ -1,0 +1,52 @@
+//! setSecret (§7): IAM already holds the new key (createSecret made it), so only verify it.
+
+use tracing::info;
+
+use super::Rotation;
+use crate::aws::{KeyStatus, VersionRef, AWSCURRENT};
+use crate::error::Problem;
+
+pub(super) async fn set_secret(r: &Rotation<'_>) -> Result<(), Problem> {
+    let pending = r
+        .require_value(
+            r.pending(),
+            "createSecret stores the new key there before setSecret runs: let Secrets Manager run the rotation from createSecret",
+        )
+        .await?;
+    let current = r
+        .require_value(
+            VersionRef::Stage(AWSCURRENT),
+            "A rotatable secret needs an AWSCURRENT value",
+        )
+        .await?;
+    let current_user = r.resolve_user(&current, VersionRef::Stage(AWSCURRENT))?;
+    let pending_user = r.resolve_user(&pending, r.pending())?;
+    if pending_user != current_user {
+        return Err(Problem::UserMismatch {
+            pending_user,
+            current_user,
+        });
+    }
+
+    let key_id = pending
+        .access_key_id()
+        .ok_or_else(|| Problem::InvalidSecretValue {
+            version: r.pending().to_string(),
+            reason: "it holds no access key".into(),
+        })?;
+    let user_keys = r.rotator.iam.list_access_keys(&current_user).await?;
+    match user_keys.iter().find(|k| k.id == key_id) {
+        None => Err(Problem::PendingKeyNotUsable {
+            key_id: key_id.to_owned(),
+            reason: format!("IAM user {current_user} does not have it (deleted, or never made)"),
+        }),
+        Some(key) if key.status != KeyStatus::Active => Err(Problem::PendingKeyNotUsable {
+            key_id: key_id.to_owned(),
+            reason: format!("it is {}", key.status),
+        }),
+        Some(_) => {
+            info!(%key_id, "pending access key verified: the user's, and Active");
+            Ok(())
+        }
+    }
+}
