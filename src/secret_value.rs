@@ -78,14 +78,13 @@ impl fmt::Debug for SecretValue {
 impl SecretValue {
     /// Parses a SecretString. The error is a reason fit for a message: it never quotes the value.
     pub fn parse(raw: &Sensitive) -> Result<Self, String> {
+        // serde_json's own messages may quote the input: only its position is reported.
         let value: Value = serde_json::from_str(raw.expose()).map_err(|e| {
             format!(
-                "it is not valid JSON ({:?} error at line {} column {})",
-                e.classify(),
+                "it is not valid JSON (error at line {} column {})",
                 e.line(),
                 e.column()
             )
-            .to_lowercase()
         })?;
         let Value::Object(fields) = value else {
             return Err(format!("it is a JSON {}, not an object", json_type(&value)));

@@ -239,3 +239,34 @@ impl LogCapture {
         assert!(!logs.contains("rotation-token-a1b2c3d4e5f6-secret"));
     }
 }
+
+/// Runs a step that must fail with `error_type`, and checks that it changed nothing (§10.6) and
+/// that its message holds no secret (§10.7).
+pub async fn assert_refused(
+    fake: &FakeAws,
+    rotator: &Rotator,
+    s: Step,
+    secret: &str,
+    token: &str,
+    error_type: &str,
+) -> RotationError {
+    let before = fake.world();
+    let err = step(rotator, s, secret, token)
+        .await
+        .expect_err("the step must fail");
+    assert_eq!(err.error_type(), error_type, "{err}");
+    assert_eq!(
+        fake.world(),
+        before,
+        "a refused {s} changed something: {err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(secret) && message.contains(s.as_str()),
+        "{message}"
+    );
+    for material in fake.secret_material() {
+        assert!(!message.contains(&material), "secret material in the error");
+    }
+    err
+}
