@@ -116,7 +116,15 @@ async fn bootstrap_user_with_a_key_leaves_that_key_alone() {
     let (existing, _) = fake.add_key(USER);
     fake.create_secret(SECRET, &format!(r#"{{"UserName":"{USER}"}}"#), true);
     rotate(&fake, &rotator, SECRET).await.unwrap();
-    check_invariants(&fake, &rotator, SECRET, USER, None, &[existing.clone()]).await;
+    check_invariants(
+        &fake,
+        &rotator,
+        SECRET,
+        USER,
+        None,
+        std::slice::from_ref(&existing),
+    )
+    .await;
     // The key the user had is not ours: the next rotation has no room, says so, and changes nothing.
     let before = fake.world();
     let token = fake.start_rotation(SECRET).unwrap();

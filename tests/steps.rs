@@ -700,3 +700,51 @@ async fn every_log_line_names_secret_step_token_and_user() {
     assert!(with_user >= 3, "lines after the user is known carry it");
     logs.assert_no_secret(&fake, "");
 }
+
+// ---- the Lambda handler ----
+
+#[tokio::test(start_paused = true)]
+async fn the_handler_runs_a_step_and_maps_failures_to_diagnostics() {
+    use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+    let (fake, rotator, _) = fixture(PreviousKeyAction::Keep);
+    let token = fake.start_rotation(SECRET).unwrap();
+    let invoke = |payload: serde_json::Value| {
+        iam_key_rotator::handler(&rotator, LambdaEvent::new(payload, Context::default()))
+    };
+    let ok = invoke(
+        serde_json::json!({"Step": "createSecret", "SecretId": SECRET, "ClientRequestToken": token}),
+    );
+    assert_eq!(ok.await.unwrap(), serde_json::Value::Null);
+    assert!(key_in(&fake, SECRET, AWSPENDING).is_some());
+
+    let before = fake.world();
+    let bad = invoke(serde_json::json!({"Step": "setSecret", "SecretId": SECRET}));
+    let diagnostic = Diagnostic::from(bad.await.unwrap_err());
+    assert_eq!(diagnostic.error_type, "Permanent.InvalidEvent");
+    assert!(diagnostic
+        .error_message
+        .contains("ClientRequestToken is missing"));
+    assert_eq!(fake.world(), before);
+
+    fake.fail(
+        "DescribeSecret",
+        Fault::Before(error(
+            "secretsmanager",
+            "DescribeSecret",
+            "ThrottlingException",
+            400,
+        )),
+    );
+    let throttled = invoke(
+        serde_json::json!({"Step": "setSecret", "SecretId": SECRET, "ClientRequestToken": token}),
+    );
+    let diagnostic = Diagnostic::from(throttled.await.unwrap_err());
+    assert_eq!(diagnostic.error_type, "Transient.Aws.ThrottlingException");
+    assert!(
+        diagnostic
+            .error_message
+            .starts_with(&format!("setSecret of secret {SECRET}:")),
+        "{}",
+        diagnostic.error_message
+    );
+}
