@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
-use aws_sdk_sts::config::Credentials;
+use aws_sdk_sts::config::{Credentials, IdentityCache};
 use aws_sdk_sts::Client;
 
 use super::{sdk_error, CallerIdentity, Sts};
@@ -26,6 +26,8 @@ impl SdkSts {
     pub fn new(sdk_config: &SdkConfig) -> Self {
         let base = aws_sdk_sts::config::Builder::from(sdk_config)
             .retry_config(RetryConfig::disabled())
+            // Each probe has its own key: caching it would only grow the shared cache.
+            .identity_cache(IdentityCache::no_cache())
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))

@@ -56,6 +56,15 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         return Ok(());
     };
 
+    // The current user is resolved last, so the log lines carry it.
+    let previous_user = match r.resolve_user(&previous, VersionRef::Id(previous_version)) {
+        Ok(user) => user,
+        Err(problem) => {
+            // AWSCURRENT has moved already: failing now would only make the retries fail too.
+            warn!(key_id = %previous_key_id, reason = %problem, "left the previous access key alone: its user is unknown");
+            return Ok(());
+        }
+    };
     let current = r
         .require_value(
             VersionRef::Id(&r.event.token),
@@ -63,10 +72,6 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         )
         .await?;
     let user = r.resolve_user(&current, VersionRef::Id(&r.event.token))?;
-    let previous_user = match previous.user_name() {
-        Some(name) => name.to_owned(),
-        None => r.resolve_user(&previous, VersionRef::Id(previous_version))?,
-    };
     if previous_user != user {
         info!(key_id = %previous_key_id, %previous_user,
             "left the previous access key alone: it belongs to another user than the current one");

@@ -7,7 +7,7 @@ use tracing::info;
 use super::Rotation;
 use crate::aws::{VersionRef, AWSCURRENT};
 use crate::error::Problem;
-use crate::secret_value::SecretValue;
+use crate::secret_value::Sensitive;
 
 pub(super) async fn test_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     // createSecret may not have run for this token: a test-only rotation (RotateImmediately=false)
@@ -27,7 +27,7 @@ pub(super) async fn test_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     let user = r.rotator.iam.get_user(&user_name).await?;
 
     match (value.access_key_id(), value.secret_access_key()) {
-        (Some(_), Some(_)) => prove_key(r, &value, &user.arn).await,
+        (Some(key_id), Some(secret)) => prove_key(r, key_id, &secret, &user.arn).await,
         _ if matches!(version, VersionRef::Stage(_)) => {
             info!("AWSCURRENT holds no key yet (a bootstrap value): the user exists, nothing more to test");
             Ok(())
@@ -42,12 +42,10 @@ pub(super) async fn test_secret(r: &Rotation<'_>) -> Result<(), Problem> {
 /// Polls GetCallerIdentity with the key until it answers as `expected_arn`, or the deadline.
 async fn prove_key(
     r: &Rotation<'_>,
-    value: &SecretValue,
+    key_id: &str,
+    secret: &Sensitive,
     expected_arn: &str,
 ) -> Result<(), Problem> {
-    let (Some(key_id), Some(secret)) = (value.access_key_id(), value.secret_access_key()) else {
-        unreachable!("prove_key is only called for a value holding a key pair");
-    };
     let config = r.config();
     let started = Instant::now();
     let deadline = (started + config.propagation_timeout).min(
@@ -62,7 +60,7 @@ async fn prove_key(
         let attempt_deadline = deadline.max(Instant::now() + config.poll_interval);
         let answer = timeout_at(
             attempt_deadline,
-            r.rotator.sts.caller_identity(key_id, &secret),
+            r.rotator.sts.caller_identity(key_id, secret),
         )
         .await;
         let last_error = match answer {

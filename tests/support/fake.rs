@@ -267,9 +267,18 @@ impl FakeAws {
     /// What Secrets Manager does before createSecret (§3): an empty AWSPENDING version whose id
     /// is the token. Refused while a previous rotation is not complete.
     pub fn start_rotation(&self, secret: &str) -> Result<String, String> {
+        let token = {
+            let mut s = self.state.lock().unwrap();
+            s.next_id("7a9e1c2d-0000-4000-8000-")
+        };
+        self.start_rotation_with(secret, &token)
+    }
+
+    /// RotateSecret with the caller's ClientRequestToken.
+    pub fn start_rotation_with(&self, secret: &str, token: &str) -> Result<String, String> {
+        let token = token.to_owned();
         let mut s = self.state.lock().unwrap();
         let created = s.tick();
-        let token = s.next_id("7a9e1c2d-0000-4000-8000-");
         let secret = s.world.secrets.get_mut(secret).expect("secret");
         if secret
             .versions

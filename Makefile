@@ -1,0 +1,24 @@
+# Every target installs what it needs (scripts/setup.sh); see README.md.
+SHELL := /bin/bash
+EVENT ?= create-secret
+
+.PHONY: test build watch invoke setup
+
+## The one test command: fmt, clippy, every Rust test, template validation.
+test:
+	scripts/test.sh
+
+## The Lambda bootstrap, release, x86_64 (cargo lambda build).
+build:
+	scripts/build.sh
+
+## Run the function locally under cargo lambda watch (the AWS_* variables pick the endpoint).
+watch: setup
+	source scripts/env.sh && cargo lambda watch
+
+## Feed a fixture to the function started by `make watch`: make invoke EVENT=create-secret
+invoke: setup
+	source scripts/env.sh && cargo lambda invoke iam-key-rotator --data-file events/$(EVENT).json
+
+setup:
+	scripts/setup.sh

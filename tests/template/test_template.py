@@ -1,0 +1,292 @@
+"""Offline validation of template.yaml (SPEC §13).
+
+cfn-lint checks the template against the CloudFormation schemas (SAM transform included). The
+checks below enforce what cfn-lint cannot know: our least-privilege policy, that it grants exactly
+the calls the code makes, the function settings, the alarm path and the optional example. Each
+check is also run on broken copies of the template, to prove it catches them.
+"""
+
+import copy
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cfnlint.decode import decode_str
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+SECRETS_ACTIONS = {
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:ListSecretVersionIds",
+}
+IAM_ACTIONS = {
+    "iam:GetUser",
+    "iam:ListAccessKeys",
+    "iam:CreateAccessKey",
+    "iam:DeleteAccessKey",
+    "iam:UpdateAccessKey",
+}
+
+
+def load(text=None):
+    template, errors = decode_str(text if text is not None else TEMPLATE.read_text())
+    assert not errors, errors
+    return template
+
+
+def function(t):
+    return t["Resources"]["RotatorFunction"]
+
+
+def statements(t):
+    """The function's own policy statements (the unconditional document)."""
+    (document,) = [p for p in function(t)["Properties"]["Policies"] if "Statement" in p]
+    return document["Statement"]
+
+
+def statement(t, sid):
+    (found,) = [s for s in statements(t) if s.get("Sid") == sid]
+    return found
+
+
+def sub_text(value):
+    assert isinstance(value, dict) and "Fn::Sub" in value, value
+    return value["Fn::Sub"]
+
+
+# ---- the checks ----
+
+
+def check_function_settings(t):
+    fn = function(t)
+    assert fn["Type"] == "AWS::Serverless::Function"
+    assert fn["Metadata"]["BuildMethod"] == "rust-cargolambda"
+    props = fn["Properties"]
+    assert props["Runtime"] == "provided.al2023"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "bootstrap"
+    assert props["MemorySize"] == 128
+    assert props["LoggingConfig"]["LogFormat"] == "JSON"
+    longest_wait = int(t["Parameters"]["PropagationTimeoutSeconds"]["MaxValue"])
+    assert props["Timeout"] >= longest_wait + 30, "timeout above the propagation timeout plus margin"
+    assert props["Timeout"] <= 900
+    assert props["FunctionName"] == {"Ref": "FunctionName"}, "explicit name, no circular reference"
+
+
+def check_environment_matches_config(t):
+    variables = function(t)["Properties"]["Environment"]["Variables"]
+    config_rs = (ROOT / "src" / "config.rs").read_text()
+    names = set(re.findall(r'pub const [A-Z_]+: &str = "([A-Z_]+)";', config_rs))
+    assert names, "config.rs names its variables"
+    assert set(variables) == names, f"template sets {sorted(variables)}, config.rs reads {sorted(names)}"
+    for name, value in variables.items():
+        assert isinstance(value, dict) and "Ref" in value, f"{name} comes from a parameter"
+        assert value["Ref"] in t["Parameters"]
+    action = t["Parameters"]["PreviousKeyAction"]
+    assert action["AllowedValues"] == ["keep", "deactivate", "delete"]
+    assert action["Default"] == "keep"
+    timeout = t["Parameters"]["PropagationTimeoutSeconds"]
+    assert 1 <= int(timeout["MinValue"]) <= int(timeout["Default"]) <= int(timeout["MaxValue"]) <= 840
+
+
+def check_secrets_statement(t):
+    s = statement(t, "SecretsRotatedByThisFunction")
+    assert s["Effect"] == "Allow"
+    assert set(s["Action"]) == SECRETS_ACTIONS
+    resource = sub_text(s["Resource"])
+    assert resource.startswith("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:")
+    condition = s["Condition"]["StringEquals"]["secretsmanager:resource/AllowRotationLambdaArn"]
+    assert sub_text(condition) == (
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${FunctionName}"
+    ), "only secrets that name this function as their rotation function"
+
+
+def check_iam_statement(t):
+    s = statement(t, "AccessKeysOfUsersOnPath")
+    assert s["Effect"] == "Allow"
+    assert set(s["Action"]) == IAM_ACTIONS
+    assert "Condition" not in s
+    assert sub_text(s["Resource"]) == "arn:${AWS::Partition}:iam::${AWS::AccountId}:user${UserPath}*"
+    assert t["Parameters"]["UserPath"]["Default"] == "/"
+
+
+def check_no_wildcards(t):
+    for s in statements(t):
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        assert all("*" not in a for a in actions), f"wildcard action in {s.get('Sid')}"
+        assert s["Resource"] != "*", f"wildcard resource in {s.get('Sid')}"
+    assert len(statements(t)) == 2, "no statement beyond the two the function needs"
+
+
+def check_kms_only_with_a_key(t):
+    conditional = [p for p in function(t)["Properties"]["Policies"] if "Fn::If" in p]
+    assert len(conditional) == 1
+    condition, document, otherwise = conditional[0]["Fn::If"]
+    assert condition == "HasKmsKey"
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert t["Conditions"]["HasKmsKey"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "KmsKeyArn"}, ""]}]}
+    (kms,) = document["Statement"]
+    assert set(kms["Action"]) <= {"kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"}
+    assert kms["Resource"] == {"Ref": "KmsKeyArn"}
+    assert "kms:ViaService" in kms["Condition"]["StringEquals"]
+
+
+def check_invoke_permission(t):
+    (permission,) = [r for r in t["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    props = permission["Properties"]
+    assert props["Principal"] == "secretsmanager.amazonaws.com"
+    assert props["Action"] == "lambda:InvokeFunction"
+    assert props["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert props["FunctionName"] == {"Fn::GetAtt": ["RotatorFunction", "Arn"]}
+
+
+def check_failure_alarm(t):
+    resources = t["Resources"]
+    rule = resources["RotationFailedRule"]["Properties"]
+    assert rule["EventPattern"]["source"] == ["aws.secretsmanager"]
+    assert rule["EventPattern"]["detail"]["eventName"] == ["RotationFailed"]
+    assert rule["State"] == "ENABLED"
+    assert rule["Targets"][0]["Arn"] == {"Ref": "RotationFailedTopic"}
+    assert resources["RotationFailedTopic"]["Type"] == "AWS::SNS::Topic"
+    publish = resources["RotationFailedTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert publish["Principal"] == {"Service": "events.amazonaws.com"}
+    email = resources["RotationFailedEmail"]
+    assert email["Condition"] == "HasAlarmEmail"
+    assert email["Properties"]["Protocol"] == "email"
+
+
+def check_example_behind_parameter(t):
+    resources = t["Resources"]
+    example = {name for name, r in resources.items() if r.get("Condition") == "MakeExample"}
+    assert example == {"ExampleUser", "ExampleSecret", "ExampleRotationSchedule"}
+    assert t["Conditions"]["MakeExample"] == {"Fn::Equals": [{"Ref": "CreateExample"}, "true"]}
+    assert t["Parameters"]["CreateExample"]["Default"] == "false"
+    assert resources["ExampleUser"]["Properties"]["Path"] == {"Ref": "UserPath"}, "the example user is on the path"
+    value = sub_text(resources["ExampleSecret"]["Properties"]["SecretString"])
+    assert value == '{"UserName": "${ExampleUser}"}', "a bootstrap value"
+    schedule = resources["ExampleRotationSchedule"]
+    assert schedule["Properties"]["RotationLambdaARN"] == {"Fn::GetAtt": ["RotatorFunction", "Arn"]}
+    assert "ScheduleExpression" in schedule["Properties"]["RotationRules"]
+    assert schedule["DependsOn"] == "SecretsManagerInvokePermission"
+
+
+def check_outputs(t):
+    outputs = t["Outputs"]
+    assert outputs["FunctionArn"]["Value"] == {"Fn::GetAtt": ["RotatorFunction", "Arn"]}
+    assert outputs["ExampleSecretArn"]["Condition"] == "MakeExample"
+    assert "RotationFailedTopicArn" in outputs
+
+
+CHECKS = [
+    check_function_settings,
+    check_environment_matches_config,
+    check_secrets_statement,
+    check_iam_statement,
+    check_no_wildcards,
+    check_kms_only_with_a_key,
+    check_invoke_permission,
+    check_failure_alarm,
+    check_example_behind_parameter,
+    check_outputs,
+]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_template(check):
+    check(load())
+
+
+def granted_actions(t):
+    return {a for s in statements(t) for a in s["Action"]}
+
+
+def test_the_policy_grants_exactly_the_calls_the_code_makes():
+    """Every SDK call in src/aws is granted, and nothing else (STS GetCallerIdentity needs none)."""
+    services = {"secrets_manager.rs": "secretsmanager", "iam.rs": "iam"}
+    called = set()
+    for file, service in services.items():
+        source = (ROOT / "src" / "aws" / file).read_text()
+        for op in re.findall(r"\.client\s*\.(\w+)\(\)", source):
+            called.add(f"{service}:" + "".join(part.title() for part in op.split("_")))
+    assert len(called) == 10, sorted(called)
+    assert called == granted_actions(load())
+
+
+# ---- cfn-lint, and the proof that every check catches a broken template ----
+
+
+def cfn_lint(path):
+    executable = Path(sys.executable).parent / "cfn-lint"
+    return subprocess.run([str(executable), str(path)], capture_output=True, text=True, check=False)
+
+
+def test_cfn_lint_passes():
+    result = cfn_lint(TEMPLATE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        ("!GetAtt RotatorFunction.Arn\n      Action: lambda", "!GetAtt RotatorFunktion.Arn\n      Action: lambda"),
+        ("MemorySize: 128", "MemorySize: 64"),
+        ("Principal: secretsmanager.amazonaws.com", "Principall: secretsmanager.amazonaws.com"),
+        ("Condition: HasAlarmEmail", "Condition: HasNoSuchCondition"),
+    ],
+    ids=["bad-reference", "memory-below-minimum", "misspelt-property", "unknown-condition"],
+)
+def test_cfn_lint_fails_on_a_broken_template(tmp_path, broken):
+    old, new = broken
+    text = TEMPLATE.read_text()
+    assert old in text
+    path = tmp_path / "template.yaml"
+    path.write_text(text.replace(old, new, 1))
+    result = cfn_lint(path)
+    assert result.returncode != 0, f"cfn-lint accepted a broken template ({new!r})"
+    assert re.search(r"^[EW]\d{4} ", result.stdout, re.M), "the failure is a lint finding: " + result.stdout + result.stderr
+
+
+def mutate(path, value):
+    """A copy of the template with the item at `path` (keys and indexes) set to `value`."""
+    t = copy.deepcopy(load())
+    node = t
+    for key in path[:-1]:
+        node = node[key]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return t
+
+
+FN = ["Resources", "RotatorFunction", "Properties"]
+SM = FN + ["Policies", 0, "Statement", 0]
+IAM = FN + ["Policies", 0, "Statement", 1]
+
+
+@pytest.mark.parametrize(
+    "check, path, value",
+    [
+        (check_function_settings, FN + ["Architectures"], ["x86_64"]),
+        (check_function_settings, FN + ["Timeout"], 60),
+        (check_function_settings, FN + ["LoggingConfig", "LogFormat"], "Text"),
+        (check_environment_matches_config, FN + ["Environment", "Variables", "USER_NAME_TEMPLATE"], KeyError),
+        (check_secrets_statement, SM + ["Condition"], KeyError),
+        (check_secrets_statement, SM + ["Action"], sorted(SECRETS_ACTIONS | {"secretsmanager:DeleteSecret"})),
+        (check_iam_statement, IAM + ["Resource"], {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"}),
+        (check_no_wildcards, IAM + ["Resource"], "*"),
+        (check_no_wildcards, SM + ["Action"], ["secretsmanager:*"]),
+        (check_kms_only_with_a_key, FN + ["Policies", 1], {"Fn::If": ["HasKmsKey", {"Statement": [{"Action": ["kms:*"], "Resource": "*", "Condition": {}}]}, {"Ref": "AWS::NoValue"}]}),
+        (check_invoke_permission, ["Resources", "SecretsManagerInvokePermission", "Properties", "SourceAccount"], KeyError),
+        (check_failure_alarm, ["Resources", "RotationFailedRule", "Properties", "EventPattern", "detail", "eventName"], ["RotationSucceeded"]),
+        (check_example_behind_parameter, ["Resources", "ExampleSecret", "Condition"], KeyError),
+    ],
+)
+def test_each_check_fails_on_a_broken_template(check, path, value):
+    with pytest.raises((AssertionError, KeyError, ValueError)):
+        check(mutate(path, value))
