@@ -227,8 +227,8 @@ impl Problem {
     }
 }
 
-/// Any failure of an invocation: where it happened, and the problem.
-#[derive(Debug)]
+/// Any failure of an invocation: where it happened, and the problem. Its `Debug` is its message
+/// (lambda_runtime logs failures with `{:?}`).
 pub struct RotationError {
     pub secret: Option<String>,
     pub step: Option<Step>,
@@ -275,6 +275,12 @@ impl fmt::Display for RotationError {
             (None, Some(secret)) => write!(f, "secret {secret}: {}", self.problem),
             _ => write!(f, "{}", self.problem),
         }
+    }
+}
+
+impl fmt::Debug for RotationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {self}", self.error_type())
     }
 }
 

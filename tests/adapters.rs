@@ -219,3 +219,29 @@ async fn a_new_key_is_never_shown_in_debug() {
     assert_eq!(key.secret.expose(), "very/secret+key");
     assert!(!format!("{key:?}").contains("very/secret"));
 }
+
+#[tokio::test]
+async fn no_answer_is_transient_and_reads_as_a_sentence() {
+    // A closed loopback port: the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::for_tests())
+        .retry_config(RetryConfig::disabled())
+        .build();
+    let sm = SdkSecretsManager::new(aws_sdk_secretsmanager::Client::from_conf(config));
+    let err = sm.describe_secret("s").await.unwrap_err();
+    assert!(err.is_transient() && err.code.is_none(), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("Connection refused"), "{message}");
+    assert!(
+        !message.contains("DispatchFailure {"),
+        "no Debug dump: {message}"
+    );
+}

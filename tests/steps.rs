@@ -748,3 +748,23 @@ async fn the_handler_runs_a_step_and_maps_failures_to_diagnostics() {
         diagnostic.error_message
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_is_logged_once_with_its_class_inside_the_rotation_span() {
+    let (fake, rotator, _) = fixture(PreviousKeyAction::Keep);
+    let token = fake.start_rotation(SECRET).unwrap();
+    fake.set_rotation_enabled(SECRET, false);
+    let logs = LogCapture::start();
+    step(&rotator, Step::SetSecret, SECRET, &token)
+        .await
+        .unwrap_err();
+    let lines = logs.lines();
+    let failures: Vec<_> = lines.iter().filter(|l| l["level"] == "WARN").collect();
+    assert_eq!(failures.len(), 1, "{lines:?}");
+    assert_eq!(
+        failures[0]["fields"]["error_type"],
+        "Permanent.RotationDisabled"
+    );
+    assert_eq!(failures[0]["span"]["secret"], SECRET);
+    assert_eq!(failures[0]["span"]["step"], "setSecret");
+}

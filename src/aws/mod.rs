@@ -193,7 +193,7 @@ fn sdk_error<E>(
 where
     E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
-    use aws_sdk_iam::error::{DisplayErrorContext, SdkError};
+    use aws_sdk_iam::error::SdkError;
     match &error {
         SdkError::ServiceError(context) => AwsError::service(
             service,
@@ -204,16 +204,26 @@ where
         ),
         // An answer we could not read is as good as none: sending again may work.
         SdkError::ResponseError(_) | SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            AwsError::no_answer(service, operation, DisplayErrorContext(&error).to_string())
+            AwsError::no_answer(service, operation, error_chain(&error))
         }
-        _ => AwsError::service(
-            service,
-            operation,
-            None,
-            Some(&DisplayErrorContext(&error).to_string()),
-            None,
-        ),
+        _ => AwsError::service(service, operation, None, Some(&error_chain(&error)), None),
     }
+}
+
+/// "dispatch failure: io error: ...: Connection refused": each cause once, without the Debug
+/// dump that `DisplayErrorContext` appends.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// SDK timestamps into the domain's `SystemTime`.

@@ -48,14 +48,15 @@ impl Rotator {
             token = %event.token,
             user = tracing::field::Empty,
         );
-        self.run_step(event, deadline)
-            .instrument(span)
-            .await
-            .map_err(|problem| {
+        async {
+            self.run_step(event, deadline).await.map_err(|problem| {
                 let error = RotationError::new(&event.secret_id, event.step, problem);
                 warn!(error_type = %error.error_type(), "{error}");
                 error
             })
+        }
+        .instrument(span)
+        .await
     }
 
     async fn run_step(&self, event: &RotationEvent, deadline: Instant) -> Result<(), Problem> {

@@ -174,17 +174,27 @@ pub async fn check_invariants(
 }
 
 /// Captures every log line of the current thread as JSON, as the function logs in Lambda.
+///
+/// One global subscriber writes each line to the buffer of the thread that logged it (each test
+/// runs on its own thread, tokio's current-thread runtime included). A per-test scoped subscriber
+/// would race: tracing caches per call site whether anyone listens, across all test threads.
 pub struct LogCapture {
     buffer: Arc<Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
 }
 
-#[derive(Clone)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { std::cell::RefCell::new(None) };
+}
 
-impl Write for Sink {
+struct ThreadSink;
+
+impl Write for ThreadSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURE.with(|c| {
+            if let Some(buffer) = c.borrow().as_ref() {
+                buffer.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -194,17 +204,18 @@ impl Write for Sink {
 
 impl LogCapture {
     pub fn start() -> Self {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(|| ThreadSink)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        });
         let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = Sink(buffer.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || sink.clone())
-            .finish();
-        LogCapture {
-            buffer,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
+        CAPTURE.with(|c| *c.borrow_mut() = Some(buffer.clone()));
+        LogCapture { buffer }
     }
 
     pub fn lines(&self) -> Vec<serde_json::Value> {
@@ -269,4 +280,10 @@ pub async fn assert_refused(
         assert!(!message.contains(&material), "secret material in the error");
     }
     err
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| *c.borrow_mut() = None);
+    }
 }
