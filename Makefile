@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 EVENT ?= create-secret
 
-.PHONY: test build watch invoke setup
+.PHONY: test build watch invoke setup mutants
 
 ## The one test command: fmt, clippy, every Rust test, template validation.
 test:
@@ -19,6 +19,10 @@ watch: setup
 ## Feed a fixture to the function started by `make watch`: make invoke EVENT=create-secret
 invoke: setup
 	source scripts/env.sh && cargo lambda invoke iam-key-rotator --data-file events/$(EVENT).json
+
+## Prove each rule of the contract has a test that fails without it (one build per rule: minutes).
+mutants:
+	source scripts/env.sh && scripts/mutation_check.py
 
 setup:
 	scripts/setup.sh
