@@ -576,10 +576,7 @@ async fn crash_between_label_move_and_key_action(
     expected: Option<KeyStatus>,
 ) {
     let (fake, rotator, old_key) = fixture(action);
-    let token = fake.start_rotation(SECRET).unwrap();
-    for s in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
-        step(&rotator, s, SECRET, &token).await.unwrap();
-    }
+    let token = start_and_run_until_finish(&fake, &rotator, SECRET).await;
     // The label moves, but the answer is lost: finishSecret fails before the key action.
     fake.fail(
         "UpdateSecretVersionStage",
@@ -639,10 +636,7 @@ async fn finish_retry_deletes_after_a_crash() {
 #[tokio::test(start_paused = true)]
 async fn finish_with_a_previous_key_already_gone_succeeds() {
     let (fake, rotator, old_key) = fixture(PreviousKeyAction::Delete);
-    let token = fake.start_rotation(SECRET).unwrap();
-    for s in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
-        step(&rotator, s, SECRET, &token).await.unwrap();
-    }
+    let token = start_and_run_until_finish(&fake, &rotator, SECRET).await;
     fake.remove_key(USER, &old_key);
     step(&rotator, Step::FinishSecret, SECRET, &token)
         .await
@@ -653,10 +647,7 @@ async fn finish_with_a_previous_key_already_gone_succeeds() {
 #[tokio::test(start_paused = true)]
 async fn keep_makes_no_key_call_in_finish() {
     let (fake, rotator, _) = fixture(PreviousKeyAction::Keep);
-    let token = fake.start_rotation(SECRET).unwrap();
-    for s in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
-        step(&rotator, s, SECRET, &token).await.unwrap();
-    }
+    let token = start_and_run_until_finish(&fake, &rotator, SECRET).await;
     fake.clear_calls();
     step(&rotator, Step::FinishSecret, SECRET, &token)
         .await

@@ -59,6 +59,17 @@ pub async fn rotate(
     Ok(token)
 }
 
+/// A rotation started and run up to finishSecret (create, set, test). Returns the token.
+pub async fn start_and_run_until_finish(fake: &FakeAws, rotator: &Rotator, secret: &str) -> String {
+    let token = fake.start_rotation(secret).expect("rotation starts");
+    for s in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+        step(rotator, s, secret, &token)
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    token
+}
+
 /// Secrets Manager's retry of a rotation: all four steps again, with the same token.
 pub async fn finish_rotation(
     fake: &FakeAws,
