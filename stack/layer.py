@@ -1,0 +1,289 @@
+"""What our layer changes in moto 5.2.5, and why. Each patch fixes one place where plain moto
+differs from AWS in a way the rotation contract depends on (SPEC §3, §14); tests/e2e/test_layer.py
+has a test for each.
+
+1. RotateSecret behaves as Secrets Manager does: an empty AWSPENDING placeholder whose id is the
+   token; the four steps invoked one after another over HTTP on the function (running under
+   `cargo lambda watch`); stop at the first failing step and leave AWSPENDING; no promotion by the
+   service itself (only AWSPENDING is removed after success); "a previous rotation isn't complete"
+   while AWSPENDING sits on a version that is not AWSCURRENT (moto's check is inverted);
+   RotateImmediately=false runs testSecret alone; optionally whole-rotation retries.
+   Plain moto promotes by itself without a Lambda, needs Docker with one, and ignores failures.
+2. ListSecretVersionIds gives each version's real CreatedDate (moto gives the time of the call).
+3. PutSecretValue onto a version that already holds a different value is refused with
+   ResourceExistsException (moto overwrites it silently).
+4. A request signed with an Inactive key is rejected with InvalidClientTokenId, as AWS does.
+5. An optional emulated propagation delay: a key created while it is set fails authentication
+   (InvalidClientTokenId) until it is that many seconds old.
+
+RotateSecret runs the rotation synchronously, inside the request, so a caller knows the outcome
+when the call returns; the outcome of every rotation is kept and served at GET /_layer/rotations.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.iam.access_control import CreateAccessKeyFailure, IAMUserAccessKey
+from moto.secretsmanager.exceptions import (
+    InvalidRequestException,
+    ResourceExistsException,
+    SecretNotFoundException,
+)
+from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
+
+STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
+
+
+@dataclass
+class LayerState:
+    """The layer's own settings and records, changed through POST /_layer/config."""
+
+    # Where `cargo lambda watch` serves each function: {function name: base URL}; "*" for any.
+    lambda_endpoints: dict[str, str] = field(default_factory=dict)
+    propagation_delay: float = 0.0
+    delay_since: float = 0.0
+    rotation_retries: int = 0
+    rotations: list[dict[str, Any]] = field(default_factory=list)
+    # The RotationTokens sent, so tests can prove none reaches a log. Served to tests only.
+    rotation_tokens: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def configure(self, settings: dict[str, Any]) -> None:
+        if "lambda_endpoint" in settings:
+            self.lambda_endpoints["*"] = settings["lambda_endpoint"].rstrip("/")
+        for name, url in settings.get("lambda_endpoints", {}).items():
+            self.lambda_endpoints[name] = url.rstrip("/")
+        if "propagation_delay" in settings:
+            self.propagation_delay = float(settings["propagation_delay"])
+            self.delay_since = time.time()
+        if "rotation_retries" in settings:
+            self.rotation_retries = int(settings["rotation_retries"])
+
+    def reset(self) -> None:
+        endpoints = self.lambda_endpoints
+        self.__init__()  # type: ignore[misc]
+        self.lambda_endpoints = endpoints
+
+
+STATE = LayerState()
+
+
+# ---- 1. RotateSecret as Secrets Manager does it ----
+
+
+def invoke(function_arn: str, event: dict[str, str]) -> dict[str, Any] | None:
+    """Invokes the rotation function through the Lambda Invoke API that `cargo lambda watch`
+    serves. Returns None on success, else the function's error (errorType, errorMessage)."""
+    name = function_arn.split(":function:")[-1].split(":")[0]
+    base = STATE.lambda_endpoints.get(name) or STATE.lambda_endpoints.get("*")
+    if not base:
+        return {"errorType": "Layer.NoFunction", "errorMessage": f"no endpoint for function {name}"}
+    # `cargo lambda watch` serves the binary under its own name.
+    request = urllib.request.Request(
+        f"{base}/2015-03-31/functions/iam-key-rotator/invocations",
+        data=json.dumps(event).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=900) as response:
+            response.read()
+            return None
+    except urllib.error.HTTPError as error:
+        body = error.read().decode(errors="replace")
+        try:
+            return json.loads(body)
+        except ValueError:
+            return {"errorType": f"Layer.HTTP{error.code}", "errorMessage": body[:500]}
+    except OSError as error:
+        return {"errorType": "Layer.Unreachable", "errorMessage": str(error)}
+
+
+def run_steps(secret: FakeSecret, token: str, steps: list[str], record: dict[str, Any]) -> bool:
+    rotation_token = str(uuid.uuid4())
+    STATE.rotation_tokens.append(rotation_token)
+    for step in steps:
+        event = {
+            "Step": step,
+            "SecretId": secret.arn,
+            "ClientRequestToken": token,
+            # As Secrets Manager sends it; secret material, never logged.
+            "RotationToken": rotation_token,
+        }
+        error = invoke(secret.rotation_lambda_arn, event)
+        record["steps"].append({"step": step, "ok": error is None, **(error or {})})
+        if error is not None:
+            return False
+    return True
+
+
+def rotate_secret(
+    self: SecretsManagerBackend,
+    secret_id: str,
+    client_request_token: str | None = None,
+    rotation_lambda_arn: str | None = None,
+    rotation_rules: dict[str, Any] | None = None,
+    rotate_immediately: bool = True,
+) -> str:
+    if not self._is_valid_identifier(secret_id):
+        raise SecretNotFoundException()
+    secret = self.secrets[secret_id]
+    if secret.is_deleted():
+        raise InvalidRequestException("You can't perform this operation on a secret that's marked for deletion.")
+    if pending_token(secret) is not None:
+        raise InvalidRequestException(
+            "A previous rotation isn't complete. That rotation will be reattempted."
+        )
+    if rotation_lambda_arn:
+        secret.rotation_lambda_arn = rotation_lambda_arn
+    if not getattr(secret, "rotation_lambda_arn", None):
+        raise InvalidRequestException("No Lambda rotation function ARN is associated with this secret.")
+    if rotation_rules:
+        secret.layer_rotation_rules = rotation_rules
+        secret.auto_rotate_after_days = rotation_rules.get("AutomaticallyAfterDays", 0)
+    secret.rotation_requested = True
+    secret.rotation_enabled = True
+
+    token = start_rotation(secret, client_request_token)
+    run_rotation(secret, token, rotate_immediately)
+    return secret.to_short_dict(version_id=token)
+
+
+def start_rotation(secret: FakeSecret, client_request_token: str | None) -> str:
+    """What Secrets Manager does before createSecret: a version with no value, labelled
+    AWSPENDING, whose id is the token. Its CreatedDate is when the rotation started."""
+    token = client_request_token or str(uuid.uuid4())
+    if token in secret.versions and "AWSPENDING" not in secret.versions[token]["version_stages"]:
+        raise InvalidRequestException(f"Version {token} already exists and is not pending.")
+    secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+    version = secret.versions.setdefault(
+        token, {"version_id": token, "createdate": time.time(), "version_stages": []}
+    )
+    version["version_stages"] = sorted(set(version["version_stages"]) | {"AWSPENDING"})
+    return token
+
+
+def run_rotation(secret: FakeSecret, token: str, rotate_immediately: bool = True) -> dict[str, Any]:
+    """The steps, stopping at the first failure; the whole rotation again, with the same token, as
+    many times as `rotation_retries` says. Returns the record of the rotation."""
+    steps = STEPS if rotate_immediately else ["testSecret"]
+    record: dict[str, Any] = {
+        "secret": secret.name, "token": token, "rotate_immediately": rotate_immediately,
+        "attempts": 0, "steps": [], "outcome": None,
+    }
+    with STATE.lock:
+        STATE.rotations.append(record)
+    ok = False
+    for _ in range(1 + STATE.rotation_retries):
+        record["attempts"] += 1
+        if run_steps(secret, token, steps, record):
+            ok = True
+            break
+    record["outcome"] = "succeeded" if ok else "failed"
+
+    if not rotate_immediately:
+        # The temporary test version goes, whatever the outcome.
+        version = secret.versions.get(token)
+        if version is not None and "AWSCURRENT" not in version["version_stages"]:
+            del secret.versions[token]
+    elif ok:
+        # The service removes AWSPENDING after a successful finishSecret; the function must not.
+        stages = secret.versions[token]["version_stages"]
+        if "AWSCURRENT" in stages and "AWSPENDING" in stages:
+            stages.remove("AWSPENDING")
+        secret.last_rotation_date = int(time.time())
+    return record
+
+
+def pending_token(secret: FakeSecret) -> str | None:
+    """The token of a rotation left incomplete: AWSPENDING on a version that is not AWSCURRENT."""
+    for version_id, version in secret.versions.items():
+        if "AWSPENDING" in version["version_stages"] and "AWSCURRENT" not in version["version_stages"]:
+            return version_id
+    return None
+
+
+def describe_with_full_rules(self: FakeSecret, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """DescribeSecret shows the rotation rules as given (ScheduleExpression, Duration)."""
+    result = ORIGINAL["to_dict"](self, *args, **kwargs)
+    rules = getattr(self, "layer_rotation_rules", None)
+    if rules and "RotationRules" in result:
+        result["RotationRules"] = rules
+    return result
+
+
+# ---- 2. ListSecretVersionIds with real creation dates ----
+
+
+def list_secret_version_ids(self: SecretsManagerBackend, secret_id: str) -> str:
+    listing = json.loads(ORIGINAL["list_secret_version_ids"](self, secret_id))
+    versions = self.secrets[secret_id].versions
+    for entry in listing["Versions"]:
+        created = versions[entry["VersionId"]].get("createdate")
+        if created is not None:
+            entry["CreatedDate"] = created
+    return json.dumps(listing)
+
+
+# ---- 3. No overwrite of a version's value ----
+
+
+def put_secret_value(self: SecretsManagerBackend, secret_id: str, secret_string: str | None = None,
+                     secret_binary: str | None = None, client_request_token: str | None = None,
+                     version_stages: list[str] | None = None, **kwargs: Any) -> str:
+    if client_request_token and self._is_valid_identifier(secret_id):
+        existing = self.secrets[secret_id].versions.get(client_request_token)
+        held = existing and (existing.get("secret_string") or existing.get("secret_binary"))
+        if held and held != (secret_string or secret_binary):
+            raise ResourceExistsException(
+                "You can't modify an existing version, you can only create a new version."
+            )
+    return ORIGINAL["put_secret_value"](
+        self, secret_id=secret_id, secret_string=secret_string, secret_binary=secret_binary,
+        client_request_token=client_request_token, version_stages=version_stages, **kwargs,
+    )
+
+
+# ---- 4 and 5. Authentication: Inactive keys, and the propagation delay ----
+
+
+def authenticate_key(self: IAMUserAccessKey, account_id: str, partition: str, access_key_id: str,
+                     headers: dict[str, str]) -> None:
+    ORIGINAL["IAMUserAccessKey.__init__"](self, account_id, partition, access_key_id, headers)
+    for user in self.backend.list_users("/", None, None):
+        for key in user.access_keys:
+            if key.access_key_id != access_key_id:
+                continue
+            if key.status != "Active":
+                raise CreateAccessKeyFailure(reason="InvalidId")
+            created = key.create_date.replace(tzinfo=datetime.timezone.utc).timestamp()
+            delay = STATE.propagation_delay
+            if delay > 0 and created >= STATE.delay_since - 1 and time.time() - created < delay:
+                raise CreateAccessKeyFailure(reason="InvalidId")
+
+
+ORIGINAL: dict[str, Any] = {}
+
+
+def install() -> None:
+    """Applies the patches, once."""
+    if ORIGINAL:
+        return
+    ORIGINAL["to_dict"] = FakeSecret.to_dict
+    ORIGINAL["list_secret_version_ids"] = SecretsManagerBackend.list_secret_version_ids
+    ORIGINAL["put_secret_value"] = SecretsManagerBackend.put_secret_value
+    ORIGINAL["IAMUserAccessKey.__init__"] = IAMUserAccessKey.__init__
+    SecretsManagerBackend.rotate_secret = rotate_secret
+    FakeSecret.to_dict = describe_with_full_rules
+    SecretsManagerBackend.list_secret_version_ids = list_secret_version_ids
+    SecretsManagerBackend.put_secret_value = put_secret_value
+    IAMUserAccessKey.__init__ = authenticate_key

@@ -1,0 +1,140 @@
+"""Starts the local AWS stack: moto in server mode, signatures checked, with our layer.
+
+    python -m stack.server [--port 0] [--lambda-endpoint URL] [--propagation-delay S] [--retries N]
+
+It prints `endpoint http://127.0.0.1:<port>` once it listens, and stops on SIGINT/SIGTERM or when
+its standard input closes (so a test or demo that started it cannot leave it behind).
+
+Beside the AWS APIs it serves the layer's own endpoints:
+  POST /_layer/admin     {"user": "admin"}  -> an IAM user allowed everything, and its key. From
+                         then on every AWS request must be signed by a known, active key.
+  POST /_layer/config    {"lambda_endpoint": URL for any function, "lambda_endpoints": {name: URL},
+                          "propagation_delay": seconds, "rotation_retries": N}
+  GET  /_layer/rotations the outcome of every RotateSecret (steps, errorType, errorMessage)
+  POST /_layer/start     {"secret", "token", "function_arn"}: only the placeholder of a rotation, as
+                         Secrets Manager makes it before createSecret (to drive the steps by hand)
+  POST /_layer/retry     {"secret"}: Secrets Manager's own retry of an incomplete rotation: the
+                         whole rotation again, with the same token
+  GET  /_layer/rotation-tokens   the RotationTokens sent (secret material: for leak checks only)
+  POST /_layer/reset     moto's state and the layer's records, back to empty; signatures off
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+
+os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+
+from moto import settings  # noqa: E402
+from moto.backends import get_backend  # noqa: E402
+from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
+from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
+from moto.moto_api._internal.models import moto_api_backend  # noqa: E402
+from moto.moto_server.werkzeug_app import (  # noqa: E402
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server  # noqa: E402
+from werkzeug.wrappers import Request, Response  # noqa: E402
+
+from stack import layer  # noqa: E402
+
+ADMIN_POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+
+
+def signatures(on: bool) -> None:
+    """Moto checks signatures once INITIAL_NO_AUTH_ACTION_COUNT requests have been served."""
+    ActionAuthenticatorMixin.request_count = 0
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if on else float("inf")
+
+
+def make_admin(user: str) -> dict[str, str]:
+    iam = get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"]
+    iam.create_user(region_name="us-east-1", user_name=user, path="/")
+    iam.put_user_policy(user, "everything", ADMIN_POLICY)
+    key = iam.create_access_key(user)
+    signatures(True)
+    return {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}
+
+
+def control(request: Request) -> Response:
+    body = request.get_json(silent=True) or {}
+    path = request.path.removeprefix("/_layer/")
+    if path == "admin" and request.method == "POST":
+        return Response(json.dumps(make_admin(body.get("user", "admin"))), mimetype="application/json")
+    if path == "config" and request.method == "POST":
+        layer.STATE.configure(body)
+        return Response("{}", mimetype="application/json")
+    if path == "rotations" and request.method == "GET":
+        return Response(json.dumps(layer.STATE.rotations), mimetype="application/json")
+    if path == "rotation-tokens" and request.method == "GET":
+        return Response(json.dumps(layer.STATE.rotation_tokens), mimetype="application/json")
+    if path in ("start", "retry") and request.method == "POST":
+        secrets = get_backend("secretsmanager")[DEFAULT_ACCOUNT_ID][body.get("region", "us-east-1")].secrets
+        if body.get("secret") not in secrets:
+            return Response(json.dumps({"error": f"no secret {body.get('secret')!r}"}), status=404)
+        secret = secrets[body["secret"]]
+        if path == "start":
+            secret.rotation_lambda_arn = body["function_arn"]
+            secret.rotation_requested = secret.rotation_enabled = True
+            token = layer.start_rotation(secret, body.get("token"))
+            return Response(json.dumps({"token": token}), mimetype="application/json")
+        token = layer.pending_token(secret)
+        if token is None:
+            return Response(json.dumps({"error": "no incomplete rotation to retry"}), status=409)
+        return Response(json.dumps(layer.run_rotation(secret, token)), mimetype="application/json")
+    if path == "reset" and request.method == "POST":
+        moto_api_backend.reset()
+        layer.STATE.reset()
+        signatures(False)
+        return Response("{}", mimetype="application/json")
+    return Response(json.dumps({"error": f"no layer endpoint {request.method} {request.path}"}), status=404)
+
+
+def make_app():
+    moto_app = DomainDispatcherApplication(create_backend_app)
+
+    def app(environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/_layer/"):
+            return control(Request(environ))(environ, start_response)
+        return moto_app(environ, start_response)
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--lambda-endpoint", help="where `cargo lambda watch` serves the Invoke API")
+    parser.add_argument("--propagation-delay", type=float, default=0.0)
+    parser.add_argument("--retries", type=int, default=0, help="whole-rotation retries after a failure")
+    args = parser.parse_args()
+
+    layer.install()
+    settings_given = {"propagation_delay": args.propagation_delay, "rotation_retries": args.retries}
+    if args.lambda_endpoint:
+        settings_given["lambda_endpoint"] = args.lambda_endpoint
+    layer.STATE.configure(settings_given)
+
+    server = make_server("127.0.0.1", args.port, make_app(), threaded=True, request_handler=MotoRequestHandler)
+    print(f"endpoint http://127.0.0.1:{server.server_port}", flush=True)
+
+    def stop(*_: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=lambda: (sys.stdin.read(), stop()), daemon=True).start()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
