@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one test command (make test): formatting, lints, every Rust test, the template tests.
+# The one test command (make test): formatting, lints, every Rust test, the template tests, and the
+# end-to-end tests (the function under cargo lambda watch, against the local AWS stack).
 # Needs only the Rust toolchain and Python 3.11 with pip; it installs the rest itself.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -21,8 +22,10 @@ cargo clippy --quiet --all-targets -- -D warnings
 step "cargo test"
 cargo test --quiet 2>&1 | tee -a "$output"
 
-step "template.yaml: cfn-lint and the policy checks"
-"$VENV/bin/python" -m pytest -q tests/template 2>&1 | tee -a "$output"
+step "template.yaml checks, and end to end: the function under cargo lambda watch against the local stack"
+export STACK_LOG_DIR="$(mktemp -d)"
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider 2>&1 | tee -a "$output"
 
 step "no secret material in the test output"
 scripts/check-no-secrets.sh "$output"
+rm -rf "$STACK_LOG_DIR"

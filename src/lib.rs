@@ -40,16 +40,27 @@ pub async fn handler(rotator: &Rotator, event: LambdaEvent<Value>) -> Result<Val
     let parsed = RotationEvent::parse(&event.payload).inspect_err(|e| {
         tracing::warn!(error_type = %e.error_type(), "{e}");
     })?;
-    let deadline = instant_of_epoch_millis(event.context.deadline);
+    let deadline = instant_of_epoch_millis(event.context.deadline).unwrap_or_else(|| {
+        tracing::warn!(
+            deadline_ms = event.context.deadline,
+            "the runtime gave no deadline in the future: assuming the Lambda maximum of 15 minutes"
+        );
+        tokio::time::Instant::now() + LAMBDA_MAX_DURATION
+    });
     rotator.handle(&parsed, deadline).await?;
     Ok(Value::Null)
 }
 
-/// The Lambda's deadline (milliseconds since the epoch) as a tokio instant.
-fn instant_of_epoch_millis(deadline_ms: u64) -> tokio::time::Instant {
+const LAMBDA_MAX_DURATION: Duration = Duration::from_secs(900);
+
+/// The Lambda's deadline (milliseconds since the epoch) as a tokio instant. `None` when it is not
+/// in the future: no real invocation starts after its deadline, but emulators send other values
+/// (`cargo lambda watch` sends the timeout itself).
+fn instant_of_epoch_millis(deadline_ms: u64) -> Option<tokio::time::Instant> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
-    tokio::time::Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    (deadline_ms > now_ms)
+        .then(|| tokio::time::Instant::now() + Duration::from_millis(deadline_ms - now_ms))
 }

@@ -109,7 +109,8 @@ class Function:
         iam = stack.client("iam")
         self.user = f"{name}-{uuid.uuid4().hex[:6]}"
         iam.create_user(UserName=self.user)
-        self.set_actions(actions if actions is not None else template_actions())
+        self.actions = actions if actions is not None else template_actions()
+        self.set_actions(self.actions)
         key = iam.create_access_key(UserName=self.user)["AccessKey"]
         environment = {
             **os.environ,
@@ -124,7 +125,9 @@ class Function:
         environment.pop("AWS_PROFILE", None)
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(self.port)],
+            ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(self.port),
+             # As template.yaml: the Lambda deadline testSecret plans against.
+             "--timeout", "300"],
             cwd=ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -15,6 +15,10 @@ has a test for each.
 4. A request signed with an Inactive key is rejected with InvalidClientTokenId, as AWS does.
 5. An optional emulated propagation delay: a key created while it is set fails authentication
    (InvalidClientTokenId) until it is that many seconds old.
+6. Authentication and authorization errors in AWS's wire format. Moto answers every service with
+   `<ErrorResponse><Errors><Error>`, which the AWS SDK for Rust cannot read (no error code): IAM and
+   STS (query protocol) get `<ErrorResponse><Error>`, Secrets Manager (JSON protocol) a JSON body
+   with `__type`, as AWS sends them. testSecret depends on it: it retries InvalidClientTokenId.
 
 RotateSecret runs the rotation synchronously, inside the request, so a caller knows the outcome
 when the call returns; the outcome of every rotation is kept and served at GET /_layer/rotations.
@@ -23,7 +27,9 @@ when the call returns; the outcome of every rotation is kept and served at GET /
 from __future__ import annotations
 
 import datetime
+import html
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -267,8 +273,42 @@ def authenticate_key(self: IAMUserAccessKey, account_id: str, partition: str, ac
                 raise CreateAccessKeyFailure(reason="InvalidId")
             created = key.create_date.replace(tzinfo=datetime.timezone.utc).timestamp()
             delay = STATE.propagation_delay
-            if delay > 0 and created >= STATE.delay_since - 1 and time.time() - created < delay:
+            if delay > 0 and created >= STATE.delay_since and time.time() - created < delay:
                 raise CreateAccessKeyFailure(reason="InvalidId")
+
+
+# ---- 6. Authentication errors as AWS sends them ----
+
+MOTO_AUTH_ERROR = re.compile(
+    r"<ErrorResponse><Errors><Error><Code>(?P<code>[^<]+)</Code><Message>(?P<message>[^<]*)</Message>"
+    r"(?:<Type>[^<]*</Type>)?</Error></Errors></ErrorResponse>"
+)
+# What a JSON-protocol service calls the same failures.
+JSON_CODES = {
+    "InvalidClientTokenId": "UnrecognizedClientException",
+    "SignatureDoesNotMatch": "InvalidSignatureException",
+    "AccessDenied": "AccessDeniedException",
+}
+
+
+def aws_error_body(status: int, body: bytes, json_protocol: bool) -> tuple[int, str, bytes] | None:
+    """Rewrites moto's authentication/authorization error into AWS's format; None if `body` is not
+    one. Returns (status, content type, body)."""
+    if status not in (401, 403):
+        return None
+    match = MOTO_AUTH_ERROR.search(body.decode(errors="replace"))
+    if not match:
+        return None
+    code, message = match["code"], html.unescape(match["message"])
+    if json_protocol:
+        payload = {"__type": JSON_CODES.get(code, code), "message": message}
+        return 400, "application/x-amz-json-1.1", json.dumps(payload).encode()
+    xml = (
+        "<ErrorResponse><Error><Type>Sender</Type>"
+        f"<Code>{html.escape(code)}</Code><Message>{html.escape(message)}</Message>"
+        f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+    return status, "text/xml", xml.encode()
 
 
 ORIGINAL: dict[str, Any] = {}

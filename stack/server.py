@@ -105,7 +105,22 @@ def make_app():
     def app(environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_layer/"):
             return control(Request(environ))(environ, start_response)
-        return moto_app(environ, start_response)
+        captured: dict[str, object] = {}
+
+        def capture(status, headers, exc_info=None):
+            captured.update(status=status, headers=headers)
+            return lambda data: None
+
+        body = b"".join(moto_app(environ, capture))
+        status_code = int(str(captured["status"]).split()[0])
+        rewritten = layer.aws_error_body(status_code, body, "HTTP_X_AMZ_TARGET" in environ)
+        if rewritten is None:
+            start_response(captured["status"], captured["headers"])
+            return [body]
+        code, content_type, new_body = rewritten
+        reason = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"}[code]
+        start_response(f"{code} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(new_body)))])
+        return [new_body]
 
     return app
 

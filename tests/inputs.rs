@@ -358,7 +358,7 @@ fn key(id: &str, created: SystemTime) -> AccessKeyInfo {
 
 #[test]
 fn a_key_is_an_orphan_only_if_made_after_the_start_and_stored_nowhere() {
-    let keys = [key("CUR", at(100, 0)), key("NEW", at(200, 0))];
+    let keys = [key("CUR", at(100, 0)), key("NEW", at(201, 0))];
     let started = Evidence {
         rotation_started: Some(at(200, 700)),
         ..Evidence::default()
@@ -367,7 +367,15 @@ fn a_key_is_an_orphan_only_if_made_after_the_start_and_stored_nowhere() {
     assert_eq!(
         plan.delete,
         [("NEW".to_owned(), DeleteReason::Orphan)],
-        "same second as the start counts"
+        "dated after the start"
+    );
+
+    // IAM dates keys in whole seconds: a key dated the second the rotation started may be older.
+    let same_second = [key("CUR", at(100, 0)), key("NEW", at(200, 0))];
+    assert_eq!(
+        keys::plan_room(&same_second, Some("CUR"), &started).unwrap_err(),
+        ["NEW"],
+        "not provably ours"
     );
 
     let unknown = Evidence::default();
@@ -378,7 +386,7 @@ fn a_key_is_an_orphan_only_if_made_after_the_start_and_stored_nowhere() {
     );
 
     let before = Evidence {
-        rotation_started: Some(at(201, 0)),
+        rotation_started: Some(at(202, 0)),
         ..Evidence::default()
     };
     assert_eq!(
@@ -460,5 +468,20 @@ fn the_previous_key_action_never_touches_the_current_key_and_is_idempotent() {
             keys::previous_key_step(action, Some(&active), Some("OLD")),
             PreviousKeyStep::LeaveAlone(_)
         ));
+    }
+}
+
+#[test]
+fn create_waits_until_its_key_is_dated_after_the_rotation_start() {
+    for (secs, millis) in [(100, 0), (100, 300), (100, 999)] {
+        let now = at(secs, millis);
+        let wait = keys::wait_before_creating(now);
+        assert!(wait <= Duration::from_millis(1100), "{wait:?}");
+        let created = (now + wait).duration_since(UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(
+            created,
+            secs + 1,
+            "the key's whole second is after the start's"
+        );
     }
 }

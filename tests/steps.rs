@@ -759,3 +759,23 @@ async fn a_failure_is_logged_once_with_its_class_inside_the_rotation_span() {
     assert_eq!(failures[0]["span"]["secret"], SECRET);
     assert_eq!(failures[0]["span"]["step"], "setSecret");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_deadline_not_in_the_future_is_ignored_not_obeyed() {
+    use lambda_runtime::{Context, LambdaEvent};
+    // cargo lambda watch sends the timeout (600000) where the epoch deadline belongs.
+    let (fake, rotator, _) = fixture(PreviousKeyAction::Keep);
+    fake.set_propagation_attempts(5);
+    let token = fake.start_rotation(SECRET).unwrap();
+    step(&rotator, Step::CreateSecret, SECRET, &token)
+        .await
+        .unwrap();
+    let mut context = Context::default();
+    context.deadline = 600_000;
+    let payload =
+        serde_json::json!({"Step": "testSecret", "SecretId": SECRET, "ClientRequestToken": token});
+    iam_key_rotator::handler(&rotator, LambdaEvent::new(payload, context))
+        .await
+        .expect("testSecret waits for the key as configured");
+    assert_eq!(count(&fake, "GetCallerIdentity"), 6);
+}

@@ -1,5 +1,7 @@
 //! createSecret (§6): make room, make a new key, store it at once in AWSPENDING.
 
+use std::time::SystemTime;
+
 use tracing::{info, warn};
 
 use super::keys::{self, Evidence};
@@ -69,7 +71,9 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
         r.delete_key(&user, key_id, reason.as_str()).await?;
     }
 
-    // 5. The new key, stored at once.
+    // 5. The new key, stored at once. It must be dated after the rotation's start, or a retry
+    // could not tell it from a key someone made just before (see keys::wait_before_creating).
+    tokio::time::sleep(keys::wait_before_creating(SystemTime::now())).await;
     let new_key = iam.create_access_key(&user).await?;
     info!(key_id = %new_key.id, "created access key");
     let pending_value = current.with_new_key(&new_key);

@@ -5,7 +5,7 @@
 //! | AWSCURRENT's key                      | kept, never touched | kept (it becomes previous) |
 //! | AWSPREVIOUS's key                     | deleted (had its grace period) | -               |
 //! | key just moved to AWSPREVIOUS         | -                   | PREVIOUS_KEY_ACTION        |
-//! | orphan of this rotation (created at or after its start, in no labelled version) | deleted | - |
+//! | orphan of this rotation (IAM dates it after the start, in no labelled version) | deleted | - |
 //! | anything else                         | never touched       | never touched              |
 
 use std::collections::HashSet;
@@ -85,21 +85,28 @@ pub fn needs_evidence(keys: &[AccessKeyInfo], current_key: Option<&str>) -> bool
     keys.iter().any(|k| Some(k.id.as_str()) != current_key)
 }
 
-/// IAM reports CreateDate in whole seconds while Secrets Manager's CreatedDate has milliseconds:
-/// a key made 300 ms after the rotation started can carry the same second. So the start is
-/// rounded down to its second.
+/// IAM reports CreateDate in whole seconds, Secrets Manager's CreatedDate has milliseconds. A key
+/// whose CreateDate is the very second the rotation started may have been made just before it, by
+/// someone else: it is not ours. Only a key IAM dates strictly after the start is. (createSecret
+/// waits for the next second before it creates a key, see [`wait_before_creating`], so the keys it
+/// makes are always dated after the start.)
 fn is_orphan(key: &AccessKeyInfo, evidence: &Evidence) -> bool {
     let Some(started) = evidence.rotation_started else {
         return false;
     };
-    key.created >= floor_to_second(started) && !evidence.referenced.contains(&key.id)
+    key.created > started && !evidence.referenced.contains(&key.id)
 }
 
-fn floor_to_second(time: SystemTime) -> SystemTime {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(since) => UNIX_EPOCH + Duration::from_secs(since.as_secs()),
-        Err(_) => time,
-    }
+/// Allowance for the clocks of Lambda, Secrets Manager and IAM not agreeing to the millisecond.
+const CLOCK_MARGIN: Duration = Duration::from_millis(100);
+
+/// How long createSecret waits, from `now`, before CreateAccessKey: until the next whole second
+/// (plus a margin). The rotation started before this invocation, so the new key's CreateDate, in
+/// whole seconds, is then later than the start, and an earlier attempt's orphan is always
+/// recognised as one. At most 1.1 s.
+pub fn wait_before_creating(now: SystemTime) -> Duration {
+    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    Duration::from_secs(since_epoch.as_secs() + 1) + CLOCK_MARGIN - since_epoch
 }
 
 pub const KEEP_REASON: &str = "PREVIOUS_KEY_ACTION=keep: it stays active until the next rotation";

@@ -53,6 +53,8 @@ async fn prove_key(
             .checked_sub(config.deadline_margin)
             .unwrap_or(started),
     );
+    info!(%key_id, budget_ms = deadline.saturating_duration_since(started).as_millis() as u64,
+        "testing the key with sts:GetCallerIdentity until it works or the budget is spent");
     let mut attempts = 0u32;
     loop {
         attempts += 1;
