@@ -2,7 +2,15 @@
 SHELL := /bin/bash
 EVENT ?= create-secret
 
-.PHONY: test build watch invoke setup mutants
+.PHONY: demo test build watch invoke setup mutants stack
+
+## The demo: the local AWS stack, the function, three real rotations through RotateSecret, a refusal.
+demo: setup
+	source scripts/env.sh && "$$VENV/bin/python" scripts/demo.py
+
+## The local AWS stack alone, on a free port (Ctrl-C stops it).
+stack: setup
+	source scripts/env.sh && "$$VENV/bin/python" -m stack.server
 
 ## The one test command: fmt, clippy, every Rust test, template validation.
 test:

@@ -27,5 +27,5 @@ export STACK_LOG_DIR="$(mktemp -d)"
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider 2>&1 | tee -a "$output"
 
 step "no secret material in the test output"
-scripts/check-no-secrets.sh "$output"
+scripts/check-no-secrets.sh "$output" "$STACK_LOG_DIR/secret-material.txt"
 rm -rf "$STACK_LOG_DIR"

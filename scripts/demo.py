@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""The demo (make demo): a real rotation, three times, through Secrets Manager's RotateSecret.
+
+It starts the local AWS stack and the function under `cargo lambda watch`, creates an IAM user with
+a key and a secret holding it, turns rotation on, and rotates immediately three times, showing the
+secret's versions, the user's keys and that the current key works. Then one refusal: a user with a
+second key that is not ours. It prints key ids, never secrets, and cleans up after itself.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stack.harness import Function, Stack, World  # noqa: E402
+
+
+def show(world, secret, user):
+    versions = world.sm.list_secret_version_ids(SecretId=secret)["Versions"]
+    print("  secret versions:")
+    for v in sorted(versions, key=lambda v: v["CreatedDate"]):
+        value = world.value(secret, version=v["VersionId"])
+        key = "(no value yet)" if value is None else value.get("AccessKeyId", "(none: bootstrap value)")
+        print(f"    {v['VersionId'][:8]}…  {','.join(v.get('VersionStages', [])) or '-':<24} key {key}")
+    print("  keys of IAM user", user + ":")
+    for key_id, status in world.keys(user).items():
+        print(f"    {key_id}  {status}")
+    current = world.value(secret)
+    arn = world.authenticates(current["AccessKeyId"], current["SecretAccessKey"])
+    print(f"  AWSCURRENT key {current['AccessKeyId']} authenticates as: {arn or 'NOTHING (broken!)'}")
+    return arn is not None
+
+
+def main():
+    print("Starting the local AWS stack (moto + our layer) and the function (cargo lambda watch)...")
+    stack = Stack("demo")
+    function = None
+    try:
+        started = time.monotonic()
+        function = Function(stack, "iam-key-rotator", {"PREVIOUS_KEY_ACTION": "keep"})
+        print(f"  stack at {stack.endpoint}, function at {function.url} ({time.monotonic() - started:.0f}s)")
+        print(f"  logs: {stack.log_path} and {function.log_path}\n")
+        world = World(stack)
+
+        world.iam.create_user(UserName="ci-deployer", Path="/svc/")
+        key = world.add_key("ci-deployer")
+        secret = world.secret({"UserName": "ci-deployer", **key}, name="demo/ci/deployer")
+        print(f"Created IAM user ci-deployer with key {key['AccessKeyId']}, and the secret {secret} holding it.")
+        record = world.rotate(secret, function, immediately=False)
+        print(f"Turned rotation on (rate(30 days); the service's test of the setup: {record['outcome']}).")
+        ok = show(world, secret, "ci-deployer")
+
+        for n in range(1, 4):
+            print(f"\nRotation {n}: aws secretsmanager rotate-secret --secret-id {secret}")
+            started = time.monotonic()
+            record = world.rotate(secret, function)
+            steps = ", ".join(f"{s['step']} {'ok' if s['ok'] else s['errorType']}" for s in record["steps"])
+            print(f"  {record['outcome']} in {time.monotonic() - started:.1f}s: {steps}")
+            ok = show(world, secret, "ci-deployer") and record["outcome"] == "succeeded" and ok
+
+        print("\nA refusal: IAM user partner-agent holds a second key that is not in its secret.")
+        world.iam.create_user(UserName="partner-agent", Path="/svc/")
+        theirs = world.add_key("partner-agent")
+        other = world.add_key("partner-agent")
+        secret2 = world.secret({"UserName": "partner-agent", **theirs}, name="demo/partner/agent")
+        record = world.rotate(secret2, function)
+        failure = record["steps"][-1]
+        print(f"  rotation {record['outcome']} at {failure['step']}: {failure.get('errorType')}")
+        print(f"  {failure.get('errorMessage')}")
+        print("  Nothing was lost:")
+        intact = show(world, secret2, "partner-agent")
+        intact = intact and other["AccessKeyId"] in world.keys("partner-agent")
+        ok = ok and record["outcome"] == "failed" and intact
+        print("\nDemo " + ("complete: every rotation worked, the refusal changed nothing." if ok else "FAILED"))
+        return 0 if ok else 1
+    finally:
+        print("Cleaning up: stopping the function and the stack.")
+        if function:
+            function.stop()
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

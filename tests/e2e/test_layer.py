@@ -1,0 +1,148 @@
+"""The layer over moto (stack/layer.py): one test per place where plain moto differs from AWS in a
+way the rotation contract depends on. Each would fail against plain moto."""
+
+import json
+import time
+import uuid
+import urllib.error
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+
+
+def raw_error(client, call, **kwargs):
+    """The raw HTTP status and body of a failing call."""
+    seen = []
+    client.meta.events.register("after-call", lambda http_response, **_: seen.append(http_response))
+    with pytest.raises(ClientError):
+        getattr(client, call)(**kwargs)
+    return seen[-1].status_code, seen[-1].text
+
+
+def broken_secret(world):
+    """A secret whose createSecret fails: its key is not the user's."""
+    user, _ = world.user()
+    return world.secret({"UserName": user, "AccessKeyId": "AKIANOTTHEUSERS0000", "SecretAccessKey": "x"})
+
+
+def test_rotate_secret_makes_an_empty_placeholder_stops_at_the_first_failure_and_promotes_nothing(functions, world):
+    function = functions("keep")
+    secret = broken_secret(world)
+    before = world.stages(secret)
+    record = world.rotate(secret, function)
+    assert record["outcome"] == "failed"
+    assert [s["step"] for s in record["steps"]] == ["createSecret"], "stopped at the first failure"
+    assert record["steps"][0]["errorType"] == "Permanent.KeyNotOwnedByUser"
+    stages = world.stages(secret)
+    assert stages[record["token"]] == ["AWSPENDING"], "the placeholder's id is the token"
+    assert {v: s for v, s in stages.items() if v != record["token"]} == before, "nothing promoted"
+    assert world.value(secret, version=record["token"]) is None, "the placeholder has no value"
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        world.sm.get_secret_value(SecretId=secret, VersionId=record["token"], VersionStage="AWSPENDING")
+
+
+def test_a_new_rotation_is_refused_while_one_is_incomplete(functions, world):
+    function = functions("keep")
+    secret = broken_secret(world)
+    world.rotate(secret, function)
+    with pytest.raises(ClientError, match="A previous rotation isn't complete"):
+        world.rotate(secret, function)
+
+
+def test_a_successful_rotation_loses_only_its_awspending_label(functions, world):
+    function = functions("keep")
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **key})
+    record = world.rotate(secret, function)
+    assert record["outcome"] == "succeeded"
+    assert world.stages(secret)[record["token"]] == ["AWSCURRENT"]
+    # And a next rotation is accepted.
+    assert world.rotate(secret, function)["outcome"] == "succeeded"
+
+
+def test_rotate_immediately_false_runs_only_testsecret_on_a_temporary_version(functions, world):
+    function = functions("keep")
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **key})
+    before = world.stages(secret)
+    record = world.rotate(secret, function, immediately=False)
+    assert [s["step"] for s in record["steps"]] == ["testSecret"]
+    assert world.stages(secret) == before, "the temporary version is gone"
+
+
+def test_secrets_manager_retries_the_whole_rotation(stack, functions, world):
+    function = functions("keep")
+    secret = broken_secret(world)
+    stack.configure(rotation_retries=2)
+    try:
+        record = world.rotate(secret, function)
+    finally:
+        stack.configure(rotation_retries=0)
+    assert record["attempts"] == 3
+    assert [s["step"] for s in record["steps"]] == ["createSecret"] * 3
+
+
+def test_list_secret_version_ids_gives_real_creation_dates(world):
+    secret = world.secret({"UserName": "nobody"})
+    time.sleep(1.5)
+    (version,) = world.sm.list_secret_version_ids(SecretId=secret)["Versions"]
+    age = time.time() - version["CreatedDate"].timestamp()
+    assert age >= 1.4, f"CreatedDate is when the version was made, not now ({age:.2f}s)"
+
+
+def test_put_secret_value_does_not_overwrite_a_version(world):
+    secret = world.secret({"UserName": "nobody"})
+    token = str(uuid.uuid4())
+    world.sm.put_secret_value(SecretId=secret, ClientRequestToken=token, SecretString="one", VersionStages=["AWSPENDING"])
+    world.sm.put_secret_value(SecretId=secret, ClientRequestToken=token, SecretString="one", VersionStages=["AWSPENDING"])
+    with pytest.raises(ClientError, match="ResourceExistsException"):
+        world.sm.put_secret_value(SecretId=secret, ClientRequestToken=token, SecretString="two", VersionStages=["AWSPENDING"])
+    assert world.sm.get_secret_value(SecretId=secret, VersionId=token)["SecretString"] == "one"
+
+
+def test_an_inactive_key_does_not_authenticate(world):
+    user, (key,) = world.user(keys=1)
+    arn = world.iam.get_user(UserName=user)["User"]["Arn"]
+    works = world.authenticates(key["AccessKeyId"], key["SecretAccessKey"])
+    assert works == arn
+    world.iam.update_access_key(UserName=user, AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    works = world.authenticates(key["AccessKeyId"], key["SecretAccessKey"])
+    assert works is None
+
+
+def test_the_emulated_propagation_delay(stack, world):
+    user, (old,) = world.user(keys=1)
+    stack.configure(propagation_delay=2)
+    try:
+        new = world.add_key(user)
+        new_works = world.authenticates(new["AccessKeyId"], new["SecretAccessKey"])
+        assert new_works is None, "not yet"
+        old_works = world.authenticates(old["AccessKeyId"], old["SecretAccessKey"])
+        assert old_works, "a key from before the delay is unaffected"
+        time.sleep(2.1)
+        new_works = world.authenticates(new["AccessKeyId"], new["SecretAccessKey"])
+        assert new_works, "works once old enough"
+    finally:
+        stack.configure(propagation_delay=0)
+
+
+def test_authentication_errors_come_in_each_protocols_format(stack):
+    bogus = {"AccessKeyId": "AKIAUNKNOWNKEY000000", "SecretAccessKey": "x" * 40}
+    status, body = raw_error(stack.client("sts", bogus), "get_caller_identity")
+    assert status == 403 and body.startswith("<ErrorResponse><Error>") and "<Errors>" not in body
+    assert "<Code>InvalidClientTokenId</Code>" in body
+    status, body = raw_error(stack.client("secretsmanager", bogus), "list_secrets")
+    assert status == 400 and json.loads(body)["__type"] == "UnrecognizedClientException"
+    wrong_secret = {"AccessKeyId": stack.admin["AccessKeyId"], "SecretAccessKey": "y" * 40}
+    status, body = raw_error(stack.client("iam", wrong_secret), "list_users")
+    assert "<Code>SignatureDoesNotMatch</Code>" in body
+
+
+def test_the_layer_endpoints_refuse_what_they_do_not_know(stack):
+    request = urllib.request.Request(stack.endpoint + "/_layer/nothing", method="GET")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request)
+    assert error.value.code == 404

@@ -1,0 +1,49 @@
+"""Least privilege: the function runs as an IAM user holding exactly the actions template.yaml
+grants, and rotations succeed; without any one of them, they fail. The emulator evaluates actions
+only, not resources or conditions: those parts of the policy are checked over the template itself
+(tests/template/test_template.py: the secrets statement's AllowRotationLambdaArn condition, the IAM
+statement's UserPath resource, no wildcard)."""
+
+import pytest
+
+from stack.harness import template_actions
+
+ACTIONS = template_actions()
+
+
+def scenario(world, function):
+    """A life that needs every granted action: a bootstrap beside a key that is not ours
+    (ListSecretVersionIds), then rotations that deactivate (UpdateAccessKey) and delete
+    (DeleteAccessKey) earlier keys. Returns the rotations' records, up to the first failure."""
+    user, (foreign,) = world.user(keys=1)
+    secret = world.secret({"UserName": user})
+    records = [world.rotate(secret, function)]
+    if records[-1]["outcome"] != "succeeded":
+        return records
+    world.iam.delete_access_key(UserName=user, AccessKeyId=foreign["AccessKeyId"])
+    for _ in range(2):
+        records.append(world.rotate(secret, function))
+        if records[-1]["outcome"] != "succeeded":
+            break
+    return records
+
+
+def test_the_granted_actions_are_enough(functions, world):
+    function = functions("deactivate")
+    assert sorted(function.actions) == sorted(ACTIONS), "the function holds exactly the template's actions"
+    records = scenario(world, function)
+    assert [r["outcome"] for r in records] == ["succeeded"] * 3, records
+
+
+@pytest.mark.parametrize("missing", ACTIONS)
+def test_every_granted_action_is_needed(functions, world, missing):
+    function = functions("deactivate")
+    function.set_actions([a for a in ACTIONS if a != missing])
+    try:
+        records = scenario(world, function)
+    finally:
+        function.set_actions(ACTIONS)
+    failure = records[-1]
+    assert failure["outcome"] == "failed", f"rotations succeed without {missing}"
+    error = failure["steps"][-1]
+    assert "AccessDenied" in error["errorType"], error
