@@ -127,7 +127,9 @@ class Function:
         self.process = subprocess.Popen(
             ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(self.port),
              # As template.yaml: the Lambda deadline testSecret plans against.
-             "--timeout", "300"],
+             "--timeout", "300",
+             # A test or demo must not have its function rebuilt under it by an edit.
+             "--ignore-changes"],
             cwd=ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

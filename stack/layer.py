@@ -59,6 +59,10 @@ class LayerState:
     delay_since: float = 0.0
     rotation_retries: int = 0
     rotations: list[dict[str, Any]] = field(default_factory=list)
+    # Every AWS request served: {"key", "service", "action"}, to count a function's calls.
+    calls: list[dict[str, str]] = field(default_factory=list)
+    # Faults to inject, first match first: {"action", "kind": throttle|5xx|slow|reset, "count", "seconds"}.
+    faults: list[dict[str, Any]] = field(default_factory=list)
     # The RotationTokens sent, so tests can prove none reaches a log. Served to tests only.
     rotation_tokens: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,6 +77,8 @@ class LayerState:
             self.delay_since = time.time()
         if "rotation_retries" in settings:
             self.rotation_retries = int(settings["rotation_retries"])
+        if "faults" in settings:
+            self.faults = [dict(f) for f in settings["faults"]]
 
     def reset(self) -> None:
         endpoints = self.lambda_endpoints
@@ -308,6 +314,34 @@ def aws_error_body(status: int, body: bytes, json_protocol: bool) -> tuple[int, 
         f"<Code>{html.escape(code)}</Code><Message>{html.escape(message)}</Message>"
         f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
     )
+    return status, "text/xml", xml.encode()
+
+
+# ---- Injected faults (not a divergence: a test tool) ----
+
+FAULT_CODES = {
+    # kind: (status, JSON-protocol code, query-protocol code)
+    "throttle": (400, "ThrottlingException", "Throttling"),
+    "5xx": (500, "InternalServiceError", "ServiceFailure"),
+}
+
+
+def take_fault(action: str) -> dict[str, Any] | None:
+    """The next injected fault for `action`, if any, counting it down."""
+    with STATE.lock:
+        for fault in STATE.faults:
+            if fault["action"] == action and fault.get("count", 1) > 0:
+                fault["count"] = fault.get("count", 1) - 1
+                return dict(fault)
+    return None
+
+
+def fault_response(kind: str, json_protocol: bool) -> tuple[int, str, bytes]:
+    status, json_code, query_code = FAULT_CODES[kind]
+    if json_protocol:
+        return status, "application/x-amz-json-1.1", json.dumps({"__type": json_code, "message": "injected"}).encode()
+    xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{query_code}</Code><Message>injected</Message>"
+           f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>")
     return status, "text/xml", xml.encode()
 
 

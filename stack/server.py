@@ -9,7 +9,10 @@ Beside the AWS APIs it serves the layer's own endpoints:
   POST /_layer/admin     {"user": "admin"}  -> an IAM user allowed everything, and its key. From
                          then on every AWS request must be signed by a known, active key.
   POST /_layer/config    {"lambda_endpoint": URL for any function, "lambda_endpoints": {name: URL},
-                          "propagation_delay": seconds, "rotation_retries": N}
+                          "propagation_delay": seconds, "rotation_retries": N,
+                          "faults": [{"action": "ListAccessKeys", "kind": "throttle"|"5xx"|"slow"|"reset",
+                                      "count": N, "seconds": S}]}   (injected faults, a test tool)
+  GET  /_layer/calls     every AWS request served: {"key", "service", "action"}
   GET  /_layer/rotations the outcome of every RotateSecret (steps, errorType, errorMessage)
   POST /_layer/start     {"secret", "token", "function_arn"}: only the placeholder of a rotation, as
                          Secrets Manager makes it before createSecret (to drive the steps by hand)
@@ -22,11 +25,16 @@ Beside the AWS APIs it serves the layer's own endpoints:
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import re
 import signal
+import socket
 import sys
 import threading
+import time
+import urllib.parse
 
 os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
 
@@ -75,6 +83,8 @@ def control(request: Request) -> Response:
         return Response("{}", mimetype="application/json")
     if path == "rotations" and request.method == "GET":
         return Response(json.dumps(layer.STATE.rotations), mimetype="application/json")
+    if path == "calls" and request.method == "GET":
+        return Response(json.dumps(layer.STATE.calls), mimetype="application/json")
     if path == "rotation-tokens" and request.method == "GET":
         return Response(json.dumps(layer.STATE.rotation_tokens), mimetype="application/json")
     if path in ("start", "retry") and request.method == "POST":
@@ -99,12 +109,48 @@ def control(request: Request) -> Response:
     return Response(json.dumps({"error": f"no layer endpoint {request.method} {request.path}"}), status=404)
 
 
+def identify(environ) -> tuple[str, str, str, bool]:
+    """(access key id, service, action, json protocol) of an AWS request. Reads the body of a
+    query-protocol request (and puts it back for moto)."""
+    scope = re.search(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    key, service = scope.groups() if scope else ("", "")
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return key, service, target.split(".")[-1], True
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    action = urllib.parse.parse_qs(raw.decode(errors="replace")).get("Action", [""])[0]
+    return key, service, action, False
+
+
+def respond(start_response, status: int, content_type: str, body: bytes):
+    reason = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 500: "Internal Server Error"}[status]
+    start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def make_app():
     moto_app = DomainDispatcherApplication(create_backend_app)
 
     def app(environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_layer/"):
             return control(Request(environ))(environ, start_response)
+        key, service, action, json_protocol = identify(environ)
+        with layer.STATE.lock:
+            layer.STATE.calls.append({"key": key, "service": service, "action": action})
+        fault = layer.take_fault(action)
+        if fault and fault["kind"] == "slow":
+            time.sleep(float(fault.get("seconds", 1)))
+        elif fault and fault["kind"] == "reset":
+            # Close the connection without an answer: the client sees a reset or an early EOF.
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+            return []
+        elif fault:
+            return respond(start_response, *layer.fault_response(fault["kind"], json_protocol))
+
         captured: dict[str, object] = {}
 
         def capture(status, headers, exc_info=None):
@@ -113,14 +159,11 @@ def make_app():
 
         body = b"".join(moto_app(environ, capture))
         status_code = int(str(captured["status"]).split()[0])
-        rewritten = layer.aws_error_body(status_code, body, "HTTP_X_AMZ_TARGET" in environ)
+        rewritten = layer.aws_error_body(status_code, body, json_protocol)
         if rewritten is None:
             start_response(captured["status"], captured["headers"])
             return [body]
-        code, content_type, new_body = rewritten
-        reason = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"}[code]
-        start_response(f"{code} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(new_body)))])
-        return [new_body]
+        return respond(start_response, *rewritten)
 
     return app
 

@@ -82,6 +82,16 @@ struct State {
     rotation_tokens_received: Vec<Option<String>>,
     /// When set, GetCallerIdentity answers with this ARN whatever the key (a wrong identity).
     identity_override: Option<String>,
+    crash: Option<Crash>,
+}
+
+/// A process crash: the call `countdown` calls from now fails (before or after its effect), and
+/// every call after it fails before reaching the service, as from a process that died.
+#[derive(Clone, Copy)]
+struct Crash {
+    countdown: usize,
+    after_effect: bool,
+    crashed: bool,
 }
 
 #[derive(Clone)]
@@ -136,6 +146,21 @@ impl State {
     /// Records the call and answers with an injected fault if one is due.
     fn enter(&mut self, operation: &'static str) -> Option<Fault> {
         self.calls.push(operation);
+        if let Some(crash) = &mut self.crash {
+            let dead = || AwsError::no_answer("fake", operation, "the process died".into());
+            if crash.crashed {
+                return Some(Fault::Before(dead()));
+            }
+            if crash.countdown == 0 {
+                crash.crashed = true;
+                return Some(if crash.after_effect {
+                    Fault::After(dead())
+                } else {
+                    Fault::Before(dead())
+                });
+            }
+            crash.countdown -= 1;
+        }
         let faults = self.faults.get_mut(operation)?;
         if faults.is_empty() {
             None
@@ -373,6 +398,21 @@ impl FakeAws {
     pub fn fail(&self, operation: &'static str, fault: Fault) {
         let mut s = self.state.lock().unwrap();
         s.faults.entry(operation).or_default().push(fault);
+    }
+
+    /// The process dies at the `call`-th call from now (0-based): that call fails before its
+    /// effect, or after it with the answer lost, and no later call reaches the service.
+    pub fn crash_at(&self, call: usize, after_effect: bool) {
+        self.state.lock().unwrap().crash = Some(Crash {
+            countdown: call,
+            after_effect,
+            crashed: false,
+        });
+    }
+
+    /// A new process: calls reach the service again.
+    pub fn clear_crash(&self) {
+        self.state.lock().unwrap().crash = None;
     }
 
     /// Every new key fails its first `attempts` GetCallerIdentity calls.

@@ -1,0 +1,64 @@
+"""Transient faults on the wire (issue 4): throttling, 5xx, connection resets and slow answers,
+injected by the layer into the function's requests. The SDK's bounded retries ride them out; past
+that bound the rotation fails with a clear transient error, never with a wrong deletion, and the
+retry completes it."""
+
+import pytest
+
+
+
+
+def pair(key):
+    return {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+
+
+@pytest.fixture
+def faults(stack):
+    def inject(*specs):
+        stack.configure(faults=list(specs))
+
+    yield inject
+    stack.configure(faults=[])
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"action": "ListAccessKeys", "kind": "throttle", "count": 2},
+        {"action": "DescribeSecret", "kind": "throttle", "count": 2},
+        {"action": "PutSecretValue", "kind": "5xx", "count": 2},
+        {"action": "CreateAccessKey", "kind": "5xx", "count": 1},
+        {"action": "UpdateSecretVersionStage", "kind": "5xx", "count": 2},
+        {"action": "GetSecretValue", "kind": "reset", "count": 1},
+        {"action": "GetUser", "kind": "slow", "seconds": 2, "count": 1},
+    ],
+    ids=lambda f: f"{f['kind']}-{f['action']}",
+)
+def test_transient_faults_within_the_retry_bound_are_ridden_out(stack, functions, world, faults, fault):
+    function = functions("delete")
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **pair(key)})
+    faults(fault)
+    record = world.rotate(secret, function)
+    assert record["outcome"] == "succeeded", record["steps"]
+    world.check_invariants(secret, user, key["AccessKeyId"], "delete")
+    calls = [c["action"] for c in stack.call("GET", "/_layer/calls")]
+    assert fault["action"] in calls
+
+
+def test_faults_past_the_bound_fail_clearly_and_delete_nothing(stack, functions, world, faults):
+    function = functions("delete")
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **pair(key)})
+    keys = world.keys(user)
+    faults({"action": "CreateAccessKey", "kind": "throttle", "count": 10})
+    record = world.rotate(secret, function)
+    assert record["outcome"] == "failed"
+    error = record["steps"][-1]
+    assert error["errorType"] == "Transient.Aws.Throttling", error
+    assert world.keys(user) == keys, "nothing deleted, nothing made"
+    assert world.key_of(secret) == key["AccessKeyId"]
+    faults()
+    retry = stack.call("POST", "/_layer/retry", {"secret": secret})
+    assert retry["outcome"] == "succeeded", retry["steps"]
+    world.check_invariants(secret, user, key["AccessKeyId"], "delete")
