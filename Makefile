@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 EVENT ?= create-secret
 
-.PHONY: demo test build watch invoke setup mutants stack
+.PHONY: demo test build watch invoke setup mutants stack reliability
 
 ## The demo: the local AWS stack, the function, three real rotations through RotateSecret, a refusal.
 demo: setup
@@ -27,6 +27,10 @@ watch: setup
 ## Feed a fixture to the function started by `make watch`: make invoke EVENT=create-secret
 invoke: setup
 	source scripts/env.sh && cargo lambda invoke iam-key-rotator --data-file events/$(EVENT).json
+
+## Reliability figures: crash-retry matrix, bad inputs, parser properties, transient faults, load.
+reliability:
+	scripts/reliability.sh
 
 ## Prove each rule of the contract has a test that fails without it (one build per rule: minutes).
 mutants:

@@ -44,6 +44,7 @@ def test_transient_faults_within_the_retry_bound_are_ridden_out(stack, functions
     world.check_invariants(secret, user, key["AccessKeyId"], "delete")
     calls = [c["action"] for c in stack.call("GET", "/_layer/calls")]
     assert fault["action"] in calls
+    print(f"\nfault survived: {fault['kind']} x{fault.get('count', 1)} on {fault['action']}")
 
 
 def test_faults_past_the_bound_fail_clearly_and_delete_nothing(stack, functions, world, faults):
@@ -62,3 +63,4 @@ def test_faults_past_the_bound_fail_clearly_and_delete_nothing(stack, functions,
     retry = stack.call("POST", "/_layer/retry", {"secret": secret})
     assert retry["outcome"] == "succeeded", retry["steps"]
     world.check_invariants(secret, user, key["AccessKeyId"], "delete")
+    print("\nfault past the bound: throttle x10 on CreateAccessKey: clear Transient error, nothing deleted, retry completed")
