@@ -63,6 +63,8 @@ class LayerState:
     calls: list[dict[str, str]] = field(default_factory=list)
     # Faults to inject, first match first: {"action", "kind": throttle|5xx|slow|reset, "count", "seconds"}.
     faults: list[dict[str, Any]] = field(default_factory=list)
+    # A process crash to emulate: {"after_calls": N, "after_effect": bool}; see crash_decision.
+    crash: dict[str, Any] | None = None
     # The RotationTokens sent, so tests can prove none reaches a log. Served to tests only.
     rotation_tokens: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -79,6 +81,8 @@ class LayerState:
             self.rotation_retries = int(settings["rotation_retries"])
         if "faults" in settings:
             self.faults = [dict(f) for f in settings["faults"]]
+        if "crash" in settings:
+            self.crash = dict(settings["crash"], dead=False) if settings["crash"] else None
 
     def reset(self) -> None:
         endpoints = self.lambda_endpoints
@@ -216,10 +220,13 @@ def run_rotation(secret: FakeSecret, token: str, rotate_immediately: bool = True
     return record
 
 
-def pending_token(secret: FakeSecret) -> str | None:
-    """The token of a rotation left incomplete: AWSPENDING on a version that is not AWSCURRENT."""
+def pending_token(secret: FakeSecret, even_if_current: bool = False) -> str | None:
+    """The token of a rotation left incomplete: AWSPENDING on a version that is not AWSCURRENT.
+    With `even_if_current`, also one whose finishSecret moved AWSCURRENT but then failed: the
+    service removes AWSPENDING only after a successful finishSecret."""
     for version_id, version in secret.versions.items():
-        if "AWSPENDING" in version["version_stages"] and "AWSCURRENT" not in version["version_stages"]:
+        stages = version["version_stages"]
+        if "AWSPENDING" in stages and (even_if_current or "AWSCURRENT" not in stages):
             return version_id
     return None
 
@@ -334,6 +341,24 @@ def take_fault(action: str) -> dict[str, Any] | None:
                 fault["count"] = fault.get("count", 1) - 1
                 return dict(fault)
     return None
+
+
+def crash_decision() -> str | None:
+    """For each AWS request while a crash is armed: None (serve it), "before" (the process died
+    before sending it: answer 500, no effect) or "after" (it died once the call took effect: serve
+    it, then answer 500, the real answer lost). After the crash point every request fails "before",
+    as nothing from a dead process reaches AWS."""
+    with STATE.lock:
+        crash = STATE.crash
+        if crash is None:
+            return None
+        if crash["dead"]:
+            return "before"
+        if crash["after_calls"] > 0:
+            crash["after_calls"] -= 1
+            return None
+        crash["dead"] = True
+        return "after" if crash.get("after_effect") else "before"
 
 
 def fault_response(kind: str, json_protocol: bool) -> tuple[int, str, bytes]:

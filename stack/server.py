@@ -12,6 +12,8 @@ Beside the AWS APIs it serves the layer's own endpoints:
                           "propagation_delay": seconds, "rotation_retries": N,
                           "faults": [{"action": "ListAccessKeys", "kind": "throttle"|"5xx"|"slow"|"reset",
                                       "count": N, "seconds": S}]}   (injected faults, a test tool)
+                          "crash": {"after_calls": N, "after_effect": bool} or null
+                          (the process dies at the next request after N: see layer.crash_decision)
   GET  /_layer/calls     every AWS request served: {"key", "service", "action"}
   GET  /_layer/rotations the outcome of every RotateSecret (steps, errorType, errorMessage)
   POST /_layer/start     {"secret", "token", "function_arn"}: only the placeholder of a rotation, as
@@ -97,7 +99,7 @@ def control(request: Request) -> Response:
             secret.rotation_requested = secret.rotation_enabled = True
             token = layer.start_rotation(secret, body.get("token"))
             return Response(json.dumps({"token": token}), mimetype="application/json")
-        token = layer.pending_token(secret)
+        token = layer.pending_token(secret, even_if_current=True)
         if token is None:
             return Response(json.dumps({"error": "no incomplete rotation to retry"}), status=409)
         return Response(json.dumps(layer.run_rotation(secret, token)), mimetype="application/json")
@@ -139,6 +141,9 @@ def make_app():
         key, service, action, json_protocol = identify(environ)
         with layer.STATE.lock:
             layer.STATE.calls.append({"key": key, "service": service, "action": action})
+        crash = layer.crash_decision()
+        if crash == "before":
+            return respond(start_response, *layer.fault_response("5xx", json_protocol))
         fault = layer.take_fault(action)
         if fault and fault["kind"] == "slow":
             time.sleep(float(fault.get("seconds", 1)))
@@ -158,6 +163,8 @@ def make_app():
             return lambda data: None
 
         body = b"".join(moto_app(environ, capture))
+        if crash == "after":
+            return respond(start_response, *layer.fault_response("5xx", json_protocol))
         status_code = int(str(captured["status"]).split()[0])
         rewritten = layer.aws_error_body(status_code, body, json_protocol)
         if rewritten is None:
