@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 EVENT ?= create-secret
 
-.PHONY: demo test build watch invoke setup mutants stack reliability
+.PHONY: demo test build watch invoke setup mutants stack reliability bench
 
 ## The demo: the local AWS stack, the function, three real rotations through RotateSecret, a refusal.
 demo: setup
@@ -31,6 +31,11 @@ invoke: setup
 ## Reliability figures: crash-retry matrix, bad inputs, parser properties, transient faults, load.
 reliability:
 	scripts/reliability.sh
+
+## Benchmarks against the floor (a hello-world lambda_runtime function, same profile): one table.
+bench: setup
+	source scripts/env.sh && cargo build --release --bin iam-key-rotator --example hello_lambda \
+	  && "$$VENV/bin/python" scripts/bench.py
 
 ## Prove each rule of the contract has a test that fails without it (one build per rule: minutes).
 mutants:

@@ -59,7 +59,7 @@ class LayerState:
     delay_since: float = 0.0
     rotation_retries: int = 0
     rotations: list[dict[str, Any]] = field(default_factory=list)
-    # Every AWS request served: {"key", "service", "action"}, to count a function's calls.
+    # Every AWS request served: {"key", "service", "action", "at"}, to count a function's calls.
     calls: list[dict[str, str]] = field(default_factory=list)
     # Faults to inject, first match first: {"action", "kind": throttle|5xx|slow|reset, "count", "seconds"}.
     faults: list[dict[str, Any]] = field(default_factory=list)

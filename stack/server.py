@@ -14,7 +14,7 @@ Beside the AWS APIs it serves the layer's own endpoints:
                                       "count": N, "seconds": S}]}   (injected faults, a test tool)
                           "crash": {"after_calls": N, "after_effect": bool} or null
                           (the process dies at the next request after N: see layer.crash_decision)
-  GET  /_layer/calls     every AWS request served: {"key", "service", "action"}
+  GET  /_layer/calls     every AWS request served: {"key", "service", "action", "at"}
   GET  /_layer/rotations the outcome of every RotateSecret (steps, errorType, errorMessage)
   POST /_layer/start     {"secret", "token", "function_arn"}: only the placeholder of a rotation, as
                          Secrets Manager makes it before createSecret (to drive the steps by hand)
@@ -140,7 +140,7 @@ def make_app():
             return control(Request(environ))(environ, start_response)
         key, service, action, json_protocol = identify(environ)
         with layer.STATE.lock:
-            layer.STATE.calls.append({"key": key, "service": service, "action": action})
+            layer.STATE.calls.append({"key": key, "service": service, "action": action, "at": time.time()})
         crash = layer.crash_decision()
         if crash == "before":
             return respond(start_response, *layer.fault_response("5xx", json_protocol))

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""make bench: cold start, one full rotation, API calls, size and testSecret's overshoot, measured
+against the floor (a hello-world lambda_runtime function built with the same release profile).
+
+Each binary runs under a minimal Lambda Runtime API served here, as in Lambda: it polls
+/invocation/next, gets an event, posts its response. AWS is the local stack (stack/). Prints one
+table; nothing is asserted (figures, not tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import queue
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from stack.harness import REGION, Stack, World, template_actions  # noqa: E402
+
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+ROTATOR = TARGET / "release" / "iam-key-rotator"
+FLOOR = TARGET / "release" / "examples" / "hello_lambda"
+RUNS = int(os.environ.get("BENCH_RUNS", "20"))
+STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
+
+
+class RuntimeApi:
+    """The Lambda Runtime API, minimal: one function process at a time."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue = queue.Queue()
+        self.first_poll: float | None = None
+        self.results: queue.Queue = queue.Queue()
+        self.delivered: dict[str, float] = {}
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):
+                if api.first_poll is None:
+                    api.first_poll = time.monotonic()
+                event = api.events.get()
+                request_id = str(uuid.uuid4())
+                body = json.dumps(event).encode()
+                api.delivered[request_id] = time.monotonic()
+                self.send_response(200)
+                self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
+                self.send_header("Lambda-Runtime-Deadline-Ms", str(int((time.time() + 300) * 1000)))
+                self.send_header("Lambda-Runtime-Invoked-Function-Arn", f"arn:aws:lambda:{REGION}:123456789012:function:bench")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                parts = self.path.split("/")
+                request_id = parts[-2] if len(parts) > 2 else ""
+                ended = time.monotonic()
+                self.send_response(202)
+                self.end_headers()
+                api.results.put({"ok": self.path.endswith("/response"), "body": body.decode(errors="replace"),
+                                 "took": ended - api.delivered.get(request_id, ended), "ended_wall": time.time()})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # A killed function leaves its poll's connection broken: expected, not worth a traceback.
+        self.server.handle_error = lambda *_: None
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.address = f"127.0.0.1:{self.server.server_port}"
+
+    def stop(self) -> None:
+        for _ in range(4):
+            self.events.put({})  # release blocked pollers
+        self.server.shutdown()
+
+
+def spawn(binary: Path, api: RuntimeApi, env: dict[str, str]) -> subprocess.Popen:
+    environment = {
+        "PATH": os.environ["PATH"], "AWS_LAMBDA_RUNTIME_API": api.address,
+        "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_FORMAT": "json",
+        "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ACCESS_KEY_ID": "AKIABENCHBENCHBENCH0", "AWS_SECRET_ACCESS_KEY": "bench-not-a-secret",
+        **env,
+    }
+    return subprocess.Popen([str(binary)], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def finish(process: subprocess.Popen) -> tuple[float, int]:
+    """Kills the process; returns (CPU seconds, peak RSS in KiB). The peak is VmHWM, read before the
+    kill: wait4's ru_maxrss would count the Python process the child was forked from."""
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+    process.send_signal(signal.SIGKILL)
+    _, _, usage = os.wait4(process.pid, 0)
+    process.returncode = -9
+    return usage.ru_utime + usage.ru_stime, peak
+
+
+def cold_start(binary: Path) -> float:
+    """Median time from exec to the first poll of /invocation/next, in ms."""
+    times = []
+    for _ in range(RUNS):
+        api = RuntimeApi()
+        started = time.monotonic()
+        process = spawn(binary, api, {})
+        while api.first_poll is None:
+            time.sleep(0.0005)
+        times.append((api.first_poll - started) * 1000)
+        finish(process)
+        api.stop()
+    return statistics.median(times)
+
+
+def function_user(world: World) -> dict[str, str]:
+    """An IAM user holding exactly the template's actions, for the rotator."""
+    name = f"bench-rotator-{uuid.uuid4().hex[:6]}"
+    world.iam.create_user(UserName=name)
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": template_actions(), "Resource": "*"}]}
+    world.iam.put_user_policy(UserName=name, PolicyName="rotator", PolicyDocument=json.dumps(policy))
+    key = world.iam.create_access_key(UserName=name)["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+def rotation(stack: Stack, world: World, creds: dict[str, str], delay: float = 0.0) -> dict:
+    """One full rotation (four invocations) by the release binary: a secret holding the user's one
+    key, PREVIOUS_KEY_ACTION=delete."""
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **key})
+    token = str(uuid.uuid4())
+    stack.call("POST", "/_layer/start", {"secret": secret, "token": token, "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:bench"})
+    stack.configure(propagation_delay=delay)
+    api = RuntimeApi()
+    process = spawn(ROTATOR, api, {"AWS_ENDPOINT_URL": stack.endpoint, "PREVIOUS_KEY_ACTION": "delete", **creds})
+    steps = {}
+    calls = {}
+    for step in STEPS:
+        before = len(stack.call("GET", "/_layer/calls"))
+        started_wall = time.time()
+        api.events.put({"Step": step, "SecretId": secret, "ClientRequestToken": token})
+        result = api.results.get(timeout=300)
+        assert result["ok"], result["body"]
+        new_calls = stack.call("GET", "/_layer/calls")[before:]
+        steps[step] = {"took": result["took"], "started_wall": started_wall, "ended_wall": result["ended_wall"]}
+        calls[step] = new_calls
+    cpu, rss = finish(process)
+    api.stop()
+    stack.configure(propagation_delay=0)
+    created = [c["at"] for c in calls["createSecret"] if c["action"] == "CreateAccessKey"][0]
+    test = steps["testSecret"]
+    overshoot = test["ended_wall"] - max(created + delay, test["started_wall"])
+    return {"steps": steps, "calls": calls, "cpu": cpu, "rss": rss, "overshoot": overshoot}
+
+
+def floor_rss() -> tuple[float, int]:
+    api = RuntimeApi()
+    process = spawn(FLOOR, api, {})
+    for step in STEPS:
+        api.events.put({"Step": step})
+        api.results.get(timeout=60)
+    cpu, rss = finish(process)
+    api.stop()
+    return cpu, rss
+
+
+def zip_size(binary: Path) -> int:
+    path = Path("/tmp") / f"bootstrap-{os.getpid()}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.write(binary, "bootstrap")
+    size = path.stat().st_size
+    path.unlink()
+    return size
+
+
+# The calls the contract needs, per step, for this rotation (see README "Performance"): finishSecret
+# needs DescribeSecret, UpdateSecretVersionStage, the previous and current values, DeleteAccessKey.
+MINIMUM = {"createSecret": 6, "setSecret": 4, "testSecret": 4, "finishSecret": 5}
+
+
+def main() -> None:
+    for binary in (ROTATOR, FLOOR):
+        if not binary.exists():
+            sys.exit(f"{binary} is missing: run `cargo build --release --bin iam-key-rotator --example hello_lambda`")
+    rows = []
+    ours, floor = cold_start(ROTATOR), cold_start(FLOOR)
+    rows.append(("cold start (exec to first poll, median of %d)" % RUNS, f"{ours:.1f} ms", f"{floor:.1f} ms", f"{ours / floor:.2f}x", "<= 1.25x"))
+
+    stack = Stack("bench")
+    try:
+        world = World(stack)
+        creds = function_user(world)
+        world.secret_material.clear()
+        run = rotation(stack, world, creds)
+        floor_cpu, floor_peak = floor_rss()
+        for step in STEPS:
+            rows.append((f"  {step} wall time", f"{run['steps'][step]['took'] * 1000:.0f} ms", "", "", ""))
+        rows.append(("one rotation: CPU time", f"{run['cpu'] * 1000:.0f} ms", f"{floor_cpu * 1000:.0f} ms", "", ""))
+        rows.append(("one rotation: peak RSS", f"{run['rss'] / 1024:.1f} MiB", f"{floor_peak / 1024:.1f} MiB", f"{run['rss'] / floor_peak:.2f}x", "<= 1.5x"))
+        total = 0
+        for step in STEPS:
+            actions = [c["action"] for c in run["calls"][step]]
+            total += len(actions)
+            rows.append((f"  API calls, {step}", str(len(actions)), "", f"min {MINIMUM[step]}", ", ".join(actions)))
+        rows.append(("API calls per rotation", str(total), "", f"min {sum(MINIMUM.values())}", ""))
+        for delay in (0, 3, 10):
+            r = rotation(stack, world, creds, delay)
+            rows.append((f"testSecret overshoot, delay {delay} s", f"{max(r['overshoot'], 0) * 1000:.0f} ms", "", "", "<= 1 s"))
+    finally:
+        stack.stop()
+    rows.append(("binary size", f"{ROTATOR.stat().st_size / 1e6:.1f} MB", f"{FLOOR.stat().st_size / 1e6:.1f} MB", "", ""))
+    rows.append(("deployment zip", f"{zip_size(ROTATOR) / 1e6:.1f} MB", f"{zip_size(FLOOR) / 1e6:.1f} MB", "", ""))
+
+    print(f"\niam-key-rotator benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores {platform.machine()}, release profile")
+    print(f"| {'what':<44} | {'ours':>10} | {'floor':>9} | {'ratio':>8} | target / notes")
+    print(f"|{'-' * 46}|{'-' * 12}|{'-' * 11}|{'-' * 10}|{'-' * 16}")
+    for what, ours_v, floor_v, ratio, note in rows:
+        print(f"| {what:<44} | {ours_v:>10} | {floor_v:>9} | {ratio:>8} | {note}")
+
+
+if __name__ == "__main__":
+    main()
