@@ -7,6 +7,7 @@ pub mod aws;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod fleet;
 pub mod rotation;
 pub mod secret_value;
 

@@ -1,21 +1,29 @@
 use aws_config::BehaviorVersion;
+use iam_key_rotator::aws::https::{https_client, TrustedRoots};
 use iam_key_rotator::{handler, Config, Rotator};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
-#[tokio::main]
+// One thread: the function serves one event at a time, and a worker pool would only add start-up
+// time and memory (README "Performance").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
 
     // A bad setting stops the function here, before it serves any event.
     let config = Config::from_env().inspect_err(|e| tracing::error!("{e}"))?;
+    let roots = TrustedRoots::from_lookup(|name| std::env::var(name).ok());
     tracing::info!(
         previous_key_action = %config.previous_key_action,
         propagation_timeout_seconds = config.propagation_timeout.as_secs(),
         user_name_template = config.user_name_template.as_ref().map(|t| t.as_str()),
+        trusted_roots = ?roots,
         "iam-key-rotator starting"
     );
-    let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client(&roots))
+        .load()
+        .await;
     let rotator = Rotator::from_sdk_config(config, &sdk_config);
 
     run(service_fn(|event: LambdaEvent<Value>| {

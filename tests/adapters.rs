@@ -245,3 +245,61 @@ async fn no_answer_is_transient_and_reads_as_a_sentence() {
         "no Debug dump: {message}"
     );
 }
+
+mod trusted_roots {
+    use iam_key_rotator::aws::https::{https_client, TrustedRoots, AMAZON_TRUST_SERVICES_ROOTS};
+
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn only_the_amazon_roots_unless_ssl_cert_file_or_dir_is_set() {
+        assert_eq!(
+            TrustedRoots::from_lookup(lookup(&[])),
+            TrustedRoots::AmazonTrustServices
+        );
+        assert_eq!(
+            TrustedRoots::from_lookup(lookup(&[("SSL_CERT_FILE", "")])),
+            TrustedRoots::AmazonTrustServices,
+            "an empty variable is unset"
+        );
+        assert_eq!(
+            TrustedRoots::from_lookup(lookup(&[
+                ("SSL_CERT_FILE", "/ca.pem"),
+                ("SSL_CERT_DIR", "/certs")
+            ])),
+            TrustedRoots::AmazonTrustServicesAndSystem {
+                from: "SSL_CERT_FILE=/ca.pem, SSL_CERT_DIR=/certs".into()
+            }
+        );
+    }
+
+    #[test]
+    fn the_compiled_in_roots_are_the_five_amazon_trust_services_cas_and_load() {
+        let pem = std::str::from_utf8(AMAZON_TRUST_SERVICES_ROOTS).unwrap();
+        assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        for name in [
+            "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
+            "Amazon Root CA 4",
+            "Starfield Services Root Certificate Authority - G2",
+        ] {
+            assert!(pem.contains(&format!("CN = {name}\n")), "{name}");
+        }
+        // Building a client makes the HTTP client build its TLS connector, which parses every
+        // certificate and panics on one it cannot read.
+        let config = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new("us-east-1"))
+            .http_client(https_client(&TrustedRoots::AmazonTrustServices))
+            .build();
+        let _client = aws_sdk_sts::Client::from_conf(config);
+    }
+}

@@ -3,6 +3,7 @@
 //! The step code in `rotation/` only sees these traits, so the same steps run against the real SDK
 //! (`iam.rs`, `secrets_manager.rs`, `sts.rs`) and against the in-memory fake the tests use.
 
+pub mod https;
 mod iam;
 mod secrets_manager;
 mod sts;
@@ -185,7 +186,7 @@ pub trait Sts: Send + Sync {
 
 /// Reduces an SDK error to an [`AwsError`]; `error.rs` decides from its code and status whether
 /// it is transient.
-fn sdk_error<E>(
+pub(crate) fn sdk_error<E>(
     service: &'static str,
     operation: &'static str,
     error: aws_sdk_iam::error::SdkError<E>,
@@ -204,11 +205,18 @@ where
         ),
         // An answer we could not read is as good as none: sending again may work.
         SdkError::ResponseError(_) | SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            AwsError::no_answer(service, operation, error_chain(&error))
+            let mut message = error_chain(&error);
+            if message.contains("invalid peer certificate") {
+                message.push_str(UNTRUSTED_CERTIFICATE_HINT);
+            }
+            AwsError::no_answer(service, operation, message)
         }
         _ => AwsError::service(service, operation, None, Some(&error_chain(&error)), None),
     }
 }
+
+/// What to do when the endpoint's certificate is not trusted (see `https.rs`).
+const UNTRUSTED_CERTIFICATE_HINT: &str = " (the endpoint's certificate does not chain to the Amazon Trust Services roots the function trusts: to trust another CA, set SSL_CERT_FILE to its PEM file)";
 
 /// "dispatch failure: io error: ...: Connection refused": each cause once, without the Debug
 /// dump that `DisplayErrorContext` appends.

@@ -1,0 +1,444 @@
+//! `scan`: every secret, which of them hold AWS access keys, and how each one stands.
+
+use std::collections::BTreeSet;
+
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+
+use super::aws::{FleetAws, Rotation, SecretEntry};
+use super::classify::{classify, Holding};
+use super::select::Selection;
+use super::verdict::{assess, verdict_of, Finding, IamKey, Limits, Observed, Verdict};
+use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use crate::config::UserNameTemplate;
+use crate::error::AwsError;
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub template: Option<UserNameTemplate>,
+    pub limits: Limits,
+    /// Secrets looked at in parallel.
+    pub concurrency: usize,
+    /// List the users on this IAM path that hold keys but no secret.
+    pub user_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyReport {
+    pub id: String,
+    pub exists: bool,
+    pub active: bool,
+    /// RFC 3339.
+    pub created: Option<String>,
+    pub age_days: Option<i64>,
+    pub last_used: Option<String>,
+    pub last_used_service: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RotationReport {
+    pub enabled: bool,
+    pub function_arn: Option<String>,
+    pub schedule: Option<String>,
+    pub window: Option<String>,
+    pub last_rotated: Option<String>,
+    pub next_rotation: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingReport {
+    pub version_id: String,
+    pub created: Option<String>,
+    /// The key id in the pending value, if it holds one.
+    pub key_id: Option<String>,
+}
+
+/// One secret that holds (or is meant to hold) AWS access keys.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretReport {
+    pub name: String,
+    pub arn: String,
+    /// From the `<app>/<env>/<secret-name>` naming convention, when the name follows it.
+    pub app: Option<String>,
+    pub env: Option<String>,
+    pub user: Option<String>,
+    /// `UserName` (the value names it) or `template` (derived from the secret's name).
+    pub user_source: Option<&'static str>,
+    pub key: Option<KeyReport>,
+    /// The user's keys that no version of the secret holds.
+    pub foreign_keys: Vec<String>,
+    pub rotation: RotationReport,
+    pub pending: Option<PendingReport>,
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+    #[serde(skip)]
+    pub entry: SecretEntry,
+    /// The versions' key ids (AWSCURRENT, AWSPREVIOUS, AWSPENDING), for `unstick`.
+    #[serde(skip)]
+    pub version_keys: Vec<String>,
+    #[serde(skip)]
+    pub user_key_list: Vec<IamKey>,
+    /// When the stray AWSPENDING version was created (seconds since the epoch).
+    #[serde(skip)]
+    pub pending_since: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UserReport {
+    pub user: String,
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    /// Secrets listed (after the selection's name and tag filters).
+    pub secrets_listed: usize,
+    pub secrets: Vec<SecretReport>,
+    /// With `--user-path`: users there with keys that no scanned secret is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users_without_secret: Option<Vec<UserReport>>,
+}
+
+/// Told how far a scan has got, for a progress bar.
+pub trait Progress {
+    fn start(&self, total: usize);
+    fn advance(&self);
+}
+
+/// No progress to show.
+impl Progress for () {
+    fn start(&self, _: usize) {}
+    fn advance(&self) {}
+}
+
+/// Lists every secret, keeps the selected ones that hold AWS keys, and judges each.
+pub async fn scan(
+    aws: &FleetAws,
+    selection: &Selection,
+    options: &ScanOptions,
+    progress: &dyn Progress,
+) -> Result<ScanReport, AwsError> {
+    let entries: Vec<SecretEntry> = aws
+        .list_secrets()
+        .await?
+        .into_iter()
+        .filter(|e| selection.matches_entry(e))
+        .collect();
+    let secrets_listed = entries.len();
+    progress.start(secrets_listed);
+    let mut secrets: Vec<SecretReport> = stream::iter(entries)
+        .map(|entry| inspect(aws, entry, options))
+        .buffer_unordered(options.concurrency.max(1))
+        .inspect(|_| progress.advance())
+        .filter_map(|report| async move { report })
+        .filter(|report| std::future::ready(selection.matches_verdict(report.verdict)))
+        .collect()
+        .await;
+    secrets.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let users_without_secret = match &options.user_path {
+        Some(path) => Some(users_without_secret(aws, path, &secrets, options.concurrency).await?),
+        None => None,
+    };
+    Ok(ScanReport {
+        secrets_listed,
+        secrets,
+        users_without_secret,
+    })
+}
+
+async fn users_without_secret(
+    aws: &FleetAws,
+    path: &str,
+    secrets: &[SecretReport],
+    concurrency: usize,
+) -> Result<Vec<UserReport>, AwsError> {
+    let covered: BTreeSet<&str> = secrets.iter().filter_map(|s| s.user.as_deref()).collect();
+    let users: Vec<String> = aws
+        .users_on_path(path)
+        .await?
+        .into_iter()
+        .filter(|u| !covered.contains(u.as_str()))
+        .collect();
+    let found: Vec<Result<Option<UserReport>, AwsError>> = stream::iter(users)
+        .map(|user| async move {
+            let keys = aws.user_keys(&user).await?.unwrap_or_default();
+            Ok((!keys.is_empty()).then(|| UserReport {
+                user,
+                keys: keys.into_iter().map(|k| k.id).collect(),
+            }))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut reports: Vec<UserReport> = found
+        .into_iter()
+        .filter_map(Result::transpose)
+        .collect::<Result<_, _>>()?;
+    reports.sort_by(|a, b| a.user.cmp(&b.user));
+    Ok(reports)
+}
+
+/// One secret: `None` when it holds nothing that looks like an AWS key.
+async fn inspect(
+    aws: &FleetAws,
+    entry: SecretEntry,
+    options: &ScanOptions,
+) -> Option<SecretReport> {
+    let mut report = SecretReport::new(entry);
+    let value = match aws.value(&report.arn, VersionRef::Stage(AWSCURRENT)).await {
+        Ok(Some(value)) => value,
+        // No AWSCURRENT string: a binary secret, or no value yet. Nothing to say about keys.
+        Ok(None) => return None,
+        Err(e) => {
+            report.add(
+                Verdict::Unreadable,
+                format!("could not read its value: {e}"),
+                needs(
+                    "secretsmanager:GetSecretValue (and kms:Decrypt on its KMS key)",
+                    &e,
+                ),
+            );
+            return Some(report);
+        }
+    };
+    let (user_name, current_key) = match classify(&value) {
+        Holding::Unrelated => return None,
+        Holding::NotRotatable {
+            what,
+            access_key_id,
+            fix,
+        } => {
+            report.key = access_key_id.map(KeyReport::unknown);
+            report.add(Verdict::NotRotatable, what, fix);
+            return Some(report);
+        }
+        Holding::Rotatable {
+            user_name,
+            access_key_id,
+        } => (user_name, access_key_id),
+    };
+    match (user_name, &options.template) {
+        (Some(user), _) => {
+            report.user = Some(user);
+            report.user_source = Some("UserName");
+        }
+        (None, Some(template)) => {
+            match template.render(&report.name) {
+                Ok(user) => {
+                    report.user = Some(user);
+                    report.user_source = Some("template");
+                }
+                Err(reason) => {
+                    report.add(Verdict::NotRotatable, format!("no UserName, and the user-name template does not fit the name: {reason}"), "add UserName to the value, or rename the secret to fit the template");
+                    return Some(report);
+                }
+            }
+        }
+        (None, None) => {
+            report.add(Verdict::NotRotatable, "the value has no UserName and no user-name template is set", "add UserName to the value, or set USER_NAME_TEMPLATE (as the function has it) / --user-name-template");
+            return Some(report);
+        }
+    }
+    if let Err(e) = report.observe(aws, current_key, options).await {
+        report.add(
+            Verdict::Unreadable,
+            format!("could not finish looking: {e}"),
+            needs("the permissions in README \"Fleet command\"", &e),
+        );
+    }
+    Some(report)
+}
+
+/// The fix for a failed read: the permission when AWS refused, else "try again".
+fn needs(permission: &str, error: &AwsError) -> String {
+    if error.is_transient() {
+        "try again: the error is transient".into()
+    } else if error
+        .code
+        .as_deref()
+        .is_some_and(|c| c.contains("AccessDenied") || c == "UnauthorizedOperation")
+    {
+        format!("grant the scanning identity {permission}")
+    } else {
+        format!("check the secret; the scan needs {permission}")
+    }
+}
+
+impl SecretReport {
+    fn new(entry: SecretEntry) -> Self {
+        let segments: Vec<&str> = entry.name.split('/').collect();
+        let (app, env) = match segments.as_slice() {
+            [app, env, name] if !app.is_empty() && !env.is_empty() && !name.is_empty() => {
+                (Some(app.to_string()), Some(env.to_string()))
+            }
+            _ => (None, None),
+        };
+        SecretReport {
+            name: entry.name.clone(),
+            arn: entry.arn.clone(),
+            app,
+            env,
+            user: None,
+            user_source: None,
+            key: None,
+            foreign_keys: Vec::new(),
+            rotation: RotationReport::from(&entry.rotation),
+            pending: None,
+            verdict: Verdict::Ok,
+            findings: Vec::new(),
+            entry,
+            version_keys: Vec::new(),
+            user_key_list: Vec::new(),
+            pending_since: None,
+        }
+    }
+
+    fn add(&mut self, verdict: Verdict, detail: impl Into<String>, fix: impl Into<String>) {
+        self.findings.push(Finding {
+            verdict,
+            detail: detail.into(),
+            fix: fix.into(),
+        });
+        self.findings.sort_by_key(|f| f.verdict);
+        self.verdict = verdict_of(&self.findings);
+    }
+
+    /// IAM and the other versions, then the verdict.
+    async fn observe(
+        &mut self,
+        aws: &FleetAws,
+        current_key: Option<String>,
+        options: &ScanOptions,
+    ) -> Result<(), AwsError> {
+        let user = self.user.clone().unwrap_or_default();
+        let user_keys: Option<Vec<IamKey>> = aws.user_keys(&user).await?.map(|keys| {
+            keys.into_iter()
+                .map(|k| IamKey {
+                    id: k.id,
+                    active: k.status == KeyStatus::Active,
+                    created: epoch_seconds(k.created),
+                })
+                .collect()
+        });
+
+        let mut version_keys: Vec<String> = current_key.iter().cloned().collect();
+        let mut other_version_keys = Vec::new();
+        for stage in [AWSPREVIOUS, AWSPENDING] {
+            let Some(version) = self.entry.version_with(stage) else {
+                continue;
+            };
+            if self.entry.versions[version].iter().any(|s| s == AWSCURRENT) {
+                continue;
+            }
+            let held = aws.value(&self.arn, VersionRef::Id(version)).await?;
+            if let Some(Holding::Rotatable {
+                access_key_id: Some(id),
+                ..
+            }) = held.as_ref().map(classify)
+            {
+                other_version_keys.push(id.clone());
+                version_keys.push(id.clone());
+                if stage == AWSPENDING {
+                    self.pending = Some(PendingReport {
+                        version_id: version.to_owned(),
+                        created: None,
+                        key_id: Some(id),
+                    });
+                }
+            }
+        }
+        let mut pending_since = None;
+        if let Some(version) = self.entry.stray_pending().map(str::to_owned) {
+            pending_since = aws.version_created(&self.arn, &version).await?;
+            let pending = self.pending.get_or_insert(PendingReport {
+                version_id: version,
+                created: None,
+                key_id: None,
+            });
+            pending.created = pending_since.map(rfc3339);
+        }
+
+        if let Some(id) = &current_key {
+            let listed = user_keys
+                .as_ref()
+                .and_then(|keys| keys.iter().find(|k| &k.id == id));
+            let last_used = match listed {
+                Some(_) => aws.last_used(id).await?,
+                None => Default::default(),
+            };
+            self.key = Some(KeyReport {
+                id: id.clone(),
+                exists: listed.is_some(),
+                active: listed.is_some_and(|k| k.active),
+                created: listed.map(|k| rfc3339(k.created)),
+                age_days: listed.map(|k| (options.limits.now - k.created) / 86_400),
+                last_used: last_used.at.map(rfc3339),
+                last_used_service: last_used.service,
+            });
+        }
+        self.foreign_keys = user_keys
+            .iter()
+            .flatten()
+            .map(|k| k.id.clone())
+            .filter(|id| !version_keys.contains(id))
+            .collect();
+
+        let seen = Observed {
+            current_key,
+            other_version_keys,
+            user_keys: user_keys.clone(),
+            rotation_enabled: self.entry.rotation.enabled,
+            last_rotated: self.entry.rotation.last_rotated,
+            next_rotation: self.entry.rotation.next_rotation,
+            pending_since,
+        };
+        self.findings = assess(&seen, &options.limits);
+        self.verdict = verdict_of(&self.findings);
+        self.version_keys = version_keys;
+        self.user_key_list = user_keys.unwrap_or_default();
+        self.pending_since = pending_since;
+        Ok(())
+    }
+}
+
+impl KeyReport {
+    fn unknown(id: String) -> Self {
+        KeyReport {
+            id,
+            exists: false,
+            active: false,
+            created: None,
+            age_days: None,
+            last_used: None,
+            last_used_service: None,
+        }
+    }
+}
+
+impl From<&Rotation> for RotationReport {
+    fn from(r: &Rotation) -> Self {
+        RotationReport {
+            enabled: r.enabled,
+            function_arn: r.function_arn.clone(),
+            schedule: r.schedule.clone(),
+            window: r.window.clone(),
+            last_rotated: r.last_rotated.map(rfc3339),
+            next_rotation: r.next_rotation.map(rfc3339),
+        }
+    }
+}
+
+pub fn epoch_seconds(time: std::time::SystemTime) -> i64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// `2026-11-23T10:04:05Z`.
+pub fn rfc3339(seconds: i64) -> String {
+    aws_sdk_iam::primitives::DateTime::from_secs(seconds)
+        .fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| seconds.to_string())
+}
