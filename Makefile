@@ -2,11 +2,15 @@
 SHELL := /bin/bash
 EVENT ?= create-secret
 
-.PHONY: demo test build watch invoke setup mutants stack reliability bench
+.PHONY: demo fleet-demo test build watch invoke setup mutants stack reliability bench
 
 ## The demo: the local AWS stack, the function, three real rotations through RotateSecret, a refusal.
 demo: setup
 	source scripts/env.sh && "$$VENV/bin/python" scripts/demo.py
+
+## The fleet command on a small estate in the local stack: scan, enable, rotate, scan again.
+fleet-demo: setup
+	source scripts/env.sh && "$$VENV/bin/python" scripts/fleet_demo.py
 
 ## The local AWS stack alone, on a free port (Ctrl-C stops it).
 stack: setup

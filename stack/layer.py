@@ -19,6 +19,9 @@ has a test for each.
    `<ErrorResponse><Errors><Error>`, which the AWS SDK for Rust cannot read (no error code): IAM and
    STS (query protocol) get `<ErrorResponse><Error>`, Secrets Manager (JSON protocol) a JSON body
    with `__type`, as AWS sends them. testSecret depends on it: it retries InvalidClientTokenId.
+7. DescribeSecret and ListSecrets give NextRotationDate while rotation is on, as Secrets Manager
+   does (moto leaves it out): the last rotation (or the creation) plus the schedule's interval,
+   for rate() schedules and AutomaticallyAfterDays. The fleet command judges overdue rotations by it.
 
 RotateSecret runs the rotation synchronously, inside the request, so a caller knows the outcome
 when the call returns; the outcome of every rotation is kept and served at GET /_layer/rotations.
@@ -194,7 +197,7 @@ def run_rotation(secret: FakeSecret, token: str, rotate_immediately: bool = True
     steps = STEPS if rotate_immediately else ["testSecret"]
     record: dict[str, Any] = {
         "secret": secret.name, "token": token, "rotate_immediately": rotate_immediately,
-        "attempts": 0, "steps": [], "outcome": None,
+        "attempts": 0, "steps": [], "outcome": None, "started": time.time(), "ended": None,
     }
     with STATE.lock:
         STATE.rotations.append(record)
@@ -205,6 +208,7 @@ def run_rotation(secret: FakeSecret, token: str, rotate_immediately: bool = True
             ok = True
             break
     record["outcome"] = "succeeded" if ok else "failed"
+    record["ended"] = time.time()
 
     if not rotate_immediately:
         # The temporary test version goes, whatever the outcome.
@@ -232,12 +236,44 @@ def pending_token(secret: FakeSecret, even_if_current: bool = False) -> str | No
 
 
 def describe_with_full_rules(self: FakeSecret, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """DescribeSecret shows the rotation rules as given (ScheduleExpression, Duration)."""
+    """DescribeSecret shows the rotation rules as given (ScheduleExpression, Duration), and the
+    next rotation's date (patch 7)."""
     result = ORIGINAL["to_dict"](self, *args, **kwargs)
     rules = getattr(self, "layer_rotation_rules", None)
     if rules and "RotationRules" in result:
         result["RotationRules"] = rules
+    interval = rotation_interval_seconds(result.get("RotationRules") or {})
+    if result.get("RotationEnabled") and interval:
+        base = self.last_rotation_date or self.created_date
+        if base is not None:
+            result["NextRotationDate"] = int(base) + interval
     return result
+
+
+def rotation_interval_seconds(rules: dict[str, Any]) -> int | None:
+    """rate(N days), rate(N hours) or AutomaticallyAfterDays; None for cron() (not emulated)."""
+    match = re.fullmatch(r"rate\((\d+) (day|days|hour|hours)\)", (rules.get("ScheduleExpression") or "").strip())
+    if match:
+        return int(match.group(1)) * (86400 if match.group(2).startswith("day") else 3600)
+    days = rules.get("AutomaticallyAfterDays") or 0
+    return int(days) * 86400 or None
+
+
+def age(secrets: dict[str, FakeSecret], iam: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """Test support (POST /_layer/age): moves dates into the past, as time would. One of
+    {"secret", "last_rotated_days_ago"}, {"secret", "version", "created_seconds_ago"},
+    {"user", "key", "created_days_ago"}."""
+    now = time.time()
+    if "key" in body:
+        (key,) = [k for k in iam.list_access_keys(body["user"]) if k.access_key_id == body["key"]]
+        key.create_date = key.create_date - datetime.timedelta(days=body["created_days_ago"])
+        return {"created": key.create_date.isoformat()}
+    secret = secrets[body["secret"]]
+    if "version" in body:
+        secret.versions[body["version"]]["createdate"] = int(now - body["created_seconds_ago"])
+        return {"created": secret.versions[body["version"]]["createdate"]}
+    secret.last_rotation_date = int(now - body["last_rotated_days_ago"] * 86400)
+    return {"last_rotated": secret.last_rotation_date}
 
 
 # ---- 2. ListSecretVersionIds with real creation dates ----

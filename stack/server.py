@@ -21,6 +21,8 @@ Beside the AWS APIs it serves the layer's own endpoints:
   POST /_layer/retry     {"secret"}: Secrets Manager's own retry of an incomplete rotation: the
                          whole rotation again, with the same token
   GET  /_layer/rotation-tokens   the RotationTokens sent (secret material: for leak checks only)
+  POST /_layer/age       test support: dates moved into the past (a key's CreateDate, a secret's
+                         last rotation, a version's CreatedDate); see layer.age
   POST /_layer/reset     moto's state and the layer's records, back to empty; signatures off
 """
 
@@ -103,6 +105,10 @@ def control(request: Request) -> Response:
         if token is None:
             return Response(json.dumps({"error": "no incomplete rotation to retry"}), status=409)
         return Response(json.dumps(layer.run_rotation(secret, token)), mimetype="application/json")
+    if path == "age" and request.method == "POST":
+        secrets = get_backend("secretsmanager")[DEFAULT_ACCOUNT_ID]["us-east-1"].secrets
+        iam = get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"]
+        return Response(json.dumps(layer.age(secrets, iam, body)), mimetype="application/json")
     if path == "reset" and request.method == "POST":
         moto_api_backend.reset()
         layer.STATE.reset()

@@ -200,7 +200,7 @@ impl Progress for Bar {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-    if sdk_config.region().is_none() {
+    if sdk_config.region().is_none_or(|r| r.as_ref().is_empty()) {
         eprintln!("iam-key-fleet: no AWS region: set AWS_REGION (or a region in your AWS profile)");
         return ExitCode::from(2);
     }

@@ -154,17 +154,30 @@ async fn users_without_secret(
     secrets: &[SecretReport],
     concurrency: usize,
 ) -> Result<Vec<UserReport>, AwsError> {
-    let covered: BTreeSet<&str> = secrets.iter().filter_map(|s| s.user.as_deref()).collect();
+    // A user is covered when a secret is for it, or holds one of its keys (even a secret the
+    // function cannot rotate: that one is reported as such already).
+    let covered_users: BTreeSet<&str> = secrets.iter().filter_map(|s| s.user.as_deref()).collect();
+    let covered_keys: BTreeSet<&str> = secrets
+        .iter()
+        .flat_map(|s| {
+            s.key
+                .iter()
+                .map(|k| k.id.as_str())
+                .chain(s.version_keys.iter().map(String::as_str))
+        })
+        .collect();
+    let covered_keys = &covered_keys;
     let users: Vec<String> = aws
         .users_on_path(path)
         .await?
         .into_iter()
-        .filter(|u| !covered.contains(u.as_str()))
+        .filter(|u| !covered_users.contains(u.as_str()))
         .collect();
     let found: Vec<Result<Option<UserReport>, AwsError>> = stream::iter(users)
         .map(|user| async move {
             let keys = aws.user_keys(&user).await?.unwrap_or_default();
-            Ok((!keys.is_empty()).then(|| UserReport {
+            let held = keys.iter().any(|k| covered_keys.contains(k.id.as_str()));
+            Ok((!keys.is_empty() && !held).then(|| UserReport {
                 user,
                 keys: keys.into_iter().map(|k| k.id).collect(),
             }))
@@ -195,10 +208,7 @@ async fn inspect(
             report.add(
                 Verdict::Unreadable,
                 format!("could not read its value: {e}"),
-                needs(
-                    "secretsmanager:GetSecretValue (and kms:Decrypt on its KMS key)",
-                    &e,
-                ),
+                needs(&e),
             );
             return Some(report);
         }
@@ -210,7 +220,9 @@ async fn inspect(
             access_key_id,
             fix,
         } => {
-            report.key = access_key_id.map(KeyReport::unknown);
+            if let Some(id) = access_key_id {
+                report.describe_stray_key(aws, id).await;
+            }
             report.add(Verdict::NotRotatable, what, fix);
             return Some(report);
         }
@@ -245,24 +257,30 @@ async fn inspect(
         report.add(
             Verdict::Unreadable,
             format!("could not finish looking: {e}"),
-            needs("the permissions in README \"Fleet command\"", &e),
+            needs(&e),
         );
     }
     Some(report)
 }
 
-/// The fix for a failed read: the permission when AWS refused, else "try again".
-fn needs(permission: &str, error: &AwsError) -> String {
+/// The fix for a failed read: the missing permission when AWS refused, else what to check.
+fn needs(error: &AwsError) -> String {
+    let permission = format!("{}:{}", error.service, error.operation);
+    let kms = if error.operation == "GetSecretValue" {
+        " (and kms:Decrypt on the secret's KMS key)"
+    } else {
+        ""
+    };
     if error.is_transient() {
         "try again: the error is transient".into()
     } else if error
         .code
         .as_deref()
-        .is_some_and(|c| c.contains("AccessDenied") || c == "UnauthorizedOperation")
+        .is_some_and(|c| c.contains("AccessDenied"))
     {
-        format!("grant the scanning identity {permission}")
+        format!("grant the scanning identity {permission}{kms}")
     } else {
-        format!("check the secret; the scan needs {permission}")
+        format!("check that the scanning identity can call {permission}{kms}")
     }
 }
 
@@ -365,7 +383,7 @@ impl SecretReport {
                 .as_ref()
                 .and_then(|keys| keys.iter().find(|k| &k.id == id));
             let last_used = match listed {
-                Some(_) => aws.last_used(id).await?,
+                Some(_) => aws.last_used(id).await?.unwrap_or_default(),
                 None => Default::default(),
             };
             self.key = Some(KeyReport {
@@ -403,9 +421,12 @@ impl SecretReport {
     }
 }
 
-impl KeyReport {
-    fn unknown(id: String) -> Self {
-        KeyReport {
+impl SecretReport {
+    /// A key in a value the function cannot rotate: whose it is (GetAccessKeyLastUsed names the
+    /// owner) and how it stands, so the operator knows what the fix touches. Best effort: a
+    /// failed lookup leaves the key reported as not found.
+    async fn describe_stray_key(&mut self, aws: &FleetAws, id: String) {
+        let mut key = KeyReport {
             id,
             exists: false,
             active: false,
@@ -413,7 +434,23 @@ impl KeyReport {
             age_days: None,
             last_used: None,
             last_used_service: None,
+        };
+        if let Ok(Some(used)) = aws.last_used(&key.id).await {
+            key.last_used = used.at.map(rfc3339);
+            key.last_used_service = used.service;
+            if let Some(owner) = used.user {
+                if let Ok(Some(keys)) = aws.user_keys(&owner).await {
+                    if let Some(listed) = keys.iter().find(|k| k.id == key.id) {
+                        key.exists = true;
+                        key.active = listed.status == KeyStatus::Active;
+                        key.created = Some(rfc3339(epoch_seconds(listed.created)));
+                    }
+                }
+                self.user = Some(owner);
+                self.user_source = Some("key owner");
+            }
         }
+        self.key = Some(key);
     }
 }
 

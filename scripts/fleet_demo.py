@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""The fleet demo (make fleet-demo): iam-key-fleet on a small estate in the local stack.
+
+Secrets of a few kinds (a key never rotated, a stale key, a plain-string key, a bootstrap value, a
+database password that holds no key), then: scan, enable (dry run, then --apply), rotate, scan
+again. Each command is printed as an operator would type it, with its real output.
+"""
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stack.harness import REGION, ROOT, Function, Stack, World  # noqa: E402
+
+
+def main() -> int:
+    subprocess.run(["cargo", "build", "--quiet", "--bin", "iam-key-fleet"], cwd=ROOT, check=True)
+    binary = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "iam-key-fleet"
+    stack = Stack("fleet-demo")
+    function = None
+    try:
+        function = Function(stack, "iam-key-rotator", {"PREVIOUS_KEY_ACTION": "delete"})
+        world = World(stack)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update({"AWS_ENDPOINT_URL": stack.endpoint, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+                    "AWS_ACCESS_KEY_ID": stack.admin["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": stack.admin["SecretAccessKey"]})
+
+        def user(name, keys=1):
+            world.iam.create_user(UserName=name, Path="/svc/")
+            return [world.add_key(name) for _ in range(keys)]
+
+        (k,) = user("payments-ci")
+        world.secret({"UserName": "payments-ci", "AccessKeyId": k["AccessKeyId"], "SecretAccessKey": k["SecretAccessKey"]},
+                     name="payments/prod/ci-deployer")
+        (k,) = user("reports-agent")
+        world.secret({"UserName": "reports-agent", "aws_access_key_id": k["AccessKeyId"], "aws_secret_access_key": k["SecretAccessKey"]},
+                     name="reports/prod/onprem-agent")
+        stack.call("POST", "/_layer/age", {"user": "reports-agent", "key": k["AccessKeyId"], "created_days_ago": 200})
+        (k,) = user("legacy-sync")
+        world.sm.create_secret(Name="legacy/prod/sync-key", SecretString=k["AccessKeyId"])
+        user("partner-feed", keys=0)
+        world.secret({"UserName": "partner-feed"}, name="partner/prod/feed")
+        world.secret({"username": "app", "password": "not-an-aws-key"}, name="payments/prod/db")
+        user("forgotten-bot")
+
+        def fleet(*args):
+            print(f"\n$ iam-key-fleet {shlex.join(args)}")
+            done = subprocess.run([str(binary), *args], env=env, capture_output=True, text=True)
+            print((done.stdout + done.stderr).rstrip())
+            print(f"(exit {done.returncode})")
+            return done
+
+        fleet("scan", "--user-path", "/svc/")
+        arn = function.arn
+        fleet("enable", "--verdict", "never-rotated", "--verdict", "stale", "--function-arn", arn, "--window", "2h")
+        fleet("enable", "--verdict", "never-rotated", "--verdict", "stale", "--function-arn", arn, "--window", "2h", "--apply")
+        rotated = fleet("rotate", "--verdict", "never-rotated", "--verdict", "stale")
+        after = fleet("scan", "--json", "--name-prefix", "payments/")
+        verdicts = {s["name"]: s["verdict"] for s in json.loads(after.stdout)["secrets"]}
+        ok = rotated.returncode == 0 and verdicts == {"payments/prod/ci-deployer": "ok"}
+        fleet("scan")
+        print("\nFleet demo " + ("complete." if ok else "FAILED"))
+        return 0 if ok else 1
+    finally:
+        if function:
+            function.stop()
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,347 @@
+"""The fleet command (iam-key-fleet) against the local stack, with more than 1,000 secrets so that
+ListSecrets really pages. Scan finds every key-holding secret and judges it; enable, rotate and
+unstick change what they say they change, through the real function where a rotation runs; bad
+filters and missing permissions get clear errors and change nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from stack.harness import REGION, ROOT
+
+BULK = 1000  # secrets that hold no AWS key, beside the key-holding ones
+
+
+def fleet_binary() -> Path:
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    subprocess.run(["cargo", "build", "--quiet", "--bin", "iam-key-fleet"], cwd=ROOT, check=True)
+    return target / "debug" / "iam-key-fleet"
+
+
+class Fleet:
+    """Runs the command against the stack, as an operator would (credentials in the environment)."""
+
+    def __init__(self, stack, binary: Path, key: dict[str, str]) -> None:
+        self.stack, self.binary, self.key = stack, binary, key
+        self.material: set[str] = set()
+        self.worlds: list = []  # their secret material is checked too
+
+    def run(self, *args: str, key: dict[str, str] | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        key = key or self.key
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        environment.update({
+            "AWS_ENDPOINT_URL": self.stack.endpoint, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        })
+        environment.pop("USER_NAME_TEMPLATE", None)
+        environment.update(env or {})
+        done = subprocess.run([str(self.binary), *args], env=environment, capture_output=True, text=True, timeout=600)
+        material = self.material.union(*(w.secret_material for w in self.worlds))
+        leaked = [m for m in material if m in done.stdout or m in done.stderr]
+        assert not leaked, "secret material in the fleet command's output"
+        return done
+
+    def json(self, *args: str, expect: int = 0, **kw) -> dict:
+        done = self.run(*args, "--json", **kw)
+        assert done.returncode == expect, done.stderr
+        return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def fleet(stack):
+    return Fleet(stack, fleet_binary(), stack.admin)
+
+
+@pytest.fixture(scope="module")
+def estate(stack, fleet):
+    """The secrets of a company: BULK unrelated ones and a few of each kind that holds keys."""
+    sm, iam = stack.client("secretsmanager"), stack.client("iam")
+    p = f"f{uuid.uuid4().hex[:6]}"
+    path = f"/{p}/"
+    expected: dict[str, str] = {}
+
+    def user(name: str, keys: int = 1) -> tuple[str, list[dict]]:
+        iam.create_user(UserName=name, Path=path)
+        made = [iam.create_access_key(UserName=name)["AccessKey"] for _ in range(keys)]
+        fleet.material.update(k["SecretAccessKey"] for k in made)
+        return name, made
+
+    def secret(name: str, value, verdict: str | None) -> str:
+        text = value if isinstance(value, str) else json.dumps(value)
+        sm.create_secret(Name=name, SecretString=text)
+        if verdict:
+            expected[name] = verdict
+        return name
+
+    def pair(u: str, k: dict) -> dict:
+        return {"UserName": u, "AccessKeyId": k["AccessKeyId"], "SecretAccessKey": k["SecretAccessKey"]}
+
+    for i in range(BULK):
+        password = uuid.uuid4().hex
+        fleet.material.add(password)
+        secret(f"{p}-bulk/db-{i:04d}", {"username": f"app{i}", "password": password}, None)
+    for i in range(3):
+        u, (k,) = user(f"{p}-never-{i}")
+        secret(f"{p}/never/{i}", pair(u, k), "never-rotated")
+    u, (k,) = user(f"{p}-stale")
+    secret(f"{p}/stale/0", pair(u, k), "stale")
+    stack.call("POST", "/_layer/age", {"user": u, "key": k["AccessKeyId"], "created_days_ago": 120})
+    u, (k,) = user(f"{p}-missing")
+    secret(f"{p}/missing/0", pair(u, k), "key-missing")
+    iam.delete_access_key(UserName=u, AccessKeyId=k["AccessKeyId"])
+    u, (k, extra) = user(f"{p}-foreign", keys=2)
+    secret(f"{p}/foreign/0", pair(u, k), "foreign-keys")
+    u, (k,) = user(f"{p}-plain")
+    secret(f"{p}/plain/id", k["AccessKeyId"], "not-rotatable")
+    secret(f"{p}/plain/secret-key", k["SecretAccessKey"], "not-rotatable")
+    secret(f"{p}/plain/env-naming", {"AWS_ACCESS_KEY_ID": k["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": k["SecretAccessKey"]}, "not-rotatable")
+    u, _ = user(f"{p}app-prod", keys=0)
+    secret(f"{p}app/prod/deployer", {"AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "x" * 40}, "key-missing")
+    u, _ = user(f"{p}-bootstrap", keys=0)
+    secret(f"{p}/bootstrap/0", {"UserName": u}, "never-rotated")
+    u, (k,) = user(f"{p}-halfdone")
+    name = secret(f"{p}/halfdone/0", pair(u, k), "half-done-rotation")
+    token = stack.call("POST", "/_layer/start", {"secret": name, "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:gone"})["token"]
+    stack.call("POST", "/_layer/age", {"secret": name, "version": token, "created_seconds_ago": 3600})
+    orphans = [user(f"{p}-nosecret-{i}")[0] for i in range(2)]
+    user(f"{p}-nokeys", keys=0)
+    return {"prefix": p, "path": path, "expected": expected, "orphans": orphans, "total": BULK + len(expected)}
+
+
+def by_name(report: dict) -> dict[str, dict]:
+    return {s["name"]: s for s in report["secrets"]}
+
+
+def test_scan_pages_through_every_secret_and_judges_each_that_holds_keys(stack, fleet, estate):
+    calls_before = len(stack.call("GET", "/_layer/calls"))
+    report = fleet.json("scan", "--user-path", estate["path"], "--user-name-template", "{1}-{2}")
+    calls = stack.call("GET", "/_layer/calls")[calls_before:]
+    pages = [c for c in calls if c["action"] == "ListSecrets"]
+    assert len(pages) >= estate["total"] // 100, "ListSecrets was followed page by page"
+    assert report["secrets_listed"] >= estate["total"]
+
+    found = {name: s["verdict"] for name, s in by_name(report).items() if name.startswith(estate["prefix"])}
+    assert found == estate["expected"], "every key-holding secret found, none of the bulk, each judged right"
+
+    secrets = by_name(report)
+    p = estate["prefix"]
+    never = secrets[f"{p}/never/0"]
+    assert never["user"] == f"{p}-never-0" and never["user_source"] == "UserName"
+    assert never["key"]["exists"] and never["key"]["active"] and never["key"]["age_days"] == 0
+    assert never["rotation"]["enabled"] is False and never["rotation"]["last_rotated"] is None
+    assert secrets[f"{p}/stale/0"]["key"]["age_days"] >= 119
+    assert secrets[f"{p}/foreign/0"]["foreign_keys"], "the second key is named"
+    templated = secrets[f"{p}app/prod/deployer"]
+    assert (templated["user"], templated["user_source"], templated["app"], templated["env"]) == (f"{p}app-prod", "template", f"{p}app", "prod")
+    half = secrets[f"{p}/halfdone/0"]
+    assert half["pending"]["version_id"] and half["pending"]["created"]
+    for name in (f"{p}/plain/id", f"{p}/plain/secret-key", f"{p}/plain/env-naming"):
+        (finding,) = secrets[name]["findings"]
+        assert finding["fix"], name
+    plain = secrets[f"{p}/plain/id"]
+    assert (plain["user"], plain["user_source"], plain["key"]["exists"]) == (f"{p}-plain", "key owner", True), "the key's owner"
+    assert sorted(u["user"] for u in report["users_without_secret"]) == sorted(estate["orphans"])
+    print(f"\nscan: {report['secrets_listed']} secrets listed in {len(pages)} pages, {len(report['secrets'])} hold keys")
+
+
+def test_scan_prints_a_table_with_findings_and_fixes(fleet, estate):
+    p = estate["prefix"]
+    done = fleet.run("scan", "--name-prefix", f"{p}/")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["SECRET", "USER", "KEY", "AGE", "LAST", "USED", "ROTATION", "LAST", "ROTATED", "NEXT", "VERDICT"]
+    assert any(line.startswith(f"{p}/stale/0 ") and line.endswith("stale") for line in lines)
+    assert f"  {p}/missing/0: key-missing: " in done.stdout and "Fix: " in done.stdout
+    assert lines[-1].startswith(f"{len([n for n in estate['expected'] if n.startswith(p + '/')])} secrets listed")
+
+
+def test_filters_select_by_prefix_tag_and_verdict(stack, fleet, estate):
+    p = estate["prefix"]
+    sm = stack.client("secretsmanager")
+    sm.tag_resource(SecretId=f"{p}/never/1", Tags=[{"Key": "team", "Value": "ci"}])
+    only_tagged = fleet.json("scan", "--tag", "team=ci", "--name-prefix", f"{p}/")
+    assert list(by_name(only_tagged)) == [f"{p}/never/1"]
+    stale_or_missing = fleet.json("scan", "--name-prefix", f"{p}/", "--verdict", "stale", "--verdict", "key-missing")
+    assert sorted(by_name(stale_or_missing)) == [f"{p}/missing/0", f"{p}/stale/0"]
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["scan", "--tag", "team"], "KEY=VALUE"),
+        (["scan", "--tag", "=ci"], "no tag key"),
+        (["scan", "--verdict", "bogus"], "possible values"),
+        (["scan", "--name-prefix", "a b"], "cannot be in a secret name"),
+        (["scan", "--user-path", "svc"], "is not an IAM path"),
+        (["scan", "--user-name-template", "{x}"], "not a segment number"),
+        (["enable", "--function-arn", "rotator"], "not a Lambda function ARN"),
+        (["enable", "--function-arn", "arn:aws:lambda:us-east-1:123456789012:function:f", "--schedule", "rate(2 hours)"], "out of range"),
+        (["enable", "--function-arn", "arn:aws:lambda:us-east-1:123456789012:function:f", "--window", "30h"], "1h to 24h"),
+        (["rotate", "--parallel", "0"], "--parallel"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_call(stack, fleet, args, says):
+    before = len(stack.call("GET", "/_layer/calls"))
+    done = fleet.run(*args)
+    assert done.returncode == 2, done.stdout
+    assert says in done.stderr, done.stderr
+    assert len(stack.call("GET", "/_layer/calls")) == before, "no AWS call was made"
+
+
+def limited_key(stack, actions: list[str]) -> dict[str, str]:
+    iam = stack.client("iam")
+    name = f"fleet-operator-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+    iam.put_user_policy(UserName=name, PolicyName="fleet", PolicyDocument=json.dumps(policy))
+    return iam.create_access_key(UserName=name)["AccessKey"]
+
+
+def test_missing_permissions_are_named(stack, fleet, estate):
+    p = estate["prefix"]
+    nothing = limited_key(stack, ["iam:GetUser"])
+    done = fleet.run("scan", key=nothing)
+    assert done.returncode == 1
+    assert "secretsmanager:ListSecrets" in done.stderr and "AccessDenied" in done.stderr, done.stderr
+
+    list_only = limited_key(stack, ["secretsmanager:ListSecrets"])
+    report = fleet.json("scan", "--name-prefix", f"{p}/never/", key=list_only)
+    assert {s["verdict"] for s in report["secrets"]} == {"unreadable"} and len(report["secrets"]) == 3
+    assert all("secretsmanager:GetSecretValue" in s["findings"][0]["fix"] for s in report["secrets"])
+
+    no_iam = limited_key(stack, ["secretsmanager:ListSecrets", "secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds"])
+    report = fleet.json("scan", "--name-prefix", f"{p}/never/0", key=no_iam)
+    (only,) = report["secrets"]
+    assert only["verdict"] == "unreadable" and "iam:ListAccessKeys" in only["findings"][0]["detail"] + only["findings"][0]["fix"]
+
+
+@pytest.fixture
+def ops(fleet, world, functions):
+    """The fleet command watching this test's world, and the function (PREVIOUS_KEY_ACTION=delete)."""
+    fleet.worlds.append(world)
+    yield fleet, functions("delete")
+    fleet.worlds.remove(world)
+
+
+def keyed_secrets(world, prefix: str, n: int) -> list[tuple[str, str, str]]:
+    """n secrets each holding its own user's one key: (secret, user, key id)."""
+    made = []
+    for i in range(n):
+        user, (key,) = world.user(keys=1)
+        name = world.secret({"UserName": user, "AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]},
+                            name=f"{prefix}/{i:02d}")
+        made.append((name, user, key["AccessKeyId"]))
+    return made
+
+
+def outcomes(report: dict) -> dict[str, str]:
+    return {o["secret"]: o["outcome"] for o in report["outcomes"]}
+
+
+def test_enable_shows_the_change_then_applies_it_once(stack, ops, world):
+    fleet, function = ops
+    prefix = f"en{uuid.uuid4().hex[:6]}"
+    made = keyed_secrets(world, prefix, 3)
+    args = ["enable", "--name-prefix", f"{prefix}/", "--function-arn", function.arn, "--schedule", "rate(30 days)", "--window", "2h"]
+
+    dry = fleet.json(*args)
+    assert dry["dry_run"] and set(outcomes(dry).values()) == {"would-do"} and len(dry["outcomes"]) == 3
+    assert not any(world.sm.describe_secret(SecretId=name).get("RotationEnabled") for name, _, _ in made)
+
+    applied = fleet.json(*args, "--apply")
+    assert set(outcomes(applied).values()) == {"done"}
+    for name, _, key in made:
+        described = world.sm.describe_secret(SecretId=name)
+        assert described["RotationEnabled"] and described["RotationLambdaARN"] == function.arn
+        assert described["RotationRules"]["ScheduleExpression"] == "rate(30 days)" and described["RotationRules"]["Duration"] == "2h"
+        assert world.key_of(name) == key, "enabling does not rotate"
+    tests_run = [r for r in stack.rotations() if r["secret"].startswith(prefix) and not r["rotate_immediately"]]
+    assert len(tests_run) == 3, "Secrets Manager ran testSecret once for each"
+
+    again = fleet.json(*args, "--apply")
+    assert set(outcomes(again).values()) == {"unchanged"}
+    scanned = fleet.json("scan", "--name-prefix", f"{prefix}/")
+    assert {s["verdict"] for s in scanned["secrets"]} == {"never-rotated"}
+    assert all(s["rotation"]["next_rotation"] for s in scanned["secrets"])
+
+
+def test_rotate_runs_a_few_at_a_time_and_the_exit_code_tells(stack, ops, world):
+    fleet, function = ops
+    prefix = f"ro{uuid.uuid4().hex[:6]}"
+    made = keyed_secrets(world, prefix, 7)
+    fleet.json("enable", "--name-prefix", f"{prefix}/", "--function-arn", function.arn, "--apply")
+    off = keyed_secrets(world, f"{prefix}-off", 1)[0][0]
+
+    report = fleet.json("rotate", "--name-prefix", f"{prefix}/", "--parallel", "3")
+    assert set(outcomes(report).values()) == {"done"} and len(report["outcomes"]) == 7
+    for name, user, old_key in made:
+        world.check_invariants(name, user, old_key, "delete")
+    runs = [r for r in stack.rotations() if r["secret"].startswith(prefix + "/") and r["rotate_immediately"]]
+    assert len(runs) == 7 and all(r["outcome"] == "succeeded" for r in runs)
+    overlap = max(sum(1 for o in runs if o["started"] <= r["started"] < o["ended"]) for r in runs)
+    assert 2 <= overlap <= 3, f"at most --parallel rotations at once, and more than one: {overlap}"
+
+    scanned = fleet.json("scan", "--name-prefix", f"{prefix}/")
+    assert {s["verdict"] for s in scanned["secrets"]} == {"ok"}, [s["findings"] for s in scanned["secrets"]]
+    overdue = made[0][0]
+    stack.call("POST", "/_layer/age", {"secret": overdue, "last_rotated_days_ago": 40})
+    assert by_name(fleet.json("scan", "--secret", overdue))[overdue]["verdict"] == "rotation-failing"
+
+    skipped = fleet.json("rotate", "--secret", off)
+    assert outcomes(skipped) == {off: "skipped"} and "enable" in skipped["outcomes"][0]["detail"]
+
+    broken, broken_user, _ = made[1]
+    for key_id in world.keys(broken_user):
+        world.iam.delete_access_key(UserName=broken_user, AccessKeyId=key_id)
+    world.iam.delete_user(UserName=broken_user)
+    failed = fleet.run("rotate", "--secret", broken, "--secret", made[2][0], "--timeout-seconds", "3", "--json")
+    assert failed.returncode == 1, failed.stderr
+    result = {o["secret"]: o for o in json.loads(failed.stdout)["outcomes"]}
+    assert result[broken]["outcome"] == "failed" and "not AWSCURRENT" in result[broken]["detail"]
+    assert result[made[2][0]]["outcome"] == "done"
+
+
+def test_unstick_removes_the_label_and_the_orphan_key_only_when_asked(stack, ops, world):
+    fleet, function = ops
+    prefix = f"un{uuid.uuid4().hex[:6]}"
+    (stuck, user, key), (placeholder, user2, key2) = keyed_secrets(world, prefix, 2)
+    stack.configure(faults=[{"action": "UpdateSecretVersionStage", "kind": "5xx", "count": 1000}])
+    try:
+        assert world.rotate(stuck, function)["outcome"] == "failed"
+    finally:
+        stack.configure(faults=[])
+    (pending_key,) = set(world.keys(user)) - {key}
+    token = stack.call("POST", "/_layer/start", {"secret": placeholder, "function_arn": function.arn})["token"]
+    import time
+    time.sleep(1.2)  # IAM dates keys in whole seconds: this one is made after the rotation started
+    orphan = world.add_key(user2)["AccessKeyId"]
+
+    young = fleet.json("unstick", "--name-prefix", f"{prefix}/")
+    assert set(outcomes(young).values()) == {"skipped"} and "may be running" in young["outcomes"][0]["detail"]
+    dry = fleet.json("unstick", "--name-prefix", f"{prefix}/", "--min-age-minutes", "0")
+    details = {o["secret"]: o["detail"] for o in dry["outcomes"]}
+    assert set(outcomes(dry).values()) == {"would-do"}
+    assert pending_key in details[stuck] and orphan in details[placeholder]
+    assert pending_key in world.keys(user) and any("AWSPENDING" in s for s in world.stages(stuck).values()), "dry run"
+
+    applied = fleet.json("unstick", "--name-prefix", f"{prefix}/", "--min-age-minutes", "0", "--apply")
+    assert set(outcomes(applied).values()) == {"done"}
+    assert world.keys(user) == {key: "Active"} and world.keys(user2) == {key2: "Active"}
+    for name in (stuck, placeholder):
+        assert not any("AWSPENDING" in s for s in world.stages(name).values())
+    assert token not in world.stages(placeholder) or "AWSPENDING" not in world.stages(placeholder)[token]
+    again = fleet.json("rotate", "--secret", stuck)
+    assert outcomes(again) == {stuck: "done"}, "the secret rotates again"
+    world.check_invariants(stuck, user, key, "delete")
+
+
+def test_no_region_is_a_clear_error(fleet):
+    done = fleet.run("scan", env={"AWS_REGION": "", "AWS_DEFAULT_REGION": ""})
+    assert done.returncode == 2 and "AWS_REGION" in done.stderr, done.stderr
