@@ -141,6 +141,22 @@ def test_authentication_errors_come_in_each_protocols_format(stack):
     assert "<Code>SignatureDoesNotMatch</Code>" in body
 
 
+def test_next_rotation_date_follows_the_schedule_while_rotation_is_on(stack, functions, world):
+    function = functions("keep")
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **{k: key[k] for k in ("AccessKeyId", "SecretAccessKey")}})
+    assert "NextRotationDate" not in world.sm.describe_secret(SecretId=secret), "rotation off: no next date"
+    assert world.rotate(secret, function)["outcome"] == "succeeded"
+    described = world.sm.describe_secret(SecretId=secret)
+    last, following = described["LastRotatedDate"], described["NextRotationDate"]
+    assert (following - last).total_seconds() == 30 * 86400, "rate(30 days) after the last rotation"
+    listed = [s for s in world.sm.list_secrets()["SecretList"] if s["Name"] == secret]
+    assert listed[0]["NextRotationDate"] == following, "ListSecrets gives it too"
+    stack.call("POST", "/_layer/age", {"secret": secret, "last_rotated_days_ago": 40})
+    aged = world.sm.describe_secret(SecretId=secret)["NextRotationDate"]
+    assert (aged - following).total_seconds() < -39 * 86400, "the age endpoint moves the dates back"
+
+
 def test_the_layer_endpoints_refuse_what_they_do_not_know(stack):
     request = urllib.request.Request(stack.endpoint + "/_layer/nothing", method="GET")
     with pytest.raises(urllib.error.HTTPError) as error:
