@@ -78,15 +78,20 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         return Ok(());
     }
 
-    let user_keys = r.rotator.iam.list_access_keys(&user).await?;
-    let previous_key = user_keys.iter().find(|k| k.id == previous_key_id);
-    match keys::previous_key_step(action, previous_key, current.access_key_id()) {
+    match keys::previous_key_step(action, previous_key_id, current.access_key_id()) {
         PreviousKeyStep::Deactivate(key_id) => {
-            r.rotator
+            match r
+                .rotator
                 .iam
                 .update_access_key(&user, &key_id, KeyStatus::Inactive)
-                .await?;
-            info!(%key_id, "deactivated the previous access key");
+                .await
+            {
+                Ok(()) => info!(%key_id, "deactivated the previous access key"),
+                Err(e) if e.is_not_found() => {
+                    info!(%key_id, "the previous access key is already gone")
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         PreviousKeyStep::Delete(key_id) => {
             r.delete_key(&user, &key_id, "PREVIOUS_KEY_ACTION=delete")

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::aws::{AccessKeyInfo, KeyStatus};
+use crate::aws::AccessKeyInfo;
 use crate::config::PreviousKeyAction;
 
 /// IAM allows two access keys per user.
@@ -120,26 +120,20 @@ pub enum PreviousKeyStep {
     LeaveAlone(&'static str),
 }
 
-/// Decides idempotently: re-running it after the action took effect leaves nothing to do.
+/// Decides from the secret's versions alone, without listing the user's keys: both actions are
+/// idempotent and scoped to the user (IAM answers NoSuchEntity for a key that is gone or is not
+/// the user's, which the caller takes as "nothing to do"), so a listing would only cost a call.
 pub fn previous_key_step(
     action: PreviousKeyAction,
-    previous_key: Option<&AccessKeyInfo>,
+    previous_key: &str,
     current_key: Option<&str>,
 ) -> PreviousKeyStep {
-    let Some(key) = previous_key else {
-        return PreviousKeyStep::LeaveAlone("no previous key (already deleted, or none before)");
-    };
-    if Some(key.id.as_str()) == current_key {
+    if Some(previous_key) == current_key {
         return PreviousKeyStep::LeaveAlone("the previous key is also the current key");
     }
-    match (action, key.status) {
-        (PreviousKeyAction::Keep, _) => PreviousKeyStep::LeaveAlone(KEEP_REASON),
-        (PreviousKeyAction::Deactivate, KeyStatus::Inactive) => {
-            PreviousKeyStep::LeaveAlone("already inactive")
-        }
-        (PreviousKeyAction::Deactivate, KeyStatus::Active) => {
-            PreviousKeyStep::Deactivate(key.id.clone())
-        }
-        (PreviousKeyAction::Delete, _) => PreviousKeyStep::Delete(key.id.clone()),
+    match action {
+        PreviousKeyAction::Keep => PreviousKeyStep::LeaveAlone(KEEP_REASON),
+        PreviousKeyAction::Deactivate => PreviousKeyStep::Deactivate(previous_key.to_owned()),
+        PreviousKeyAction::Delete => PreviousKeyStep::Delete(previous_key.to_owned()),
     }
 }
