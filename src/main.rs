@@ -1,5 +1,5 @@
-use aws_config::BehaviorVersion;
-use iam_key_rotator::aws::https::{https_client, TrustedRoots};
+use iam_key_rotator::aws::https::TrustedRoots;
+use iam_key_rotator::aws::sdk_config::{self, Sources};
 use iam_key_rotator::{handler, Config, Rotator};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -13,17 +13,16 @@ async fn main() -> Result<(), Error> {
     // A bad setting stops the function here, before it serves any event.
     let config = Config::from_env().inspect_err(|e| tracing::error!("{e}"))?;
     let roots = TrustedRoots::from_lookup(|name| std::env::var(name).ok());
+    let sources = Sources::from_lookup(|name| std::env::var(name).ok());
     tracing::info!(
         previous_key_action = %config.previous_key_action,
         propagation_timeout_seconds = config.propagation_timeout.as_secs(),
         user_name_template = config.user_name_template.as_ref().map(|t| t.as_str()),
         trusted_roots = ?roots,
+        aws_settings_from = if sources == Sources::DefaultChains { "default chains" } else { "environment" },
         "iam-key-rotator starting"
     );
-    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client(&roots))
-        .load()
-        .await;
+    let sdk_config = sdk_config::load(&sources, &roots).await;
     let rotator = Rotator::from_sdk_config(config, &sdk_config);
 
     run(service_fn(|event: LambdaEvent<Value>| {

@@ -5,6 +5,7 @@
 
 pub mod https;
 mod iam;
+pub mod sdk_config;
 mod secrets_manager;
 mod sts;
 
