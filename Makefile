@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 EVENT ?= create-secret
 
-.PHONY: demo fleet-demo test build watch invoke setup mutants stack reliability bench
+.PHONY: demo fleet-demo bench-profiles test build watch invoke setup mutants stack reliability bench
 
 ## The demo: the local AWS stack, the function, three real rotations through RotateSecret, a refusal.
 demo: setup
@@ -40,6 +40,10 @@ reliability:
 bench: setup
 	source scripts/env.sh && cargo build --release --bin iam-key-rotator --example hello_lambda \
 	  && "$$VENV/bin/python" scripts/bench.py
+
+## The candidate release profiles built and measured side by side (about 4 minutes each, cold).
+bench-profiles: setup
+	source scripts/env.sh && "$$VENV/bin/python" scripts/bench_profiles.py
 
 ## Prove each rule of the contract has a test that fails without it (one build per rule: minutes).
 mutants:
