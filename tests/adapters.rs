@@ -303,3 +303,45 @@ mod trusted_roots {
         let _client = aws_sdk_sts::Client::from_conf(config);
     }
 }
+
+mod sdk_sources {
+    use iam_key_rotator::aws::sdk_config::Sources;
+
+    #[test]
+    fn the_environment_is_used_directly_only_when_it_has_everything() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            Sources::from_lookup(move |name| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        const LAMBDA: [(&str, &str); 3] = [
+            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+            ("AWS_REGION", "eu-west-1"),
+        ];
+        assert_eq!(
+            env(&LAMBDA),
+            Sources::Environment {
+                region: "eu-west-1".into()
+            }
+        );
+        assert_eq!(env(&LAMBDA[..2]), Sources::DefaultChains, "no region");
+        assert_eq!(
+            env(&LAMBDA[1..]),
+            Sources::DefaultChains,
+            "no key id: a profile, say"
+        );
+        assert_eq!(
+            env(&[
+                ("AWS_ACCESS_KEY_ID", "A"),
+                ("AWS_SECRET_ACCESS_KEY", ""),
+                ("AWS_REGION", "r")
+            ]),
+            Sources::DefaultChains,
+            "an empty variable is unset"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_secretsmanager::types::{RotationRulesType, SecretListEntry};
 
@@ -101,9 +102,20 @@ fn rotation_of(entry: &SecretListEntry) -> Rotation {
 }
 
 impl FleetAws {
+    /// Scanning a large estate makes many calls in parallel, and IAM's request quotas are low:
+    /// the adaptive retry mode slows the client down when throttled, on top of retrying.
     pub fn new(sdk_config: &aws_config::SdkConfig) -> Self {
-        let sm = aws_sdk_secretsmanager::Client::new(sdk_config);
-        let iam = aws_sdk_iam::Client::new(sdk_config);
+        let retry = RetryConfig::adaptive().with_max_attempts(6);
+        let sm = aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(sdk_config)
+                .retry_config(retry.clone())
+                .build(),
+        );
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(sdk_config)
+                .retry_config(retry)
+                .build(),
+        );
         FleetAws {
             secrets: SdkSecretsManager::new(sm.clone()),
             iam_keys: SdkIam::new(iam.clone()),
