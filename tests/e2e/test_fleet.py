@@ -345,3 +345,34 @@ def test_unstick_removes_the_label_and_the_orphan_key_only_when_asked(stack, ops
 def test_no_region_is_a_clear_error(fleet):
     done = fleet.run("scan", env={"AWS_REGION": "", "AWS_DEFAULT_REGION": ""})
     assert done.returncode == 2 and "AWS_REGION" in done.stderr, done.stderr
+
+
+def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(stack, fleet, estate):
+    import pty
+    import select
+
+    piped = fleet.run("scan", "--name-prefix", f"{estate['prefix']}/never/")
+    assert piped.returncode == 0 and piped.stderr == "", "nothing but the table when stderr is not a terminal"
+
+    controller, terminal = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    environment.update({"AWS_ENDPOINT_URL": stack.endpoint, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+                        "AWS_ACCESS_KEY_ID": fleet.key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": fleet.key["SecretAccessKey"],
+                        "TERM": "xterm"})
+    process = subprocess.Popen([str(fleet.binary), "scan"], env=environment, stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    drawn = b""
+    while True:
+        ready, _, _ = select.select([controller], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    assert process.wait(60) == 0
+    os.close(controller)
+    assert b"scanning [" in drawn and b"/" in drawn, drawn[:200]
