@@ -84,6 +84,14 @@ MUTANTS = [
      "template.render(&self.metadata.name)", "template.render(&self.metadata.arn)"),
     ("§12 log lines carry the user", "src/rotation/mod.rs",
      'tracing::Span::current().record("user", user.as_str());', ""),
+    ("fleet: a plain-string access key id is found", "src/fleet/classify.rs",
+     '&& text.starts_with("AKIA")', '&& text.starts_with("AKIAX")'),
+    ("fleet: an old key is stale", "src/fleet/verdict.rs",
+     "if age > limits.max_key_age_days * DAY {", "if age > limits.max_key_age_days * DAY * 100 {"),
+    ("fleet: keys no version holds are foreign", "src/fleet/verdict.rs",
+     "if !foreign.is_empty() {", "if false {"),
+    ("fleet: a young pending version may be a running rotation", "src/fleet/verdict.rs",
+     "if age >= limits.pending_grace_seconds {", "if age >= 0 {"),
 ]
 
 
