@@ -4,15 +4,16 @@ floor under each candidate profile (each in its own target directory, from a sna
 that editing the tree meanwhile changes nothing), then measures each as `make bench` does and
 prints one row per profile. About 4 minutes a profile on 2 cores, the first time.
 
-Usage: scripts/bench_profiles.py [NAME ...]   (default: every profile below)
+Usage: scripts/bench_profiles.py [--no-build] [NAME ...]   (default: every profile below;
+--no-build measures what an earlier run built)
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,12 +33,14 @@ PROFILES: dict[str, tuple[str, dict[str, str]]] = {
     "thin-lto": ("opt-level 3, lto = \"thin\", codegen-units = 16",
                  {"CARGO_PROFILE_RELEASE_OPT_LEVEL": "3", "CARGO_PROFILE_RELEASE_LTO": "thin", "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16"}),
     "unwind": ("panic = \"unwind\"", {"CARGO_PROFILE_RELEASE_PANIC": "unwind"}),
-    "no-pie": ("relocation-model = static (no ASLR for the binary)", {"RUSTFLAGS": "-C relocation-model=static"}),
 }
 
 
+PROFILES_DIR = Path(os.environ.get("HOME", "/tmp")) / ".cache" / "iam-key-rotator" / "profiles"
+
+
 def build(name: str, source: Path) -> tuple[Path, float]:
-    target = Path(os.environ.get("HOME", "/tmp")) / ".cache" / "iam-key-rotator" / "profiles" / name
+    target = PROFILES_DIR / name
     env = {**os.environ, **PROFILES[name][1], "CARGO_TARGET_DIR": str(target)}
     started = time.monotonic()
     subprocess.run(["cargo", "build", "--quiet", "--release", "--bin", "iam-key-rotator", "--example", "hello_lambda"],
@@ -45,30 +48,50 @@ def build(name: str, source: Path) -> tuple[Path, float]:
     return target / "release", time.monotonic() - started
 
 
-def measure(release: Path, stack: Stack, world: World, creds: dict[str, str]) -> dict:
-    bench.ROTATOR, bench.FLOOR = release / "iam-key-rotator", release / "examples" / "hello_lambda"
-    ours, floor = bench.cold_start(bench.ROTATOR, bench.FLOOR)
-    run = bench.rotation(stack, world, creds)
-    _, floor_memory = bench.floor_rss()
-    return {
-        "cold": ours, "cold_ratio": ours / floor, "cpu": run["cpu"] * 1000,
-        "rss": run["rss"]["VmHWM"] / 1024, "rss_ratio": run["rss"]["VmHWM"] / floor_memory["VmHWM"],
-        "anon": run["rss"]["RssAnon"] / 1024,
-        "steps": sum(run["steps"][s]["took"] for s in bench.STEPS if s != "createSecret") * 1000,
-        "size": bench.ROTATOR.stat().st_size / 1e6, "zip": bench.zip_size(bench.ROTATOR) / 1e6,
-    }
+ROTATIONS = 3  # per profile; the median is reported
+
+
+def measure_all(builds: dict[str, tuple[Path, float]], stack: Stack, world: World, creds: dict[str, str]) -> dict[str, dict]:
+    """Cold starts of every profile's rotator and floor taking turns (so a busy moment of the machine
+    falls on all of them), then ROTATIONS rotations each."""
+    binaries = []
+    for release, _ in builds.values():
+        binaries += [release / "iam-key-rotator", release / "examples" / "hello_lambda"]
+    medians = bench.cold_start(*binaries)
+    rows = {}
+    for i, (name, (release, _)) in enumerate(builds.items()):
+        ours, floor = medians[2 * i], medians[2 * i + 1]
+        bench.ROTATOR, bench.FLOOR = release / "iam-key-rotator", release / "examples" / "hello_lambda"
+        runs = [bench.rotation(stack, world, creds) for _ in range(ROTATIONS)]
+        _, floor_memory = bench.floor_rss()
+        median = lambda values: statistics.median(values)  # noqa: E731
+        rss = median([r["rss"]["VmHWM"] for r in runs])
+        rows[name] = {
+            "cold": ours, "cold_ratio": ours / floor, "cpu": median([r["cpu"] for r in runs]) * 1000,
+            "rss": rss / 1024, "rss_ratio": rss / floor_memory["VmHWM"],
+            "anon": median([r["rss"]["RssAnon"] for r in runs]) / 1024,
+            "steps": median([sum(r["steps"][s]["took"] for s in bench.STEPS if s != "createSecret") for r in runs]) * 1000,
+            "size": bench.ROTATOR.stat().st_size / 1e6, "zip": bench.zip_size(bench.ROTATOR) / 1e6,
+        }
+    return rows
 
 
 def main() -> None:
-    names = sys.argv[1:] or list(PROFILES)
+    args = sys.argv[1:]
+    no_build = "--no-build" in args
+    names = [a for a in args if a != "--no-build"] or list(PROFILES)
     unknown = [n for n in names if n not in PROFILES]
     if unknown:
         sys.exit(f"unknown profile(s) {unknown}: choose from {list(PROFILES)}")
-    with tempfile.TemporaryDirectory(prefix="bench-profiles-") as tmp:
-        source = Path(tmp) / "src"
+    builds: dict[str, tuple[Path, float]] = {}
+    if no_build:
+        builds = {name: (PROFILES_DIR / name / "release", 0.0) for name in names}
+    else:
+        # A fixed path: Cargo's fingerprints include it, so a second run rebuilds nothing.
+        source = PROFILES_DIR / "source"
+        subprocess.run(["git", "worktree", "remove", "--force", str(source)], cwd=ROOT, capture_output=True)
         subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(source), "HEAD"], cwd=ROOT, check=True)
         try:
-            builds = {}
             for name in names:
                 builds[name] = build(name, source)
                 print(f"built {name} in {builds[name][1]:.0f} s", flush=True)
@@ -79,10 +102,11 @@ def main() -> None:
         world = World(stack)
         creds = bench.function_user(world)
         world.secret_material.clear()
-        rows = {name: measure(builds[name][0], stack, world, creds) for name in names}
+        rows = measure_all(builds, stack, world, creds)
     finally:
         stack.stop()
     print(f"\nrelease profiles compared, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; ratios against the floor built the same way")
+    print(f"cold start: median of {bench.RUNS}; per rotation: median of {ROTATIONS}")
     print("| profile | cold start | ratio | CPU/rotation | peak RSS | ratio | of which anon | set+test+finish | binary | zip | build (this run) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
