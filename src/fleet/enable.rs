@@ -3,7 +3,6 @@
 use super::aws::{FleetAws, Schedule};
 use super::outcome::{Outcome, SecretOutcome};
 use super::scan::SecretReport;
-use super::verdict::Verdict;
 
 /// Plans (dry run) or applies. RotateSecret is called with RotateImmediately=false: the schedule
 /// is set and Secrets Manager runs the function's testSecret once; rotating now is `rotate`.
@@ -41,13 +40,8 @@ fn plan(
     schedule: &Schedule,
 ) -> Result<String, SecretOutcome> {
     let skip = |why: String| Err(SecretOutcome::new(&secret.name, Outcome::Skipped, why));
-    if matches!(secret.verdict, Verdict::NotRotatable | Verdict::Unreadable) {
-        let why = secret
-            .findings
-            .first()
-            .map(|f| f.detail.clone())
-            .unwrap_or_default();
-        return skip(format!("{}: {why}", secret.verdict));
+    if let Some(why) = secret.why_not_actionable() {
+        return skip(why);
     }
     if secret.pending.is_some() {
         return skip(

@@ -8,7 +8,6 @@ use futures_util::stream::{self, StreamExt};
 use super::aws::FleetAws;
 use super::outcome::{Outcome, SecretOutcome};
 use super::scan::SecretReport;
-use super::verdict::Verdict;
 use crate::aws::AWSCURRENT;
 
 #[derive(Debug, Clone, Copy)]
@@ -50,13 +49,8 @@ pub async fn rotate(
 /// Why a secret is not rotated, if it is not.
 fn refusal(secret: &SecretReport) -> Option<SecretOutcome> {
     let skip = |why: String| Some(SecretOutcome::new(&secret.name, Outcome::Skipped, why));
-    if matches!(secret.verdict, Verdict::NotRotatable | Verdict::Unreadable) {
-        let why = secret
-            .findings
-            .first()
-            .map(|f| f.detail.clone())
-            .unwrap_or_default();
-        return skip(format!("{}: {why}", secret.verdict));
+    if let Some(why) = secret.why_not_actionable() {
+        return skip(why);
     }
     if !secret.rotation.enabled {
         return skip("rotation is off: turn it on with `iam-key-fleet enable` first".into());

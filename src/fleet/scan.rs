@@ -285,6 +285,19 @@ fn needs(error: &AwsError) -> String {
 }
 
 impl SecretReport {
+    /// Why enable, rotate and unstick leave this secret alone: the function could not rotate it,
+    /// or the scan could not read it.
+    pub fn why_not_actionable(&self) -> Option<String> {
+        matches!(self.verdict, Verdict::NotRotatable | Verdict::Unreadable).then(|| {
+            let detail = self
+                .findings
+                .first()
+                .map(|f| f.detail.as_str())
+                .unwrap_or_default();
+            format!("{}: {detail}", self.verdict)
+        })
+    }
+
     fn new(entry: SecretEntry) -> Self {
         let segments: Vec<&str> = entry.name.split('/').collect();
         let (app, env) = match segments.as_slice() {
