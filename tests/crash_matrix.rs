@@ -111,13 +111,7 @@ async fn the_lambda_timing_out_in_testsecret_then_the_retry() {
     for action in [PreviousKeyAction::Keep, PreviousKeyAction::Delete] {
         let (fake, rotator, old_key) = prepare(action, Scenario::Later).await;
         fake.set_propagation_attempts(12);
-        let token = fake.start_rotation(SECRET).unwrap();
-        step(&rotator, Step::CreateSecret, SECRET, &token)
-            .await
-            .unwrap();
-        step(&rotator, Step::SetSecret, SECRET, &token)
-            .await
-            .unwrap();
+        let token = start_and_run_until(&fake, &rotator, SECRET, Step::TestSecret).await;
         let lambda_deadline = tokio::time::Instant::now() + Duration::from_secs(8);
         let timed_out = rotator
             .handle(&event(Step::TestSecret, SECRET, &token), lambda_deadline)

@@ -467,13 +467,7 @@ async fn test_gives_up_at_the_propagation_timeout_and_deletes_nothing() {
     let rotator = fake.rotator(cfg);
     let (current, _) = setup(&fake);
     fake.set_propagation_attempts(15);
-    let token = fake.start_rotation(SECRET).unwrap();
-    step(&rotator, Step::CreateSecret, SECRET, &token)
-        .await
-        .unwrap();
-    step(&rotator, Step::SetSecret, SECRET, &token)
-        .await
-        .unwrap();
+    let token = start_and_run_until(&fake, &rotator, SECRET, Step::TestSecret).await;
     let err = assert_refused(
         &fake,
         &rotator,
@@ -576,7 +570,7 @@ async fn crash_between_label_move_and_key_action(
     expected: Option<KeyStatus>,
 ) {
     let (fake, rotator, old_key) = fixture(action);
-    let token = start_and_run_until_finish(&fake, &rotator, SECRET).await;
+    let token = start_and_run_until(&fake, &rotator, SECRET, Step::FinishSecret).await;
     // The label moves, but the answer is lost: finishSecret fails before the key action.
     fake.fail(
         "UpdateSecretVersionStage",
@@ -636,7 +630,7 @@ async fn finish_retry_deletes_after_a_crash() {
 #[tokio::test(start_paused = true)]
 async fn finish_with_a_previous_key_already_gone_succeeds() {
     let (fake, rotator, old_key) = fixture(PreviousKeyAction::Delete);
-    let token = start_and_run_until_finish(&fake, &rotator, SECRET).await;
+    let token = start_and_run_until(&fake, &rotator, SECRET, Step::FinishSecret).await;
     fake.remove_key(USER, &old_key);
     step(&rotator, Step::FinishSecret, SECRET, &token)
         .await
@@ -647,7 +641,7 @@ async fn finish_with_a_previous_key_already_gone_succeeds() {
 #[tokio::test(start_paused = true)]
 async fn keep_makes_no_key_call_in_finish() {
     let (fake, rotator, _) = fixture(PreviousKeyAction::Keep);
-    let token = start_and_run_until_finish(&fake, &rotator, SECRET).await;
+    let token = start_and_run_until(&fake, &rotator, SECRET, Step::FinishSecret).await;
     fake.clear_calls();
     step(&rotator, Step::FinishSecret, SECRET, &token)
         .await

@@ -59,10 +59,16 @@ pub async fn rotate(
     Ok(token)
 }
 
-/// A rotation started and run up to finishSecret (create, set, test). Returns the token.
-pub async fn start_and_run_until_finish(fake: &FakeAws, rotator: &Rotator, secret: &str) -> String {
+/// A rotation started and run up to `until` (every step before it, each succeeding). Returns the
+/// token.
+pub async fn start_and_run_until(
+    fake: &FakeAws,
+    rotator: &Rotator,
+    secret: &str,
+    until: Step,
+) -> String {
     let token = fake.start_rotation(secret).expect("rotation starts");
-    for s in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+    for s in Step::ALL.into_iter().take_while(|s| *s != until) {
         step(rotator, s, secret, &token)
             .await
             .unwrap_or_else(|e| panic!("{s}: {e}"));
