@@ -12,9 +12,10 @@ use serde_json::json;
 use iam_key_rotator::config::UserNameTemplate;
 use iam_key_rotator::fleet::aws::{FleetAws, Schedule};
 use iam_key_rotator::fleet::outcome::{Outcome, SecretOutcome, Summary};
-use iam_key_rotator::fleet::scan::{epoch_seconds, scan, Progress, ScanOptions, ScanReport};
+use iam_key_rotator::fleet::scan::{scan, Progress, ScanOptions, ScanReport};
 use iam_key_rotator::fleet::schedule::{parse_function_arn, parse_schedule};
 use iam_key_rotator::fleet::select::{parse_name_prefix, parse_tag, Selection};
+use iam_key_rotator::fleet::time::epoch_seconds;
 use iam_key_rotator::fleet::verdict::{Limits, Verdict};
 use iam_key_rotator::fleet::{enable, output, rotate, unstick};
 

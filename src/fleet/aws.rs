@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_secretsmanager::types::{RotationRulesType, SecretListEntry};
+use serde::Serialize;
+
+use super::time::{epoch_seconds, serialize_rfc3339};
 
 use crate::aws::{
     sdk_error, AccessKeyInfo, Iam, SdkIam, SdkSecretsManager, SecretsManager, VersionRef,
@@ -44,14 +47,16 @@ impl SecretEntry {
     }
 }
 
-/// The rotation settings of a secret. Times are seconds since the epoch.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The rotation settings of a secret. Times are seconds since the epoch (RFC 3339 in reports).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Rotation {
     pub enabled: bool,
     pub function_arn: Option<String>,
     pub schedule: Option<String>,
     pub window: Option<String>,
+    #[serde(serialize_with = "serialize_rfc3339")]
     pub last_rotated: Option<i64>,
+    #[serde(serialize_with = "serialize_rfc3339")]
     pub next_rotation: Option<i64>,
 }
 
@@ -178,8 +183,7 @@ impl FleetAws {
             .secrets
             .version_created(arn, version_id)
             .await?
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64))
+            .map(epoch_seconds))
     }
 
     /// The user's keys; `None` when the user does not exist.

@@ -15,5 +15,6 @@ pub mod rotate;
 pub mod scan;
 pub mod schedule;
 pub mod select;
+pub mod time;
 pub mod unstick;
 pub mod verdict;

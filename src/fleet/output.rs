@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::outcome::{SecretOutcome, Summary};
 use super::scan::{ScanReport, SecretReport};
+use super::time::rfc3339;
 
 /// Left-aligned columns, two spaces apart.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -30,9 +31,9 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn date(rfc3339: &Option<String>) -> String {
-    rfc3339
-        .as_deref()
+/// The day of an RFC 3339 time, or "-".
+fn date(time: &Option<String>) -> String {
+    time.as_deref()
         .map(|d| d.get(..10).unwrap_or(d).to_owned())
         .unwrap_or_else(|| "-".into())
 }
@@ -59,8 +60,8 @@ fn row(s: &SecretReport) -> Vec<String> {
         key.map(|k| date(&k.last_used))
             .unwrap_or_else(|| "-".into()),
         rotation,
-        date(&s.rotation.last_rotated),
-        date(&s.rotation.next_rotation),
+        date(&s.rotation.last_rotated.map(rfc3339)),
+        date(&s.rotation.next_rotation.map(rfc3339)),
         s.verdict.to_string(),
     ]
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::aws::{FleetAws, Rotation, SecretEntry};
 use super::classify::{classify, Holding};
 use super::select::Selection;
+use super::time::{epoch_seconds, rfc3339};
 use super::verdict::{assess, verdict_of, Finding, IamKey, Limits, Observed, Verdict};
 use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::config::UserNameTemplate;
@@ -37,16 +38,6 @@ pub struct KeyReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct RotationReport {
-    pub enabled: bool,
-    pub function_arn: Option<String>,
-    pub schedule: Option<String>,
-    pub window: Option<String>,
-    pub last_rotated: Option<String>,
-    pub next_rotation: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct PendingReport {
     pub version_id: String,
     pub created: Option<String>,
@@ -68,7 +59,7 @@ pub struct SecretReport {
     pub key: Option<KeyReport>,
     /// The user's keys that no version of the secret holds.
     pub foreign_keys: Vec<String>,
-    pub rotation: RotationReport,
+    pub rotation: Rotation,
     pub pending: Option<PendingReport>,
     pub verdict: Verdict,
     pub findings: Vec<Finding>,
@@ -298,7 +289,7 @@ impl SecretReport {
         })
     }
 
-    fn new(entry: SecretEntry) -> Self {
+    fn new(mut entry: SecretEntry) -> Self {
         let segments: Vec<&str> = entry.name.split('/').collect();
         let (app, env) = match segments.as_slice() {
             [app, env, name] if !app.is_empty() && !env.is_empty() && !name.is_empty() => {
@@ -315,7 +306,8 @@ impl SecretReport {
             user_source: None,
             key: None,
             foreign_keys: Vec::new(),
-            rotation: RotationReport::from(&entry.rotation),
+            // Reported from here; the entry keeps the versions.
+            rotation: std::mem::take(&mut entry.rotation),
             pending: None,
             verdict: Verdict::Ok,
             findings: Vec::new(),
@@ -420,9 +412,9 @@ impl SecretReport {
             current_key,
             other_version_keys,
             user_keys: user_keys.clone(),
-            rotation_enabled: self.entry.rotation.enabled,
-            last_rotated: self.entry.rotation.last_rotated,
-            next_rotation: self.entry.rotation.next_rotation,
+            rotation_enabled: self.rotation.enabled,
+            last_rotated: self.rotation.last_rotated,
+            next_rotation: self.rotation.next_rotation,
             pending_since,
         };
         self.findings = assess(&seen, &options.limits);
@@ -465,30 +457,4 @@ impl SecretReport {
         }
         self.key = Some(key);
     }
-}
-
-impl From<&Rotation> for RotationReport {
-    fn from(r: &Rotation) -> Self {
-        RotationReport {
-            enabled: r.enabled,
-            function_arn: r.function_arn.clone(),
-            schedule: r.schedule.clone(),
-            window: r.window.clone(),
-            last_rotated: r.last_rotated.map(rfc3339),
-            next_rotation: r.next_rotation.map(rfc3339),
-        }
-    }
-}
-
-pub fn epoch_seconds(time: std::time::SystemTime) -> i64 {
-    time.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
-/// `2026-11-23T10:04:05Z`.
-pub fn rfc3339(seconds: i64) -> String {
-    aws_sdk_iam::primitives::DateTime::from_secs(seconds)
-        .fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_else(|_| seconds.to_string())
 }

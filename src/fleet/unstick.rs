@@ -4,7 +4,7 @@
 use super::aws::FleetAws;
 use super::outcome::{Outcome, SecretOutcome};
 use super::scan::SecretReport;
-use super::verdict::human_age;
+use super::time::human_age;
 
 /// The repair for one secret.
 #[derive(Debug, Clone, PartialEq, Eq)]

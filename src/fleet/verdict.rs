@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::time::{human_age, DAY};
+
 /// The verdicts, worst first: a secret's verdict is the worst of its findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -104,8 +106,6 @@ pub struct Limits {
     pub overdue_grace_seconds: i64,
 }
 
-const DAY: i64 = 86_400;
-
 /// The findings for a rotatable secret, worst first; empty means ok.
 pub fn assess(seen: &Observed, limits: &Limits) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -205,18 +205,6 @@ pub fn verdict_of(findings: &[Finding]) -> Verdict {
         .map(|f| f.verdict)
         .min()
         .unwrap_or(Verdict::Ok)
-}
-
-/// "3 days", "5 hours", "40 minutes", "12 seconds".
-pub fn human_age(seconds: i64) -> String {
-    let seconds = seconds.max(0);
-    let (n, unit) = match seconds {
-        s if s >= 2 * DAY => (s / DAY, "days"),
-        s if s >= 7_200 => (s / 3_600, "hours"),
-        s if s >= 120 => (s / 60, "minutes"),
-        s => (s, "seconds"),
-    };
-    format!("{n} {unit}")
 }
 
 #[cfg(test)]
