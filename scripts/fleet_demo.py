@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stack.harness import REGION, ROOT, Function, Stack, World  # noqa: E402
+from stack.harness import ROOT, Function, Stack, World  # noqa: E402
 
 
 def main() -> int:
@@ -26,9 +26,7 @@ def main() -> int:
     try:
         function = Function(stack, "iam-key-rotator", {"PREVIOUS_KEY_ACTION": "delete"})
         world = World(stack)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update({"AWS_ENDPOINT_URL": stack.endpoint, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
-                    "AWS_ACCESS_KEY_ID": stack.admin["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": stack.admin["SecretAccessKey"]})
+        env = stack.environment()
 
         def user(name, keys=1):
             world.iam.create_user(UserName=name, Path="/svc/")

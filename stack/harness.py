@@ -86,6 +86,17 @@ class Stack:
             config=BotoConfig(retries={"max_attempts": 1}, read_timeout=900),
         )
 
+    def environment(self, key: dict[str, str] | None = None) -> dict[str, str]:
+        """This process's environment with its AWS settings replaced: a program started with it
+        talks to the stack, signing with `key` (the admin's by default)."""
+        key = key or self.admin
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        environment.update({
+            "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+        })
+        return environment
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.stdin.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stack.harness import REGION, ROOT
+from stack.harness import ROOT
 
 BULK = 1000  # secrets that hold no AWS key, beside the key-holding ones
 
@@ -33,13 +33,8 @@ class Fleet:
         self.worlds: list = []  # their secret material is checked too
 
     def run(self, *args: str, key: dict[str, str] | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        key = key or self.key
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        environment.update({
-            "AWS_ENDPOINT_URL": self.stack.endpoint, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
-            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        })
+        environment = self.stack.environment(key or self.key)
+        environment.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})
         environment.pop("USER_NAME_TEMPLATE", None)
         environment.update(env or {})
         done = subprocess.run([str(self.binary), *args], env=environment, capture_output=True, text=True, timeout=600)
@@ -355,10 +350,7 @@ def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(stack, fleet, estate):
     assert piped.returncode == 0 and piped.stderr == "", "nothing but the table when stderr is not a terminal"
 
     controller, terminal = pty.openpty()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    environment.update({"AWS_ENDPOINT_URL": stack.endpoint, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
-                        "AWS_ACCESS_KEY_ID": fleet.key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": fleet.key["SecretAccessKey"],
-                        "TERM": "xterm"})
+    environment = {**stack.environment(fleet.key), "TERM": "xterm"}
     process = subprocess.Popen([str(fleet.binary), "scan"], env=environment, stdout=subprocess.DEVNULL, stderr=terminal)
     os.close(terminal)
     drawn = b""
