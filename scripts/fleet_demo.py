@@ -7,7 +7,6 @@ again. Each command is printed as an operator would type it, with its real outpu
 """
 
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -15,12 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stack.harness import ROOT, Function, Stack, World  # noqa: E402
+from stack.harness import Function, Stack, World, fleet_binary  # noqa: E402
 
 
 def main() -> int:
-    subprocess.run(["cargo", "build", "--quiet", "--bin", "iam-key-fleet"], cwd=ROOT, check=True)
-    binary = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "iam-key-fleet"
+    binary = fleet_binary()
     stack = Stack("fleet-demo")
     function = None
     try:

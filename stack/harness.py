@@ -37,6 +37,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def fleet_binary() -> Path:
+    """The fleet command (debug build), built first if it is not up to date."""
+    subprocess.run(["cargo", "build", "--quiet", "--bin", "iam-key-fleet"], cwd=ROOT, check=True)
+    return Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "iam-key-fleet"
+
+
 def template_actions() -> list[str]:
     """The actions template.yaml grants the function (cfn-lint's YAML reader knows the tags)."""
     from cfnlint.decode import decode_str

@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from stack.harness import ROOT
+from stack.harness import fleet_binary
 
 BULK = 1000  # secrets that hold no AWS key, beside the key-holding ones
-
-
-def fleet_binary() -> Path:
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    subprocess.run(["cargo", "build", "--quiet", "--bin", "iam-key-fleet"], cwd=ROOT, check=True)
-    return target / "debug" / "iam-key-fleet"
 
 
 class Fleet:
