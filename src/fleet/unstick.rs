@@ -22,15 +22,16 @@ pub fn plan(secret: &SecretReport, now: i64, min_age_seconds: i64) -> Result<Rep
         .pending
         .as_ref()
         .ok_or("no AWSPENDING on a version other than AWSCURRENT")?;
-    let created = secret.pending_since;
-    let age = created.map(|c| now - c);
-    if age.is_none_or(|age| age < min_age_seconds) {
-        return Err(format!(
-            "AWSPENDING is only {} old: a rotation may be running now; wait, or pass --min-age-minutes 0",
-            age.map(human_age).unwrap_or_else(|| "of unknown age".into())
-        ));
-    }
-    let started = created.unwrap_or(i64::MAX);
+    // When the abandoned rotation started: its pending version's creation.
+    let started = match secret.pending_since {
+        Some(created) if now - created >= min_age_seconds => created,
+        other => {
+            return Err(format!(
+                "AWSPENDING is only {} old: a rotation may be running now; wait, or pass --min-age-minutes 0",
+                other.map(|c| human_age(now - c)).unwrap_or_else(|| "of unknown age".into())
+            ))
+        }
+    };
     let held: Vec<&String> = secret
         .version_keys
         .iter()
