@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 EVENT ?= create-secret
 
-.PHONY: demo fleet-demo bench-profiles test build watch invoke setup mutants stack reliability bench
+.PHONY: demo fleet-demo bench-profiles hot-symbols test build watch invoke setup mutants stack reliability bench
 
 ## The demo: the local AWS stack, the function, three real rotations through RotateSecret, a refusal.
 demo: setup
@@ -37,9 +37,19 @@ reliability:
 	scripts/reliability.sh
 
 ## Benchmarks against the floor (a hello-world lambda_runtime function, same profile): one table.
+## The function as `make build` makes it; the floor with the same target and flags as cargo lambda
+## gives release builds for x86_64, built apart: with it, the function would get the features the
+## dev-dependencies turn on (the SDKs' test-util), which the deployed binary has not.
 bench: setup
-	source scripts/env.sh && cargo build --release --bin iam-key-rotator --example hello_lambda \
+	source scripts/env.sh && scripts/build.sh >/dev/null \
+	  && cargo build --release --target x86_64-unknown-linux-gnu --example hello_lambda \
+	       --config 'build.rustflags=["-C", "target-cpu=haswell"]' \
 	  && "$$VENV/bin/python" scripts/bench.py
+
+## Lists the functions a cold start and a rotation run into link/hot-symbols.txt, for the linker
+## (build.rs). Needs valgrind and perf; run it when the dependencies change (minutes).
+hot-symbols: setup
+	source scripts/env.sh && "$$VENV/bin/python" scripts/hot_symbols.py
 
 ## The candidate release profiles built and measured side by side (about 4 minutes each, cold).
 bench-profiles: setup

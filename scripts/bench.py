@@ -30,9 +30,11 @@ sys.path.insert(0, str(ROOT))
 from stack.harness import REGION, Stack, World, template_actions  # noqa: E402
 
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-ROTATOR = TARGET / "release" / "iam-key-rotator"
-FLOOR = TARGET / "release" / "examples" / "hello_lambda"
+# The deployment binary as `make build` (cargo lambda) makes it, and the floor built the same way.
+ROTATOR = TARGET / "lambda" / "iam-key-rotator" / "bootstrap"
+FLOOR = TARGET / "x86_64-unknown-linux-gnu" / "release" / "examples" / "hello_lambda"
 RUNS = int(os.environ.get("BENCH_RUNS", "50"))
+RSS_RUNS = int(os.environ.get("BENCH_RSS_RUNS", "7"))
 STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
 
 
@@ -89,7 +91,8 @@ class RuntimeApi:
         self.server.shutdown()
 
 
-def spawn(binary: Path, api: RuntimeApi, env: dict[str, str]) -> subprocess.Popen:
+def spawn(binary: Path, api: RuntimeApi, env: dict[str, str], wrapper: tuple[str, ...] = ()) -> subprocess.Popen:
+    """Starts the binary as Lambda would, polling `api`; `wrapper` runs it under a tool (valgrind)."""
     environment = {
         "PATH": os.environ["PATH"], "AWS_LAMBDA_RUNTIME_API": api.address,
         "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
@@ -98,7 +101,7 @@ def spawn(binary: Path, api: RuntimeApi, env: dict[str, str]) -> subprocess.Pope
         "AWS_ACCESS_KEY_ID": "AKIABENCHBENCHBENCH0", "AWS_SECRET_ACCESS_KEY": "bench-not-a-secret",
         **env,
     }
-    return subprocess.Popen([str(binary)], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen([*wrapper, str(binary)], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def finish(process: subprocess.Popen) -> tuple[float, dict[str, int]]:
@@ -203,7 +206,7 @@ MINIMUM = {"createSecret": 6, "setSecret": 4, "testSecret": 4, "finishSecret": 5
 def main() -> None:
     for binary in (ROTATOR, FLOOR):
         if not binary.exists():
-            sys.exit(f"{binary} is missing: run `cargo build --release --bin iam-key-rotator --example hello_lambda`")
+            sys.exit(f"{binary} is missing: run `make bench`")
     rows = []
     ours, floor = cold_start(ROTATOR, FLOOR)
     rows.append(("cold start (exec to first poll, median of %d)" % RUNS, f"{ours:.1f} ms", f"{floor:.1f} ms", f"{ours / floor:.2f}x", "<= 1.25x"))
@@ -213,12 +216,20 @@ def main() -> None:
         world = World(stack)
         creds = function_user(world)
         world.secret_material.clear()
-        run = rotation(stack, world, creds)
-        floor_cpu, floor_peak = floor_rss()
+        # Peak RSS moves by a few percent from run to run (how much of libc happens to be mapped
+        # moves the floor by up to 8%): rotations and floor runs take turns, medians are compared.
+        runs, floors = [], []
+        for _ in range(RSS_RUNS):
+            runs.append(rotation(stack, world, creds))
+            floors.append(floor_rss())
+        run = sorted(runs, key=lambda r: r["rss"]["VmHWM"])[len(runs) // 2]
+        floor_cpu, floor_peak = sorted(floors, key=lambda f: f[1]["VmHWM"])[len(floors) // 2]
+        spread = [r["rss"]["VmHWM"] / f[1]["VmHWM"] for r, f in zip(runs, floors)]
         for step in STEPS:
             rows.append((f"  {step} wall time", f"{run['steps'][step]['took'] * 1000:.0f} ms", "", "", ""))
         rows.append(("one rotation: CPU time", f"{run['cpu'] * 1000:.0f} ms", f"{floor_cpu * 1000:.0f} ms", "", ""))
-        rows.append(("one rotation: peak RSS", mib(run["rss"]["VmHWM"]), mib(floor_peak["VmHWM"]), f"{run['rss']['VmHWM'] / floor_peak['VmHWM']:.2f}x", "<= 1.5x"))
+        rows.append((f"one rotation: peak RSS (median of {RSS_RUNS})", mib(run["rss"]["VmHWM"]), mib(floor_peak["VmHWM"]),
+                     f"{run['rss']['VmHWM'] / floor_peak['VmHWM']:.2f}x", f"<= 1.5x (pairs: {min(spread):.2f}x to {max(spread):.2f}x)"))
         rows.append(("  of which heap and stacks (RssAnon, at end)", mib(run["rss"]["RssAnon"]), mib(floor_peak["RssAnon"]), "", ""))
         rows.append(("  of which binary and libraries (RssFile)", mib(run["rss"]["RssFile"]), mib(floor_peak["RssFile"]), "", ""))
         total = 0
