@@ -12,17 +12,17 @@ stack/tls_proxy.py, as in Lambda, where every call is HTTPS) and over plain HTTP
 as in make bench and cargo lambda watch).
 1. Under valgrind's callgrind, which sees every function that runs. Its counters are dumped at
    the first poll for an event and after the rotation, so start-up functions come first. The
-   functions both runs need come first, then those only HTTPS needs (TLS), then those only plain
-   HTTP needs.
+   functions both runs need come first, then those only plain HTTP needs, then those only HTTPS
+   needs (TLS).
 2. Natively under `perf record -e page-faults`: valgrind's CPU lacks AVX-512 and SHA-NI, so the
    crypto code picks other routines than it does on this machine. A code page fault outside the
    listed functions names the function that was first touched there; it joins the list and the
    binary is linked again, until a pass finds none.
 
 The build is make build's (same profile and flags, so the same symbol names: Cargo hashes the
-profile into them) plus the linker's map of where each function went. Run it again when the dependencies
-change: names the binary no longer has are ignored by the linker, new functions fall where they
-fall. Needs valgrind and perf; the list it writes is committed, so builds need neither.
+profile into them) plus the linker's map of where each function went. Run it again when the
+dependencies change: names the binary no longer has are ignored by the linker, new functions fall
+where they fall. Needs valgrind and perf; the list it writes is committed, so builds need neither.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -43,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench import STEPS, RuntimeApi, function_user, spawn  # noqa: E402
+from bench import STEPS, RuntimeApi, function_user, new_rotation, spawn  # noqa: E402
 from stack.harness import Stack, World  # noqa: E402
 from stack.tls_proxy import TlsProxy  # noqa: E402
 
@@ -117,12 +116,8 @@ class Rotations:
 
     def run(self, endpoint: str, wrapper: tuple[str, ...], after_start: Callable[[int], None] = lambda _: None,
             after_rotation: Callable[[int], None] = lambda _: None) -> None:
-        user, (key,) = self.world.user(keys=1)
-        secret = self.world.secret({"UserName": user, **key})
+        secret, token = new_rotation(self.stack, self.world)
         self.world.secret_material.clear()
-        token = str(uuid.uuid4())
-        self.stack.call("POST", "/_layer/start", {"secret": secret, "token": token,
-                                                  "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:bench"})
         api = RuntimeApi()
         process = spawn(BINARY, api, {**self.endpoints[endpoint], "PREVIOUS_KEY_ACTION": "delete", **self.creds}, wrapper)
         try:
