@@ -37,14 +37,9 @@ reliability:
 	scripts/reliability.sh
 
 ## Benchmarks against the floor (a hello-world lambda_runtime function, same profile): one table.
-## The function as `make build` makes it; the floor with the same target and flags as cargo lambda
-## gives release builds for x86_64, built apart: with it, the function would get the features the
-## dev-dependencies turn on (the SDKs' test-util), which the deployed binary has not.
+## The function as `make build` makes it; scripts/bench.py builds the floor the same way.
 bench: setup
-	source scripts/env.sh && scripts/build.sh >/dev/null \
-	  && cargo build --release --target x86_64-unknown-linux-gnu --example hello_lambda \
-	       --config 'build.rustflags=["-C", "target-cpu=haswell"]' \
-	  && "$$VENV/bin/python" scripts/bench.py
+	source scripts/env.sh && scripts/build.sh >/dev/null && "$$VENV/bin/python" scripts/bench.py
 
 ## Lists the functions a cold start and a rotation run into link/hot-symbols.txt, for the linker
 ## (build.rs). Needs valgrind and perf; run it when the dependencies change (minutes).

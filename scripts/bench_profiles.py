@@ -44,12 +44,12 @@ def build(name: str, source: Path) -> tuple[Path, float]:
     env = {**os.environ, **PROFILES[name][1], "CARGO_TARGET_DIR": str(target)}
     started = time.monotonic()
     # Two builds, as in make bench: with the example, the function would get the dev-dependencies'
-    # features. With --target as cargo lambda builds (the names in link/hot-symbols.txt are this
-    # build's; other profiles change every name, so only the chosen one is laid out by the list).
+    # features. Both with cargo lambda's target and flags, as make bench measures them (every
+    # profile renames every function, so link/hot-symbols.txt can only lay out the chosen one).
     for what in (["--bin", "iam-key-rotator"], ["--example", "hello_lambda"]):
-        subprocess.run(["cargo", "build", "--quiet", "--release", "--target", "x86_64-unknown-linux-gnu", *what],
+        subprocess.run(["cargo", "build", "--quiet", "--release", *bench.CARGO_LAMBDA_FLAGS, *what],
                        cwd=source, env=env, check=True)
-    return target / "x86_64-unknown-linux-gnu" / "release", time.monotonic() - started
+    return target / bench.TRIPLE / "release", time.monotonic() - started
 
 
 ROTATIONS = 3  # per profile; the median is reported
@@ -68,7 +68,7 @@ def measure_all(builds: dict[str, tuple[Path, float]], stack: Stack, world: Worl
         bench.ROTATOR, bench.FLOOR = release / "iam-key-rotator", release / "examples" / "hello_lambda"
         runs = [bench.rotation(stack, world, creds) for _ in range(ROTATIONS)]
         _, floor_memory = bench.floor_rss()
-        median = lambda values: statistics.median(values)  # noqa: E731
+        median = statistics.median
         rss = median([r["rss"]["VmHWM"] for r in runs])
         rows[name] = {
             "cold": ours, "cold_ratio": ours / floor, "cpu": median([r["cpu"] for r in runs]) * 1000,
@@ -89,7 +89,7 @@ def main() -> None:
         sys.exit(f"unknown profile(s) {unknown}: choose from {list(PROFILES)}")
     builds: dict[str, tuple[Path, float]] = {}
     if no_build:
-        builds = {name: (PROFILES_DIR / name / "x86_64-unknown-linux-gnu" / "release", 0.0) for name in names}
+        builds = {name: (PROFILES_DIR / name / bench.TRIPLE / "release", 0.0) for name in names}
     else:
         # A fixed path: Cargo's fingerprints include it, so a second run rebuilds nothing.
         source = PROFILES_DIR / "source"
