@@ -1,4 +1,5 @@
-//! The one error type of the function, and the one place that decides what is transient.
+//! The one error type of the function, and the one place that decides which problems are
+//! transient (for a failed AWS call, `aws/error.rs` decides from the service's answer).
 //!
 //! Every failure is a [`RotationError`]: the secret and step it happened in, and a [`Problem`]
 //! that says what is wrong and what the operator can do. It becomes a Lambda `Diagnostic` whose
@@ -9,121 +10,9 @@ use std::fmt;
 
 use lambda_runtime::Diagnostic;
 
+use crate::aws::AwsError;
+use crate::binding::{tag_user_command, BINDING_TAG, MAX_TAG_VALUE_LEN};
 use crate::event::Step;
-
-/// Error codes that mean "try again later", whichever service sent them.
-const TRANSIENT_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "InternalFailure",
-    "InternalServiceError",
-    "InternalServiceErrorException",
-    "InternalServerError",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "PriorRequestNotComplete",
-    "ConcurrentModification",
-    "ConcurrentModificationException",
-    "ServiceFailure",
-];
-
-/// What STS answers while a new key has not reached every endpoint yet (§8). Only testSecret
-/// retries these: anywhere else they are permanent.
-const PROPAGATION_CODES: &[&str] = &[
-    "InvalidClientTokenId",
-    "SignatureDoesNotMatch",
-    "AccessDenied",
-    "AccessDeniedException",
-];
-
-const NOT_FOUND_CODES: &[&str] = &[
-    "NoSuchEntity",
-    "NoSuchEntityException",
-    "ResourceNotFoundException",
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AwsErrorKind {
-    /// The request may succeed if sent again: throttling, 5xx, network failures, time-outs.
-    Transient,
-    /// The service said no, and will say no again.
-    Permanent,
-}
-
-/// A failed AWS call, reduced to what we act on. Built by the adapters in `aws/`.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{service} {operation} failed: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
-pub struct AwsError {
-    pub service: &'static str,
-    pub operation: &'static str,
-    /// The service's error code (for example `ResourceNotFoundException`), when it sent one.
-    pub code: Option<String>,
-    pub message: String,
-    pub kind: AwsErrorKind,
-}
-
-impl AwsError {
-    /// An error the service answered with. Its class follows from the code and the HTTP status.
-    pub fn service(
-        service: &'static str,
-        operation: &'static str,
-        code: Option<&str>,
-        message: Option<&str>,
-        http_status: Option<u16>,
-    ) -> Self {
-        let transient = code.is_some_and(|c| TRANSIENT_CODES.contains(&c))
-            || http_status.is_some_and(|s| s >= 500 || s == 429);
-        AwsError {
-            service,
-            operation,
-            code: code.map(str::to_owned),
-            message: message.unwrap_or("no message").to_owned(),
-            kind: if transient {
-                AwsErrorKind::Transient
-            } else {
-                AwsErrorKind::Permanent
-            },
-        }
-    }
-
-    /// The request got no answer: connection refused or reset, time-out, a truncated response.
-    pub fn no_answer(service: &'static str, operation: &'static str, message: String) -> Self {
-        AwsError {
-            service,
-            operation,
-            code: None,
-            message,
-            kind: AwsErrorKind::Transient,
-        }
-    }
-
-    pub fn has_code(&self, code: &str) -> bool {
-        self.code.as_deref() == Some(code)
-    }
-
-    pub fn is_transient(&self) -> bool {
-        self.kind == AwsErrorKind::Transient
-    }
-
-    /// The thing asked about does not exist (IAM's NoSuchEntity, Secrets Manager's
-    /// ResourceNotFoundException).
-    pub fn is_not_found(&self) -> bool {
-        self.code
-            .as_deref()
-            .is_some_and(|c| NOT_FOUND_CODES.contains(&c))
-    }
-
-    /// True when STS rejected a key in a way that a key still propagating explains (§8).
-    pub fn may_be_propagation(&self) -> bool {
-        self.code
-            .as_deref()
-            .is_some_and(|c| PROPAGATION_CODES.contains(&c))
-    }
-}
 
 /// What went wrong. Each message says what is wrong and what to do about it; none holds secret
 /// material (the value of a secret, a secret access key, a RotationToken).
@@ -156,6 +45,20 @@ pub enum Problem {
         secret_name: String,
         reason: String,
     },
+
+    #[error("{}", unbound_message(user, secret_arn, bound_to.as_deref()))]
+    UserNotBound {
+        user: String,
+        secret_arn: String,
+        /// The secret the user's tag names instead, if any.
+        bound_to: Option<String>,
+    },
+
+    #[error("this secret's ARN is {length} characters long, more than the {MAX_TAG_VALUE_LEN} an IAM tag value holds, so no IAM user can be bound to it by the tag {BINDING_TAG}. Recreate the secret under a shorter name (the ARN must fit in {MAX_TAG_VALUE_LEN} characters); nothing was changed")]
+    SecretArnTooLong { length: usize },
+
+    #[error("the {version} value holds no access key but a field {field}: it is another kind of credential (a console password, a token), not an access key secret. This function only rotates IAM access keys: give this secret another rotation function, or turn its rotation off; nothing was changed")]
+    NotAKeySecret { version: String, field: String },
 
     #[error("AWSCURRENT holds access key {key_id}, which IAM user {user} does not have: the secret and the user disagree. Fix the secret by hand (or write a value with only UserName to start over); nothing was changed")]
     KeyNotOwnedByUser { key_id: String, user: String },
@@ -214,6 +117,9 @@ impl Problem {
             Problem::InvalidSecretValue { .. } => "InvalidSecretValue",
             Problem::NoUserName { .. } => "NoUserName",
             Problem::TemplateMismatch { .. } => "TemplateMismatch",
+            Problem::UserNotBound { .. } => "UserNotBound",
+            Problem::SecretArnTooLong { .. } => "SecretArnTooLong",
+            Problem::NotAKeySecret { .. } => "NotAKeySecret",
             Problem::KeyNotOwnedByUser { .. } => "KeyNotOwnedByUser",
             Problem::CurrentKeyInactive { .. } => "CurrentKeyInactive",
             Problem::NoFreeKeySlot { .. } => "NoFreeKeySlot",
@@ -224,6 +130,15 @@ impl Problem {
             Problem::Aws(e) => return format!("Aws.{}", e.code.as_deref().unwrap_or("NoAnswer")),
         };
         name.to_owned()
+    }
+}
+
+/// §15: who decides, and the command that binds (or re-binds) the user to this secret.
+fn unbound_message(user: &str, secret_arn: &str, bound_to: Option<&str>) -> String {
+    let command = tag_user_command(user, secret_arn);
+    match bound_to {
+        None => format!("IAM user {user} is not bound to this secret: it has no tag {BINDING_TAG}, and the function makes, deletes or deactivates keys only for a user whose tag names the secret being rotated. If this secret is meant to hold the user's access key, an IAM administrator binds it with `{command}`; nothing was changed"),
+        Some(other) => format!("IAM user {user} is bound to another secret, {other} (its tag {BINDING_TAG}): one user's keys are managed by one secret. If this secret is to take the user over, stop rotating the other one and have an IAM administrator re-bind the user with `{command}`; nothing was changed"),
     }
 }
 

@@ -4,6 +4,7 @@
 //! `rotation/`, one module each; the AWS services sit behind the traits in `aws/`.
 
 pub mod aws;
+pub mod binding;
 pub mod config;
 pub mod error;
 pub mod event;

@@ -136,6 +136,19 @@ impl SecretValue {
         self.access_key_id.as_deref()
     }
 
+    /// For a value without an access key: a field that marks it as another kind of credential
+    /// (`{"UserName", "Password"}` is a console password, not a bootstrap value). Such a value
+    /// is not a key secret at all: the function refuses it, the fleet command skips it.
+    pub fn other_credential_field(&self) -> Option<&str> {
+        if self.access_key_id.is_some() {
+            return None;
+        }
+        self.fields
+            .keys()
+            .find(|name| names_other_credential(name))
+            .map(String::as_str)
+    }
+
     /// The secret access key that goes with [`Self::access_key_id`].
     pub fn secret_access_key(&self) -> Option<Sensitive> {
         self.naming_in_use()
@@ -195,6 +208,28 @@ fn optional_string(fields: &Map<String, Value>, name: &str) -> Result<Option<Str
             json_type(other)
         )),
     }
+}
+
+/// Compared without case and without separators, so `Password`, `db_password` and `api-key`
+/// all match. The key fields themselves never get here (a value with them has a key).
+fn names_other_credential(name: &str) -> bool {
+    const WHOLE: &[&str] = &["pwd", "pass", "pin", "secret", "credential", "credentials"];
+    const PARTS: &[&str] = &[
+        "password",
+        "passwd",
+        "passphrase",
+        "token",
+        "privatekey",
+        "apikey",
+        "clientsecret",
+        "connectionstring",
+    ];
+    let folded: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    WHOLE.contains(&folded.as_str()) || PARTS.iter().any(|part| folded.contains(part))
 }
 
 /// IAM user names: 1 to 64 of letters, digits and `+=,.@_-` (no `/`: that is the path).

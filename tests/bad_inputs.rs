@@ -6,6 +6,7 @@ mod support;
 
 use iam_key_rotator::aws::{KeyStatus, AWSCURRENT, AWSPREVIOUS};
 use iam_key_rotator::config::{Config, PreviousKeyAction, UserNameTemplate};
+use iam_key_rotator::event::Step;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -241,8 +242,9 @@ const CASES: &[(&str, &str, Setup)] = &[
         ev("createSecret", SECRET, &token)
     }),
     (
+        // A user deleted and made again has lost its tags: the binding does not carry over.
         "user recreated under the same name",
-        "Permanent.KeyNotOwnedByUser",
+        "Permanent.UserNotBound",
         |f| {
             let token = started(f);
             f.delete_user(USER);
@@ -292,6 +294,7 @@ const CASES: &[(&str, &str, Setup)] = &[
             f.add_key(USER);
             f.add_key(USER);
             f.create_secret(SECRET, &format!(r#"{{"UserName":"{USER}"}}"#), true);
+            f.bind(USER, SECRET);
             ev("createSecret", SECRET, &f.start_rotation(SECRET).unwrap())
         },
     ),
@@ -316,6 +319,96 @@ const CASES: &[(&str, &str, Setup)] = &[
                 true,
             );
             ev("createSecret", SECRET, &f.start_rotation(SECRET).unwrap())
+        },
+    ),
+    // ---- the binding (§15): a key only for a user an administrator bound to this secret ----
+    (
+        "user not bound to the secret",
+        "Permanent.UserNotBound",
+        |f| {
+            f.add_user(USER, "/svc/");
+            let (id, secret) = f.add_key(USER);
+            f.create_secret(SECRET, &value_json(USER, &id, &secret), true);
+            ev("createSecret", SECRET, &f.start_rotation(SECRET).unwrap())
+        },
+    ),
+    (
+        // The attack: whoever may write the secret names an administrator in a bootstrap value.
+        "bootstrap value naming an unbound administrator",
+        "Permanent.UserNotBound",
+        |f| {
+            setup(f);
+            f.add_user("admin", "/");
+            f.add_key("admin");
+            let current = f.version_with(SECRET, AWSCURRENT).unwrap().id;
+            f.set_value(SECRET, &current, Some(r#"{"UserName":"admin"}"#));
+            ev("createSecret", SECRET, &f.start_rotation(SECRET).unwrap())
+        },
+    ),
+    (
+        "user's tag names another secret",
+        "Permanent.UserNotBound",
+        |f| {
+            setup(f);
+            f.tag_user(
+                USER,
+                "IAM-Key-Rotator:Secret",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-QwErTy",
+            );
+            ev("createSecret", SECRET, &f.start_rotation(SECRET).unwrap())
+        },
+    ),
+    (
+        "tag naming the secret by name instead of ARN",
+        "Permanent.UserNotBound",
+        |f| {
+            setup(f);
+            f.tag_user(USER, iam_key_rotator::binding::BINDING_TAG, SECRET);
+            ev("createSecret", SECRET, &f.start_rotation(SECRET).unwrap())
+        },
+    ),
+    (
+        "two secrets on one user: the one it is not bound to",
+        "Permanent.UserNotBound",
+        |f| {
+            setup(f);
+            f.create_secret(
+                "app2/production/deployer",
+                &format!(r#"{{"UserName":"{USER}"}}"#),
+                true,
+            );
+            let token = f.start_rotation("app2/production/deployer").unwrap();
+            ev("createSecret", "app2/production/deployer", &token)
+        },
+    ),
+    ("console password secret", "Permanent.NotAKeySecret", |f| {
+        setup(f);
+        let current = f.version_with(SECRET, AWSCURRENT).unwrap().id;
+        let value = format!(r#"{{"UserName":"{USER}","Password":"wJalrXUtnFEMI-pw"}}"#);
+        f.set_value(SECRET, &current, Some(&value));
+        ev("createSecret", SECRET, &f.start_rotation(SECRET).unwrap())
+    }),
+    (
+        "secret ARN too long for a tag value",
+        "Permanent.SecretArnTooLong",
+        |f| {
+            let name = format!("app1/production/{}", "k".repeat(200));
+            f.add_user(USER, "/svc/");
+            f.create_secret(&name, &format!(r#"{{"UserName":"{USER}"}}"#), true);
+            ev("createSecret", &name, &f.start_rotation(&name).unwrap())
+        },
+    ),
+    (
+        "user unbound between createSecret and finishSecret",
+        "Permanent.UserNotBound",
+        |f| {
+            let token = started(f);
+            let rotator = f.rotator(config(PreviousKeyAction::Delete));
+            for s in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+                futures_block(step(&rotator, s, SECRET, &token)).unwrap();
+            }
+            f.tag_user(USER, iam_key_rotator::binding::BINDING_TAG, "unbound");
+            ev("finishSecret", SECRET, &token)
         },
     ),
     // ---- setSecret and testSecret on a tampered pending version ----

@@ -34,6 +34,7 @@ async fn prepare(
         Scenario::Bootstrap => {
             fake.add_user(USER, "/svc/");
             fake.create_secret(SECRET, &format!(r#"{{"UserName":"{USER}"}}"#), true);
+            fake.bind(USER, SECRET);
         }
         Scenario::Later => {
             setup(&fake);

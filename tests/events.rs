@@ -87,6 +87,7 @@ async fn the_step_fixtures_rotate_the_demo_secret() {
     fake.add_user(USER, "/");
     let (old_key, old_secret) = fake.add_key(USER);
     fake.create_secret(secret, &value_json(USER, &old_key, &old_secret), true);
+    fake.bind(USER, secret);
     fake.start_rotation_with(secret, token).unwrap();
 
     let logs = LogCapture::start();
@@ -126,6 +127,7 @@ async fn the_bad_fixtures_get_their_error_and_change_nothing() {
     fake.add_user(USER, "/");
     let (key, key_secret) = fake.add_key(USER);
     fake.create_secret(&secret, &value_json(USER, &key, &key_secret), true);
+    fake.bind(USER, &secret);
     for (name, error_type, message) in BAD {
         let before = fake.world();
         let result = iam_key_rotator::handler(

@@ -3,9 +3,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use iam_key_rotator::aws::AwsError;
 use iam_key_rotator::aws::{AccessKeyInfo, KeyStatus, NewAccessKey};
 use iam_key_rotator::config::{Config, PreviousKeyAction, UserNameTemplate};
-use iam_key_rotator::error::{AwsError, Problem, RotationError};
+use iam_key_rotator::error::{Problem, RotationError};
 use iam_key_rotator::event::{RotationEvent, Step};
 use iam_key_rotator::rotation::keys::{self, DeleteReason, Evidence, PreviousKeyStep};
 use iam_key_rotator::secret_value::{SecretValue, Sensitive};

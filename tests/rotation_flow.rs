@@ -99,6 +99,7 @@ async fn bootstrap_user_without_keys() {
     let rotator = fake.rotator(config(PreviousKeyAction::Keep));
     fake.add_user(USER, "/");
     fake.create_secret(SECRET, &format!(r#"{{"UserName":"{USER}"}}"#), true);
+    fake.bind(USER, SECRET);
     rotate(&fake, &rotator, SECRET).await.unwrap();
     check_invariants(&fake, &rotator, SECRET, USER, None, &[]).await;
     assert_eq!(fake.user(USER).keys.len(), 1);
@@ -115,6 +116,7 @@ async fn bootstrap_user_with_a_key_leaves_that_key_alone() {
     fake.add_user(USER, "/");
     let (existing, _) = fake.add_key(USER);
     fake.create_secret(SECRET, &format!(r#"{{"UserName":"{USER}"}}"#), true);
+    fake.bind(USER, SECRET);
     rotate(&fake, &rotator, SECRET).await.unwrap();
     check_invariants(
         &fake,
@@ -154,6 +156,7 @@ async fn credentials_file_naming_and_extra_fields_are_kept() {
         "owner": {"team": "ci"},
     });
     fake.create_secret(SECRET, &value.to_string(), true);
+    fake.bind(USER, SECRET);
     rotate(&fake, &rotator, SECRET).await.unwrap();
     check_invariants(&fake, &rotator, SECRET, USER, Some(&id), &[]).await;
 
@@ -212,6 +215,7 @@ async fn both_namings_are_both_written() {
         "aws_access_key_id": id, "aws_secret_access_key": secret,
     });
     fake.create_secret(SECRET, &value.to_string(), true);
+    fake.bind(USER, SECRET);
     rotate(&fake, &rotator, SECRET).await.unwrap();
     let raw = fake
         .version_with(SECRET, AWSCURRENT)
@@ -235,6 +239,7 @@ async fn user_name_from_template_when_the_value_has_none() {
     let (id, secret) = fake.add_key("app1-production");
     let value = serde_json::json!({"AccessKeyId": id, "SecretAccessKey": secret});
     fake.create_secret("app1/production/deploy-key", &value.to_string(), true);
+    fake.bind("app1-production", "app1/production/deploy-key");
     rotate(&fake, &rotator, "app1/production/deploy-key")
         .await
         .unwrap();

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use aws_sdk_iam::types::StatusType;
 use aws_sdk_iam::Client;
 
+use super::AwsError;
 use super::{sdk_error, to_system_time, AccessKeyInfo, Iam, IamUser, KeyStatus, NewAccessKey};
-use crate::error::AwsError;
 use crate::secret_value::Sensitive;
 
 const SERVICE: &str = "iam";
@@ -53,6 +53,11 @@ impl Iam for SdkIam {
             name: user.user_name().to_owned(),
             arn: user.arn().to_owned(),
             user_id: user.user_id().to_owned(),
+            tags: user
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
         })
     }
 

@@ -3,6 +3,7 @@
 //! The step code in `rotation/` only sees these traits, so the same steps run against the real SDK
 //! (`iam.rs`, `secrets_manager.rs`, `sts.rs`) and against the in-memory fake the tests use.
 
+mod error;
 pub mod https;
 mod iam;
 pub mod sdk_config;
@@ -19,8 +20,8 @@ pub use iam::SdkIam;
 pub use secrets_manager::SdkSecretsManager;
 pub use sts::SdkSts;
 
-use crate::error::AwsError;
 use crate::secret_value::Sensitive;
+pub use error::{AwsError, AwsErrorKind};
 
 pub const AWSCURRENT: &str = "AWSCURRENT";
 pub const AWSPENDING: &str = "AWSPENDING";
@@ -113,6 +114,8 @@ pub struct IamUser {
     pub name: String,
     pub arn: String,
     pub user_id: String,
+    /// The user's tags, key and value: the binding (§15) is one of them.
+    pub tags: Vec<(String, String)>,
 }
 
 /// What sts:GetCallerIdentity answered.

@@ -6,10 +6,10 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 
+use super::AwsError;
 use super::{
     sdk_error, to_system_time, SecretMetadata, SecretsManager, VersionRef, AWSCURRENT, AWSPENDING,
 };
-use crate::error::AwsError;
 use crate::secret_value::Sensitive;
 
 const SERVICE: &str = "secretsmanager";

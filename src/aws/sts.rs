@@ -9,8 +9,8 @@ use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{Credentials, IdentityCache};
 use aws_sdk_sts::Client;
 
+use super::AwsError;
 use super::{sdk_error, CallerIdentity, Sts};
-use crate::error::AwsError;
 use crate::secret_value::Sensitive;
 
 const SERVICE: &str = "sts";

@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use super::time::{epoch_seconds, serialize_rfc3339};
 
+use crate::aws::AwsError;
 use crate::aws::{
     sdk_error, AccessKeyInfo, Iam, SdkIam, SdkSecretsManager, SecretsManager, VersionRef,
 };
-use crate::error::AwsError;
 use crate::secret_value::Sensitive;
 
 /// A secret as ListSecrets describes it.

@@ -10,9 +10,9 @@ use super::classify::{classify, Holding};
 use super::select::Selection;
 use super::time::{epoch_seconds, rfc3339};
 use super::verdict::{assess, verdict_of, Finding, IamKey, Limits, Observed, Verdict};
+use crate::aws::AwsError;
 use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::config::UserNameTemplate;
-use crate::error::AwsError;
 
 /// How to scan.
 #[derive(Debug, Clone)]

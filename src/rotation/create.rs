@@ -24,7 +24,7 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
         return Ok(());
     }
 
-    // 2-3. The current value, its user, and the user's keys must agree.
+    // 2-3. The current value, its user (bound to this secret), and the user's keys must agree.
     let current = r
         .require_value(
             VersionRef::Stage(AWSCURRENT),
@@ -32,6 +32,14 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
         )
         .await?;
     let user = r.resolve_user(&current, VersionRef::Stage(AWSCURRENT))?;
+    if let Some(field) = current.other_credential_field() {
+        return Err(Problem::NotAKeySecret {
+            version: AWSCURRENT.into(),
+            field: field.to_owned(),
+        });
+    }
+    // §15: no key is touched for a user an administrator did not bind to this secret.
+    r.require_binding(&user).await?;
     let user_keys = iam.list_access_keys(&user).await?;
     let current_key = current.access_key_id();
     if let Some(id) = current_key {

@@ -11,6 +11,23 @@ use crate::config::PreviousKeyAction;
 use crate::error::Problem;
 
 pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Result<(), Problem> {
+    let action = r.config().previous_key_action;
+    // §15: under deactivate or delete a key of the user will be acted on, so the binding is
+    // checked first, before the label moves: a refusal changes nothing.
+    let acting_on = if action == PreviousKeyAction::Keep {
+        None
+    } else {
+        let current = r
+            .require_value(
+                VersionRef::Id(&r.event.token),
+                "finishSecret promotes the value createSecret stored",
+            )
+            .await?;
+        let user = r.resolve_user(&current, VersionRef::Id(&r.event.token))?;
+        r.require_binding(&user).await?;
+        Some((current, user))
+    };
+
     let previous_version = if already_current {
         info!("version is already AWSCURRENT: re-applying the previous key action");
         r.metadata.version_with(AWSPREVIOUS)
@@ -27,14 +44,13 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         old_current
     };
 
-    let action = r.config().previous_key_action;
-    if action == PreviousKeyAction::Keep {
+    let Some((current, user)) = acting_on else {
         info!(
             reason = keys::KEEP_REASON,
             "left the previous access key alone"
         );
         return Ok(());
-    }
+    };
     let Some(previous_version) = previous_version else {
         info!("no previous version: no previous access key to act on");
         return Ok(());
@@ -56,7 +72,6 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         return Ok(());
     };
 
-    // The current user is resolved last, so the log lines carry it.
     let previous_user = match r.resolve_user(&previous, VersionRef::Id(previous_version)) {
         Ok(user) => user,
         Err(problem) => {
@@ -65,13 +80,8 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
             return Ok(());
         }
     };
-    let current = r
-        .require_value(
-            VersionRef::Id(&r.event.token),
-            "finishSecret promotes the value createSecret stored",
-        )
-        .await?;
-    let user = r.resolve_user(&current, VersionRef::Id(&r.event.token))?;
+    // The log lines that follow are about the current user (resolve_user recorded the previous).
+    tracing::Span::current().record("user", user.as_str());
     if previous_user != user {
         info!(key_id = %previous_key_id, %previous_user,
             "left the previous access key alone: it belongs to another user than the current one");

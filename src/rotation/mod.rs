@@ -11,7 +11,10 @@ use std::sync::Arc;
 use tokio::time::Instant;
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::aws::{Iam, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING};
+use crate::aws::{
+    Iam, IamUser, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING,
+};
+use crate::binding::{self, Binding};
 use crate::config::Config;
 use crate::error::{Problem, RotationError};
 use crate::event::{RotationEvent, Step};
@@ -172,6 +175,26 @@ impl Rotation<'_> {
         };
         tracing::Span::current().record("user", user.as_str());
         Ok(user)
+    }
+
+    /// §15: the user must carry the binding tag naming this very secret before any of its keys
+    /// is created, deleted or deactivated. GetUser gives the tags (and fails for a user that
+    /// does not exist).
+    async fn require_binding(&self, user: &str) -> Result<IamUser, Problem> {
+        let secret_arn = &self.metadata.arn;
+        binding::check_bindable(secret_arn)
+            .map_err(|length| Problem::SecretArnTooLong { length })?;
+        let iam_user = self.rotator.iam.get_user(user).await?;
+        let bound_to = match binding::binding_of(&iam_user.tags, secret_arn) {
+            Binding::Bound => return Ok(iam_user),
+            Binding::Unbound => None,
+            Binding::BoundElsewhere(other) => Some(other),
+        };
+        Err(Problem::UserNotBound {
+            user: user.to_owned(),
+            secret_arn: secret_arn.clone(),
+            bound_to,
+        })
     }
 
     /// Deletes a key; one already gone counts as deleted, so a retry converges.

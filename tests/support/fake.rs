@@ -11,10 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use iam_key_rotator::aws::{
-    AccessKeyInfo, CallerIdentity, Iam, IamUser, KeyStatus, NewAccessKey, SecretMetadata,
+    AccessKeyInfo, AwsError, CallerIdentity, Iam, IamUser, KeyStatus, NewAccessKey, SecretMetadata,
     SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
-use iam_key_rotator::error::AwsError;
 use iam_key_rotator::secret_value::Sensitive;
 use iam_key_rotator::{Config, Rotator};
 
@@ -50,6 +49,7 @@ pub struct User {
     pub path: String,
     pub user_id: String,
     pub keys: Vec<Key>,
+    pub tags: Vec<(String, String)>,
 }
 
 impl User {
@@ -229,8 +229,23 @@ impl FakeAws {
                 path: path.into(),
                 user_id,
                 keys: Vec::new(),
+                tags: Vec::new(),
             },
         );
+    }
+
+    /// What an IAM administrator does to let `secret` rotate the user's keys (§15): TagUser with
+    /// the binding tag, whose value is the secret's ARN. Like IAM, one value per key.
+    pub fn bind(&self, user: &str, secret: &str) {
+        let arn = self.secret(secret).arn;
+        self.tag_user(user, iam_key_rotator::binding::BINDING_TAG, &arn);
+    }
+
+    pub fn tag_user(&self, user: &str, key: &str, value: &str) {
+        let mut s = self.state.lock().unwrap();
+        let tags = &mut s.world.users.get_mut(user).expect("user").tags;
+        tags.retain(|(k, _)| !k.eq_ignore_ascii_case(key));
+        tags.push((key.into(), value.into()));
     }
 
     pub fn delete_user(&self, name: &str) {
@@ -613,6 +628,7 @@ impl Iam for FakeAws {
                 name: user.name.clone(),
                 arn: user.arn(),
                 user_id: user.user_id.clone(),
+                tags: user.tags.clone(),
             })
         })
     }

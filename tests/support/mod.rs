@@ -90,11 +90,12 @@ pub async fn finish_rotation(
     Ok(())
 }
 
-/// A user with one key and a secret holding it, rotation on.
+/// A user with one key and a secret holding it, rotation on, the user bound to the secret.
 pub fn setup(fake: &FakeAws) -> (String, String) {
     fake.add_user(USER, "/svc/");
     let (id, secret) = fake.add_key(USER);
     fake.create_secret(SECRET, &value_json(USER, &id, &secret), true);
+    fake.bind(USER, SECRET);
     (id, secret)
 }
 

@@ -1,0 +1,58 @@
+//! The trust model (§15): which IAM user a secret may cause an access key to be made for.
+//!
+//! Whoever can write a secret's value can name any user in it. So the value alone never decides:
+//! an IAM administrator binds a user to one secret by tagging the user
+//! `iam-key-rotator:secret` = the secret's ARN, and the function creates, deletes or deactivates
+//! keys only for a user so bound to the very secret it rotates. Tagging a user takes
+//! `iam:TagUser`, which a secret writer does not have (and the function is not granted).
+//!
+//! The full ARN, random suffix included, is what binds: a secret deleted and created again under
+//! the same name has another ARN, so it does not inherit the binding of the one it replaces.
+//! IAM treats tag keys of users case-insensitively (it keeps one `Department` or `department`,
+//! not both), so the key is matched that way; the value must be the ARN exactly.
+
+/// The tag that binds an IAM user to the secret that holds its access key.
+pub const BINDING_TAG: &str = "iam-key-rotator:secret";
+
+/// The longest value an IAM tag holds: a secret whose ARN is longer cannot be bound.
+pub const MAX_TAG_VALUE_LEN: usize = 256;
+
+/// How a user stands towards a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// The user's tag names this secret.
+    Bound,
+    /// The user carries no binding tag.
+    Unbound,
+    /// The user's tag names another secret (its value is kept, to say which).
+    BoundElsewhere(String),
+}
+
+/// The secret a user is bound to: the value of its binding tag, if it has one.
+pub fn bound_secret(tags: &[(String, String)]) -> Option<&str> {
+    tags.iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(BINDING_TAG))
+        .map(|(_, value)| value.as_str())
+}
+
+/// How a user with these tags stands towards the secret `secret_arn`.
+pub fn binding_of(tags: &[(String, String)], secret_arn: &str) -> Binding {
+    match bound_secret(tags) {
+        None => Binding::Unbound,
+        Some(arn) if arn == secret_arn => Binding::Bound,
+        Some(other) => Binding::BoundElsewhere(other.to_owned()),
+    }
+}
+
+/// `Err` with the ARN's length when no tag value can hold it.
+pub fn check_bindable(secret_arn: &str) -> Result<(), usize> {
+    match secret_arn.chars().count() {
+        n if n > MAX_TAG_VALUE_LEN => Err(n),
+        _ => Ok(()),
+    }
+}
+
+/// The command an IAM administrator runs to bind `user` to the secret `secret_arn`.
+pub fn tag_user_command(user: &str, secret_arn: &str) -> String {
+    format!("aws iam tag-user --user-name {user} --tags Key={BINDING_TAG},Value={secret_arn}")
+}
