@@ -28,20 +28,24 @@ pub enum Binding {
     BoundElsewhere(String),
 }
 
-/// The secret a user is bound to: the value of its binding tag, if it has one.
-pub fn bound_secret(tags: &[(String, String)]) -> Option<&str> {
-    tags.iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(BINDING_TAG))
-        .map(|(_, value)| value.as_str())
-}
-
-/// How a user with these tags stands towards the secret `secret_arn`.
+/// How a user with these tags stands towards the secret `secret_arn`. IAM keeps one tag per key
+/// whatever its case; should a listing ever hold several (moto keeps them apart), every one of
+/// them must name this secret.
 pub fn binding_of(tags: &[(String, String)], secret_arn: &str) -> Binding {
-    match bound_secret(tags) {
-        None => Binding::Unbound,
-        Some(arn) if arn == secret_arn => Binding::Bound,
+    let mut values = binding_tags(tags).peekable();
+    if values.peek().is_none() {
+        return Binding::Unbound;
+    }
+    match values.find(|value| *value != secret_arn) {
+        None => Binding::Bound,
         Some(other) => Binding::BoundElsewhere(other.to_owned()),
     }
+}
+
+fn binding_tags(tags: &[(String, String)]) -> impl Iterator<Item = &str> {
+    tags.iter()
+        .filter(|(key, _)| key.eq_ignore_ascii_case(BINDING_TAG))
+        .map(|(_, value)| value.as_str())
 }
 
 /// `Err` with the ARN's length when no tag value can hold it.

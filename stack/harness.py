@@ -28,6 +28,7 @@ from botocore.config import Config as BotoConfig
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+BINDING_TAG = "iam-key-rotator:secret"
 LOG_DIR = Path(os.environ.get("STACK_LOG_DIR", "/tmp/iam-key-rotator-logs"))
 
 
@@ -229,12 +230,23 @@ class World:
         listing = self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
         return {k["AccessKeyId"]: k["Status"] for k in listing}
 
-    def secret(self, value: dict[str, Any], name: str | None = None) -> str:
+    def secret(self, value: dict[str, Any], name: str | None = None, bind: str | bool = True) -> str:
+        """Creates a secret. As an IAM administrator would, binds its user to it (SPEC §15): the
+        value's UserName, or the user named by `bind`; `bind=False` leaves the user unbound."""
         name = name or unique("app/prod/deploy")
         text = json.dumps(value)
         self.secret_material.add(text)
         self.sm.create_secret(Name=name, SecretString=text)
+        user = value.get("UserName") if bind is True else bind
+        if user:
+            self.bind(user, name)
         return name
+
+    def bind(self, user: str, secret: str) -> None:
+        """TagUser iam-key-rotator:secret = the secret's ARN: what lets the function rotate the
+        user's keys for that secret, and only for it."""
+        arn = self.sm.describe_secret(SecretId=secret)["ARN"]
+        self.iam.tag_user(UserName=user, Tags=[{"Key": BINDING_TAG, "Value": arn}])
 
     def value(self, secret: str, stage: str = "AWSCURRENT", version: str | None = None) -> dict[str, Any] | None:
         args: dict[str, Any] = {"SecretId": secret}

@@ -1,5 +1,6 @@
 //! The AWS calls the fleet command makes beyond the function's own (`crate::aws`): listing
-//! secrets and users, a key's last use, RotateSecret, and removing a stray AWSPENDING label.
+//! secrets and users, a key's last use, binding a user (TagUser), proving a key (STS), RotateSecret,
+//! and removing a stray AWSPENDING label.
 
 use std::collections::BTreeMap;
 
@@ -10,10 +11,11 @@ use serde::Serialize;
 
 use super::time::{epoch_seconds, serialize_rfc3339};
 
-use crate::aws::AwsError;
 use crate::aws::{
-    sdk_error, AccessKeyInfo, Iam, SdkIam, SdkSecretsManager, SecretsManager, VersionRef,
+    sdk_error, AccessKeyInfo, AwsError, CallerIdentity, Iam, IamUser, SdkIam, SdkSecretsManager,
+    SdkSts, SecretsManager, Sts, VersionRef,
 };
+use crate::binding::BINDING_TAG;
 use crate::secret_value::Sensitive;
 
 /// A secret as ListSecrets describes it.
@@ -81,6 +83,7 @@ pub struct FleetAws {
     iam: aws_sdk_iam::Client,
     secrets: SdkSecretsManager,
     iam_keys: SdkIam,
+    sts: SdkSts,
 }
 
 fn seconds(date: Option<&DateTime>) -> Option<i64> {
@@ -122,6 +125,7 @@ impl FleetAws {
                 .build(),
         );
         FleetAws {
+            sts: SdkSts::new(sdk_config),
             secrets: SdkSecretsManager::new(sm.clone()),
             iam_keys: SdkIam::new(iam.clone()),
             sm,
@@ -193,6 +197,41 @@ impl FleetAws {
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The user with its tags (GetUser); `None` when the user does not exist.
+    pub async fn user(&self, user: &str) -> Result<Option<IamUser>, AwsError> {
+        match self.iam_keys.get_user(user).await {
+            Ok(found) => Ok(Some(found)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Binds `user` to the secret `secret_arn` (§15): TagUser with the binding tag.
+    pub async fn bind(&self, user: &str, secret_arn: &str) -> Result<(), AwsError> {
+        let tag = aws_sdk_iam::types::Tag::builder()
+            .key(BINDING_TAG)
+            .value(secret_arn)
+            .build()
+            .map_err(|e| AwsError::service("iam", "TagUser", None, Some(&e.to_string()), None))?;
+        self.iam
+            .tag_user()
+            .user_name(user)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam", "TagUser", e))?;
+        Ok(())
+    }
+
+    /// Who a key pair authenticates as (sts:GetCallerIdentity signed with it).
+    pub async fn identity_of(
+        &self,
+        key_id: &str,
+        secret_access_key: &Sensitive,
+    ) -> Result<CallerIdentity, AwsError> {
+        self.sts.caller_identity(key_id, secret_access_key).await
     }
 
     /// The key's owner and last use; `None` when no user of this account has the key.

@@ -49,6 +49,8 @@ fn classify_object(raw: &Sensitive, fields: &serde_json::Map<String, Value>) -> 
     let bootstrap = fields.contains_key("UserName") && !has_key_fields;
     if has_key_fields || bootstrap {
         return match SecretValue::parse(raw) {
+            // {"UserName", "Password"} and the like: another kind of credential, not a key.
+            Ok(value) if value.other_credential_field().is_some() => Holding::Unrelated,
             Ok(value) => Holding::Rotatable {
                 user_name: value.user_name().map(str::to_owned),
                 access_key_id: value.access_key_id().map(str::to_owned),

@@ -12,6 +12,7 @@ use super::time::{epoch_seconds, rfc3339};
 use super::verdict::{assess, verdict_of, Finding, IamKey, Limits, Observed, Verdict};
 use crate::aws::AwsError;
 use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use crate::binding::{binding_of, Binding};
 use crate::config::UserNameTemplate;
 
 /// How to scan.
@@ -56,6 +57,12 @@ pub struct SecretReport {
     pub user: Option<String>,
     /// `UserName` (the value names it) or `template` (derived from the secret's name).
     pub user_source: Option<&'static str>,
+    /// The secret the user's `iam-key-rotator:secret` tag names, if any (§15).
+    pub bound_to: Option<String>,
+    #[serde(skip)]
+    pub binding: Option<Binding>,
+    #[serde(skip)]
+    pub user_arn: Option<String>,
     pub key: Option<KeyReport>,
     /// The user's keys that no version of the secret holds.
     pub foreign_keys: Vec<String>,
@@ -304,6 +311,9 @@ impl SecretReport {
             env,
             user: None,
             user_source: None,
+            bound_to: None,
+            binding: None,
+            user_arn: None,
             key: None,
             foreign_keys: Vec::new(),
             // Reported from here; the entry keeps the versions.
@@ -336,6 +346,15 @@ impl SecretReport {
         options: &ScanOptions,
     ) -> Result<(), AwsError> {
         let user = self.user.clone().unwrap_or_default();
+        if let Some(iam_user) = aws.user(&user).await? {
+            self.binding = Some(binding_of(&iam_user.tags, &self.arn));
+            self.bound_to = match &self.binding {
+                Some(Binding::Bound) => Some(self.arn.clone()),
+                Some(Binding::BoundElsewhere(other)) => Some(other.clone()),
+                _ => None,
+            };
+            self.user_arn = Some(iam_user.arn);
+        }
         let user_keys: Option<Vec<IamKey>> = aws.user_keys(&user).await?.map(|keys| {
             keys.into_iter()
                 .map(|k| IamKey {
@@ -416,6 +435,9 @@ impl SecretReport {
             last_rotated: self.rotation.last_rotated,
             next_rotation: self.rotation.next_rotation,
             pending_since,
+            user,
+            secret_arn: self.arn.clone(),
+            binding: self.binding.clone(),
         };
         self.findings = assess(&seen, &options.limits);
         self.verdict = verdict_of(&self.findings);

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::time::{human_age, DAY};
+use crate::binding::{tag_user_command, Binding, BINDING_TAG};
 
 /// The verdicts, worst first: a secret's verdict is the worst of its findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
@@ -18,6 +19,8 @@ pub enum Verdict {
     HalfDoneRotation,
     /// The key in AWSCURRENT is not on the user, or is inactive, or the user does not exist.
     KeyMissing,
+    /// The user is not bound to this secret (§15): the function refuses to rotate it.
+    Unbound,
     /// Rotation is on but overdue: the last one failed or never ran.
     RotationFailing,
     /// The user has keys that no version of the secret holds.
@@ -36,6 +39,7 @@ impl Verdict {
             Verdict::Unreadable => "unreadable",
             Verdict::HalfDoneRotation => "half-done-rotation",
             Verdict::KeyMissing => "key-missing",
+            Verdict::Unbound => "unbound",
             Verdict::RotationFailing => "rotation-failing",
             Verdict::ForeignKeys => "foreign-keys",
             Verdict::Stale => "stale",
@@ -93,6 +97,11 @@ pub struct Observed {
     pub next_rotation: Option<i64>,
     /// When the version carrying AWSPENDING (and not AWSCURRENT) was created, if there is one.
     pub pending_since: Option<i64>,
+    /// The user and the secret, for the command that binds them.
+    pub user: String,
+    pub secret_arn: String,
+    /// How the user stands towards this secret; `None` when the user does not exist.
+    pub binding: Option<Binding>,
 }
 
 /// The thresholds a scan judges by.
@@ -153,6 +162,9 @@ pub fn assess(seen: &Observed, limits: &Limits) -> Vec<Finding> {
         },
         (Some(_), None) => {}
     }
+    if let Some(finding) = binding_finding(seen) {
+        findings.push(finding);
+    }
     if seen.rotation_enabled {
         if let Some(next) = seen.next_rotation {
             let late = limits.now - next;
@@ -198,6 +210,32 @@ pub fn assess(seen: &Observed, limits: &Limits) -> Vec<Finding> {
     findings
 }
 
+/// §15: the function rotates the secret only once its user is bound to it. `enable --apply`
+/// binds a user only on proof that the secret already holds that user's working key (so the
+/// binding gives nobody a key they did not have); a bootstrap value proves nothing, since anyone
+/// who can write the secret can name any user in it.
+fn binding_finding(seen: &Observed) -> Option<Finding> {
+    let command = tag_user_command(&seen.user, &seen.secret_arn);
+    match (seen.binding.as_ref()?, &seen.current_key) {
+        (Binding::Bound, _) => None,
+        (Binding::Unbound, Some(_)) => Some(Finding::new(
+            Verdict::Unbound,
+            format!("the user has no tag {BINDING_TAG} naming this secret: the function refuses to rotate it"),
+            format!("`iam-key-fleet enable --apply` binds it once the stored key proves to be the user's; or an IAM administrator runs `{command}`"),
+        )),
+        (Binding::Unbound, None) => Some(Finding::new(
+            Verdict::Unbound,
+            format!("a bootstrap value (UserName only) for a user with no tag {BINDING_TAG}: whoever can write the secret can name any user, so it proves nothing and `enable` does not bind it"),
+            format!("if this secret is meant to hold the key of {}, an IAM administrator runs `{command}`", seen.user),
+        )),
+        (Binding::BoundElsewhere(other), _) => Some(Finding::new(
+            Verdict::Unbound,
+            format!("the user is bound to another secret, {other}: one secret per user"),
+            format!("delete this secret, or stop rotating the other one and have an IAM administrator run `{command}`"),
+        )),
+    }
+}
+
 /// The verdict of a list of findings: the worst, or ok.
 pub fn verdict_of(findings: &[Finding]) -> Verdict {
     findings
@@ -236,8 +274,13 @@ mod tests {
             last_rotated: Some(NOW - 10 * DAY),
             next_rotation: Some(NOW + 20 * DAY),
             pending_since: None,
+            user: "ci".into(),
+            secret_arn: ARN.into(),
+            binding: Some(Binding::Bound),
         }
     }
+
+    const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ci-AbCdEf";
 
     fn verdicts(seen: &Observed) -> Vec<Verdict> {
         assess(seen, &LIMITS).iter().map(|f| f.verdict).collect()
@@ -279,12 +322,32 @@ mod tests {
                 |s| s.user_keys.as_mut().unwrap().push(key("AKIA7", 1)),
                 Verdict::ForeignKeys,
             ),
+            (|s| s.binding = Some(Binding::Unbound), Verdict::Unbound),
+            (
+                |s| s.binding = Some(Binding::BoundElsewhere("arn:other".into())),
+                Verdict::Unbound,
+            ),
         ];
         for (change, expected) in cases {
             let mut seen = healthy();
             change(&mut seen);
             assert_eq!(verdict_of(&assess(&seen, &LIMITS)), expected, "{seen:?}");
         }
+    }
+
+    #[test]
+    fn an_unbound_user_gets_the_command_and_a_bootstrap_value_is_not_bound_by_enable() {
+        let mut seen = healthy();
+        seen.binding = Some(Binding::Unbound);
+        let with_key = assess(&seen, &LIMITS);
+        assert!(with_key[0].fix.contains("enable --apply"));
+        assert!(with_key[0].fix.contains(&format!("Value={ARN}")));
+        seen.current_key = None;
+        let bootstrap = assess(&seen, &LIMITS);
+        assert!(!bootstrap[0].fix.contains("enable"), "{:?}", bootstrap[0]);
+        assert!(bootstrap[0]
+            .fix
+            .contains("aws iam tag-user --user-name ci "));
     }
 
     #[test]

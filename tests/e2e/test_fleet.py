@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stack.harness import fleet_binary
+from stack.harness import BINDING_TAG, fleet_binary
 
 BULK = 1000  # secrets that hold no AWS key, beside the key-holding ones
 
@@ -62,9 +62,13 @@ def estate(stack, fleet):
         fleet.material.update(k["SecretAccessKey"] for k in made)
         return name, made
 
-    def secret(name: str, value, verdict: str | None) -> str:
+    def secret(name: str, value, verdict: str | None, bind: str | None = None) -> str:
+        """A secret; its user (UserName, or `bind`) bound to it as an administrator would."""
         text = value if isinstance(value, str) else json.dumps(value)
-        sm.create_secret(Name=name, SecretString=text)
+        arn = sm.create_secret(Name=name, SecretString=text)["ARN"]
+        user = bind or (value.get("UserName") if isinstance(value, dict) else None)
+        if user and bind != "":
+            iam.tag_user(UserName=user, Tags=[{"Key": BINDING_TAG, "Value": arn}])
         if verdict:
             expected[name] = verdict
         return name
@@ -92,9 +96,19 @@ def estate(stack, fleet):
     secret(f"{p}/plain/secret-key", k["SecretAccessKey"], "not-rotatable")
     secret(f"{p}/plain/env-naming", {"AWS_ACCESS_KEY_ID": k["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": k["SecretAccessKey"]}, "not-rotatable")
     u, _ = user(f"{p}app-prod", keys=0)
-    secret(f"{p}app/prod/deployer", {"AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "x" * 40}, "key-missing")
+    secret(f"{p}app/prod/deployer", {"AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "x" * 40}, "key-missing", bind=u)
     u, _ = user(f"{p}-bootstrap", keys=0)
     secret(f"{p}/bootstrap/0", {"UserName": u}, "never-rotated")
+    # §15: users not bound to their secret, a user bound to another one, and a console password.
+    u, (k,) = user(f"{p}-unbound")
+    secret(f"{p}/unbound/key", pair(u, k), "unbound", bind="")
+    u, _ = user(f"{p}-unbound-boot", keys=0)
+    secret(f"{p}/unbound/bootstrap", {"UserName": u}, "unbound", bind="")
+    secret(f"{p}/unbound/elsewhere", {"UserName": f"{p}-bootstrap"}, "unbound", bind="")
+    u, _ = user(f"{p}-human", keys=0)
+    password = uuid.uuid4().hex
+    fleet.material.add(password)
+    secret(f"{p}/console/0", {"UserName": u, "Password": password}, None, bind="")
     u, (k,) = user(f"{p}-halfdone")
     name = secret(f"{p}/halfdone/0", pair(u, k), "half-done-rotation")
     token = stack.call("POST", "/_layer/start", {"secret": name, "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:gone"})["token"]
@@ -102,6 +116,10 @@ def estate(stack, fleet):
     orphans = [user(f"{p}-nosecret-{i}")[0] for i in range(2)]
     user(f"{p}-nokeys", keys=0)
     return {"prefix": p, "path": path, "expected": expected, "orphans": orphans, "total": BULK + len(expected)}
+
+
+def world_arn(stack, name: str) -> str:
+    return stack.client("secretsmanager").describe_secret(SecretId=name)["ARN"]
 
 
 def by_name(report: dict) -> dict[str, dict]:
@@ -129,6 +147,12 @@ def test_scan_pages_through_every_secret_and_judges_each_that_holds_keys(stack, 
     assert secrets[f"{p}/foreign/0"]["foreign_keys"], "the second key is named"
     templated = secrets[f"{p}app/prod/deployer"]
     assert (templated["user"], templated["user_source"], templated["app"], templated["env"]) == (f"{p}app-prod", "template", f"{p}app", "prod")
+    assert never["bound_to"] == world_arn(stack, f"{p}/never/0")
+    unbound = secrets[f"{p}/unbound/key"]
+    assert unbound["bound_to"] is None and "enable --apply" in unbound["findings"][0]["fix"]
+    boot = secrets[f"{p}/unbound/bootstrap"]["findings"][0]
+    assert "aws iam tag-user" in boot["fix"] and "enable" not in boot["fix"], "a bootstrap value is bound by hand"
+    assert secrets[f"{p}/unbound/elsewhere"]["bound_to"] == world_arn(stack, f"{p}/bootstrap/0")
     half = secrets[f"{p}/halfdone/0"]
     assert half["pending"]["version_id"] and half["pending"]["created"]
     for name in (f"{p}/plain/id", f"{p}/plain/secret-key", f"{p}/plain/env-naming"):
@@ -148,7 +172,9 @@ def test_scan_prints_a_table_with_findings_and_fixes(fleet, estate):
     assert lines[0].split() == ["SECRET", "USER", "KEY", "AGE", "LAST", "USED", "ROTATION", "LAST", "ROTATED", "NEXT", "VERDICT"]
     assert any(line.startswith(f"{p}/stale/0 ") and line.endswith("stale") for line in lines)
     assert f"  {p}/missing/0: key-missing: " in done.stdout and "Fix: " in done.stdout
-    assert lines[-1].startswith(f"{len([n for n in estate['expected'] if n.startswith(p + '/')])} secrets listed")
+    holding = len([n for n in estate["expected"] if n.startswith(p + "/")])
+    # The console password secret is listed, and is not a key secret (§15).
+    assert lines[-1].startswith(f"{holding + 1} secrets listed, {holding} hold AWS access keys"), lines[-1]
 
 
 def test_filters_select_by_prefix_tag_and_verdict(stack, fleet, estate):
@@ -208,7 +234,7 @@ def test_missing_permissions_are_named(stack, fleet, estate):
     no_iam = limited_key(stack, ["secretsmanager:ListSecrets", "secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds"])
     report = fleet.json("scan", "--name-prefix", f"{p}/never/0", key=no_iam)
     (only,) = report["secrets"]
-    assert only["verdict"] == "unreadable" and "iam:ListAccessKeys" in only["findings"][0]["detail"] + only["findings"][0]["fix"]
+    assert only["verdict"] == "unreadable" and "iam:GetUser" in only["findings"][0]["detail"] + only["findings"][0]["fix"]
 
 
 @pytest.fixture
@@ -259,6 +285,52 @@ def test_enable_shows_the_change_then_applies_it_once(stack, ops, world):
     scanned = fleet.json("scan", "--name-prefix", f"{prefix}/")
     assert {s["verdict"] for s in scanned["secrets"]} == {"never-rotated"}
     assert all(s["rotation"]["next_rotation"] for s in scanned["secrets"])
+
+
+def bound_to(world, user: str) -> str | None:
+    tags = world.iam.list_user_tags(UserName=user)["Tags"]
+    return next((t["Value"] for t in tags if t["Key"] == BINDING_TAG), None)
+
+
+def test_enable_binds_a_user_only_on_proof_and_never_takes_another_secrets_user(stack, ops, world):
+    """§15 migration: enable --apply binds the user of a secret whose stored key authenticates as
+    that user, and refuses a bootstrap value, a user bound elsewhere, and a forged key pair."""
+    fleet, function = ops
+    prefix = f"bi{uuid.uuid4().hex[:6]}"
+    user, (key,) = world.user(keys=1)
+    proven = world.secret({"UserName": user, **key}, name=f"{prefix}/proven", bind=False)
+    boot_user, _ = world.user()
+    bootstrap = world.secret({"UserName": boot_user}, name=f"{prefix}/bootstrap", bind=False)
+    other = world.secret({"UserName": user}, name=f"{prefix}/other-claims-it", bind=False)
+    victim, (victims_key,) = world.user(keys=1)
+    forged = world.secret({"UserName": victim, "AccessKeyId": victims_key["AccessKeyId"], "SecretAccessKey": "F" * 40},
+                          name=f"{prefix}/forged", bind=False)
+    args = ["enable", "--name-prefix", f"{prefix}/", "--function-arn", function.arn]
+
+    dry = {o["secret"]: o for o in fleet.json(*args)["outcomes"]}
+    assert dry[proven]["outcome"] == "would-do" and "bind the user" in dry[proven]["detail"]
+    assert bound_to(world, user) is None, "a dry run binds nothing"
+
+    applied = {o["secret"]: o for o in fleet.json(*args, "--apply", expect=1)["outcomes"]}
+    assert applied[proven]["outcome"] == "done" and bound_to(world, user) == world_arn(stack, proven)
+    assert applied[bootstrap]["outcome"] == "skipped" and "by hand" in applied[bootstrap]["detail"]
+    assert bound_to(world, boot_user) is None
+    assert applied[forged]["outcome"] == "failed" and "does not authenticate" in applied[forged]["detail"]
+    assert bound_to(world, victim) is None and world.keys(victim) == {victims_key["AccessKeyId"]: "Active"}
+    assert not world.sm.describe_secret(SecretId=forged).get("RotationEnabled")
+    # `other` names the user just bound to `proven`: it is refused now, not re-bound.
+    again = {o["secret"]: o for o in fleet.json(*args, "--apply", expect=1)["outcomes"]}
+    assert again[other]["outcome"] == "skipped" and "bound to another secret" in again[other]["detail"]
+    assert again[proven]["outcome"] == "unchanged"
+    assert bound_to(world, user) == world_arn(stack, proven)
+
+    # The bound secret rotates; the one naming the same user is refused by the function too.
+    assert world.rotate(proven, function)["outcome"] == "succeeded"
+    world.check_invariants(proven, user, key["AccessKeyId"], "delete")
+    keys = world.keys(user)
+    refused = world.rotate(other, function)
+    assert refused["outcome"] == "failed" and refused["steps"][-1]["errorType"] == "Permanent.UserNotBound"
+    assert world.keys(user) == keys
 
 
 def test_rotate_runs_a_few_at_a_time_and_the_exit_code_tells(stack, ops, world):

@@ -86,7 +86,7 @@ def test_secrets_manager_retries_the_whole_rotation(stack, functions, world):
 
 
 def test_list_secret_version_ids_gives_real_creation_dates(world):
-    secret = world.secret({"UserName": "nobody"})
+    secret = world.secret({"UserName": "nobody"}, bind=False)
     time.sleep(1.5)
     (version,) = world.sm.list_secret_version_ids(SecretId=secret)["Versions"]
     age = time.time() - version["CreatedDate"].timestamp()
@@ -94,7 +94,7 @@ def test_list_secret_version_ids_gives_real_creation_dates(world):
 
 
 def test_put_secret_value_does_not_overwrite_a_version(world):
-    secret = world.secret({"UserName": "nobody"})
+    secret = world.secret({"UserName": "nobody"}, bind=False)
     token = str(uuid.uuid4())
     world.sm.put_secret_value(SecretId=secret, ClientRequestToken=token, SecretString="one", VersionStages=["AWSPENDING"])
     world.sm.put_secret_value(SecretId=secret, ClientRequestToken=token, SecretString="one", VersionStages=["AWSPENDING"])

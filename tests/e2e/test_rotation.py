@@ -82,7 +82,7 @@ def test_the_user_name_template(functions, world):
     app = unique("app")
     world.iam.create_user(UserName=f"{app}-prod", Path="/svc/")
     key = world.add_key(f"{app}-prod")
-    secret = world.secret(pair(key), name=f"{app}/prod/deploy-key")
+    secret = world.secret(pair(key), name=f"{app}/prod/deploy-key", bind=f"{app}-prod")
     succeeded(world.rotate(secret, function))
     world.check_invariants(secret, f"{app}-prod", key["AccessKeyId"], "keep")
     assert "UserName" not in world.value(secret)
@@ -193,3 +193,59 @@ def test_an_orphan_of_a_failed_attempt_is_deleted_by_the_retry(stack, functions,
     succeeded(retry)
     assert orphans[0] not in world.keys(user), "the orphan is deleted"
     world.check_invariants(secret, user, key["AccessKeyId"], "keep")
+
+
+def refused(record, error_type):
+    assert record["outcome"] == "failed", json.dumps(record["steps"], indent=1)
+    failure = record["steps"][-1]
+    assert (failure["step"], failure["errorType"]) == ("createSecret", error_type), failure
+    return failure
+
+
+@pytest.mark.parametrize("action", ["keep", "delete"])
+def test_an_unbound_user_is_refused_then_rotates_once_an_administrator_binds_it(stack, functions, world, action):
+    """SPEC §15 through RotateSecret: no key for a user that is not bound to the secret, nothing
+    changed; once an administrator tags the user, Secrets Manager's retry completes."""
+    function = functions(action)
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **pair(key)}, bind=False)
+    keys = world.keys(user)
+    failure = refused(world.rotate(secret, function), "Permanent.UserNotBound")
+    assert f"aws iam tag-user --user-name {user} --tags Key=iam-key-rotator:secret,Value=arn:" in failure["errorMessage"]
+    assert world.keys(user) == keys and world.key_of(secret) == key["AccessKeyId"]
+    world.bind(user, secret)
+    succeeded(stack.call("POST", "/_layer/retry", {"secret": secret}))
+    world.check_invariants(secret, user, key["AccessKeyId"], action)
+
+
+def test_a_secret_writer_cannot_get_a_key_for_another_user(stack, functions, world):
+    """The attack §15 closes: whoever may write a rotated secret puts a bootstrap value naming an
+    administrator in it and rotates. The administrator's keys stay as they were, no key is stored,
+    and the secret's own user keeps its working key."""
+    function = functions("delete")
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **pair(key)})
+    admin, (admins_key,) = world.user(path="/", keys=1)
+    world.sm.put_secret_value(SecretId=secret, SecretString=json.dumps({"UserName": admin}))
+    refused(world.rotate(secret, function), "Permanent.UserNotBound")
+    assert world.keys(admin) == {admins_key["AccessKeyId"]: "Active"}
+    assert world.value(secret, "AWSPENDING") is None, "no key was stored for the writer to read"
+    assert world.keys(user) == {key["AccessKeyId"]: "Active"}
+
+
+def test_two_secrets_on_one_user_only_the_bound_one_rotates(stack, functions, world):
+    function = functions("delete")
+    user, (key,) = world.user(keys=1)
+    bound = world.secret({"UserName": user, **pair(key)})
+    intruder = world.secret({"UserName": user}, bind=False)
+    refused(world.rotate(intruder, function), "Permanent.UserNotBound")
+    succeeded(world.rotate(bound, function))
+    world.check_invariants(bound, user, key["AccessKeyId"], "delete")
+
+
+def test_a_console_password_secret_is_not_a_key_secret(stack, functions, world):
+    function = functions("keep")
+    user, _ = world.user()
+    secret = world.secret({"UserName": user, "Password": "wJalrXUtnFEMI-console-pw"})
+    refused(world.rotate(secret, function), "Permanent.NotAKeySecret")
+    assert world.keys(user) == {}
