@@ -24,13 +24,10 @@ SECRETS_ACTIONS = {
     "secretsmanager:UpdateSecretVersionStage",
     "secretsmanager:ListSecretVersionIds",
 }
-IAM_ACTIONS = {
-    "iam:GetUser",
-    "iam:ListAccessKeys",
-    "iam:CreateAccessKey",
-    "iam:DeleteAccessKey",
-    "iam:UpdateAccessKey",
-}
+IAM_READ_ACTIONS = {"iam:GetUser", "iam:ListAccessKeys"}
+IAM_KEY_ACTIONS = {"iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:UpdateAccessKey"}
+# SPEC §15: the tag that binds a user to a secret, as the code spells it.
+BINDING_TAG = re.search(r'pub const BINDING_TAG: &str = "([^"]+)";', (ROOT / "src" / "binding.rs").read_text())[1]
 
 
 def load(text=None):
@@ -107,12 +104,19 @@ def check_secrets_statement(t):
 
 
 def check_iam_statement(t):
-    s = statement(t, "AccessKeysOfUsersOnPath")
-    assert s["Effect"] == "Allow"
-    assert set(s["Action"]) == IAM_ACTIONS
-    assert "Condition" not in s
-    assert sub_text(s["Resource"]) == "arn:${AWS::Partition}:iam::${AWS::AccountId}:user${UserPath}*"
+    users_on_path = "arn:${AWS::Partition}:iam::${AWS::AccountId}:user${UserPath}*"
+    read = statement(t, "ReadUsersOnPath")
+    assert read["Effect"] == "Allow" and set(read["Action"]) == IAM_READ_ACTIONS
+    assert sub_text(read["Resource"]) == users_on_path
+    keys = statement(t, "AccessKeysOfBoundUsersOnPath")
+    assert keys["Effect"] == "Allow" and set(keys["Action"]) == IAM_KEY_ACTIONS
+    assert sub_text(keys["Resource"]) == users_on_path
+    (condition,) = keys["Condition"]["StringLike"].items()
+    assert condition[0] == f"aws:ResourceTag/{BINDING_TAG}", "the key AWS documents for IAM users"
+    assert sub_text(condition[1]) == "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"
     assert t["Parameters"]["UserPath"]["Default"] == "/"
+    granted = [a for st in statements(t) for a in st["Action"]]
+    assert not [a for a in granted if a.startswith(("iam:Tag", "iam:Untag"))], "the function cannot bind a user"
 
 
 def check_no_wildcards(t):
@@ -120,7 +124,7 @@ def check_no_wildcards(t):
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         assert all("*" not in a for a in actions), f"wildcard action in {s.get('Sid')}"
         assert s["Resource"] != "*", f"wildcard resource in {s.get('Sid')}"
-    assert len(statements(t)) == 2, "no statement beyond the two the function needs"
+    assert len(statements(t)) == 3, "no statement beyond the three the function needs"
 
 
 def check_kms_only_with_a_key(t):
@@ -149,7 +153,7 @@ def check_failure_alarm(t):
     resources = t["Resources"]
     rule = resources["RotationFailedRule"]["Properties"]
     assert rule["EventPattern"]["source"] == ["aws.secretsmanager"]
-    assert rule["EventPattern"]["detail"]["eventName"] == ["RotationFailed"]
+    assert set(rule["EventPattern"]["detail"]["eventName"]) == {"RotationFailed", "RotationAbandoned"}
     assert rule["State"] == "ENABLED"
     assert rule["Targets"][0]["Arn"] == {"Ref": "RotationFailedTopic"}
     assert resources["RotationFailedTopic"]["Type"] == "AWS::SNS::Topic"
@@ -160,6 +164,38 @@ def check_failure_alarm(t):
     assert email["Properties"]["Protocol"] == "email"
 
 
+def check_event_targets_can_be_published(t):
+    """Every SNS topic an EventBridge rule targets is unencrypted or under a key of this template
+    whose policy lets EventBridge use it. An AWS managed key (alias/aws/sns) cannot: EventBridge
+    then drops every event silently."""
+    resources = t["Resources"]
+    targeted = [target["Arn"]["Ref"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"
+                for target in r["Properties"]["Targets"] if "Ref" in target["Arn"]]
+    topics = [name for name in targeted if resources[name]["Type"] == "AWS::SNS::Topic"]
+    assert topics, "the alarm rule targets a topic"
+    for name in topics:
+        key = resources[name]["Properties"].get("KmsMasterKeyId")
+        if key is None:
+            continue
+        assert isinstance(key, dict) and ("Ref" in key or "Fn::GetAtt" in key), (
+            f"{name} is encrypted with {key!r}: an AWS managed key, or one whose policy this template cannot show")
+        key_name = key.get("Ref") or key["Fn::GetAtt"][0]
+        assert resources[key_name]["Type"] == "AWS::KMS::Key"
+        grants = [s for s in resources[key_name]["Properties"]["KeyPolicy"]["Statement"]
+                  if s["Effect"] == "Allow" and s.get("Principal") == {"Service": "events.amazonaws.com"}]
+        actions = {a for s in grants for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+        assert {"kms:Decrypt", "kms:GenerateDataKey"} <= actions, f"{key_name} does not let EventBridge publish to {name}"
+
+
+def check_log_retention(t):
+    group = t["Resources"]["RotatorLogGroup"]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert sub_text(group["Properties"]["LogGroupName"]) == "/aws/lambda/${FunctionName}"
+    assert function(t)["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "RotatorLogGroup"}
+    assert int(t["Parameters"]["LogRetentionDays"]["Default"]) in t["Parameters"]["LogRetentionDays"]["AllowedValues"]
+
+
 def check_example_behind_parameter(t):
     resources = t["Resources"]
     example = {name for name, r in resources.items() if r.get("Condition") == "MakeExample"}
@@ -168,11 +204,14 @@ def check_example_behind_parameter(t):
     assert t["Parameters"]["CreateExample"]["Default"] == "false"
     assert resources["ExampleUser"]["Properties"]["Path"] == {"Ref": "UserPath"}, "the example user is on the path"
     value = sub_text(resources["ExampleSecret"]["Properties"]["SecretString"])
-    assert value == '{"UserName": "${ExampleUser}"}', "a bootstrap value"
+    assert value == '{"UserName": "${ExampleUserName}"}', "a bootstrap value"
+    assert resources["ExampleUser"]["Properties"]["UserName"] == {"Ref": "ExampleUserName"}
+    tags = resources["ExampleUser"]["Properties"]["Tags"]
+    assert {"Key": BINDING_TAG, "Value": {"Ref": "ExampleSecret"}} in tags, "the example user is bound to its secret"
     schedule = resources["ExampleRotationSchedule"]
     assert schedule["Properties"]["RotationLambdaARN"] == {"Fn::GetAtt": ["RotatorFunction", "Arn"]}
     assert "ScheduleExpression" in schedule["Properties"]["RotationRules"]
-    assert schedule["DependsOn"] == "SecretsManagerInvokePermission"
+    assert set(schedule["DependsOn"]) == {"SecretsManagerInvokePermission", "ExampleUser"}, "bound before the first rotation"
 
 
 def check_outputs(t):
@@ -191,6 +230,8 @@ CHECKS = [
     check_kms_only_with_a_key,
     check_invoke_permission,
     check_failure_alarm,
+    check_event_targets_can_be_published,
+    check_log_retention,
     check_example_behind_parameter,
     check_outputs,
 ]
@@ -267,6 +308,7 @@ def mutate(path, value):
 FN = ["Resources", "RotatorFunction", "Properties"]
 SM = FN + ["Policies", 0, "Statement", 0]
 IAM = FN + ["Policies", 0, "Statement", 1]
+KEYS = FN + ["Policies", 0, "Statement", 2]
 
 
 @pytest.mark.parametrize(
@@ -279,6 +321,12 @@ IAM = FN + ["Policies", 0, "Statement", 1]
         (check_secrets_statement, SM + ["Condition"], KeyError),
         (check_secrets_statement, SM + ["Action"], sorted(SECRETS_ACTIONS | {"secretsmanager:DeleteSecret"})),
         (check_iam_statement, IAM + ["Resource"], {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"}),
+        (check_iam_statement, KEYS + ["Condition"], KeyError),
+        (check_iam_statement, IAM + ["Action"], sorted(IAM_READ_ACTIONS | {"iam:TagUser"})),
+        (check_event_targets_can_be_published, ["Resources", "RotationFailedTopic", "Properties", "KmsMasterKeyId"], "alias/aws/sns"),
+        (check_event_targets_can_be_published, ["Resources", "AlarmTopicKey", "Properties", "KeyPolicy", "Statement", 1], KeyError),
+        (check_log_retention, ["Resources", "RotatorLogGroup", "Properties", "RetentionInDays"], KeyError),
+        (check_example_behind_parameter, ["Resources", "ExampleUser", "Properties", "Tags"], []),
         (check_no_wildcards, IAM + ["Resource"], "*"),
         (check_no_wildcards, SM + ["Action"], ["secretsmanager:*"]),
         (check_kms_only_with_a_key, FN + ["Policies", 1], {"Fn::If": ["HasKmsKey", {"Statement": [{"Action": ["kms:*"], "Resource": "*", "Condition": {}}]}, {"Ref": "AWS::NoValue"}]}),

@@ -1,0 +1,116 @@
+"""SPEC §15, the policy half, proven over the template: the function's IAM statements, evaluated
+as IAM evaluates identity policies, allow the key actions only on users under UserPath whose
+`iam-key-rotator:secret` tag names a secret of this account and Region. The local stack checks
+actions only (SPEC §14), so this half is proven here and the code half end to end
+(tests/e2e/test_rotation.py).
+
+The evaluator covers what these statements use: Allow statements, `*`/`?` wildcards in actions
+and resources, and the StringEquals / StringLike operators, a missing context key failing the
+condition as it does in IAM. Tag keys in `aws:ResourceTag/<key>` compare without case, as IAM's do.
+"""
+
+import copy
+import re
+
+import pytest
+
+from test_template import BINDING_TAG, load, statements
+
+ACCOUNT, REGION = "111122223333", "eu-west-1"
+PARAMETERS = {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": REGION,
+              "UserPath": "/svc/", "FunctionName": "iam-key-rotator"}
+SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ci/prod/deployer-AbCdEf"
+
+
+def text(value):
+    """A policy value with its ${...} substituted by the parameters above."""
+    if isinstance(value, dict):
+        (template,) = value.values()
+        return re.sub(r"\$\{([^}]+)\}", lambda m: PARAMETERS[m[1]], template)
+    return value
+
+
+def matches(pattern, value, case_sensitive=True):
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
+
+
+def holds(operator, key, expected, context):
+    found = [v for k, v in context.items() if k.lower() == key.lower()]
+    if not found:
+        return False
+    expected = [text(e) for e in (expected if isinstance(expected, list) else [expected])]
+    if operator == "StringEquals":
+        return found[0] in expected
+    if operator == "StringLike":
+        return any(matches(e, found[0]) for e in expected)
+    raise AssertionError(f"the evaluator does not know {operator}")
+
+
+def allowed(template, action, resource, context):
+    for s in statements(template):
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        if s["Effect"] != "Allow" or not any(matches(a, action, False) for a in actions):
+            continue
+        if not matches(text(s["Resource"]), resource):
+            continue
+        conditions = s.get("Condition", {})
+        if all(holds(op, key, value, context) for op, pairs in conditions.items() for key, value in pairs.items()):
+            return True
+    return False
+
+
+def user(path="/svc/", name="ci-deployer"):
+    return f"arn:aws:iam::{ACCOUNT}:user{path}{name}"
+
+
+def tagged(value, key=BINDING_TAG):
+    return {f"aws:ResourceTag/{key}": value}
+
+
+CASES = [
+    # (what, action, resource, request context, allowed)
+    ("a user bound to a secret of this account and Region", "iam:CreateAccessKey", user(), tagged(SECRET), True),
+    ("the binding tag in another case", "iam:DeleteAccessKey", user(), tagged(SECRET, BINDING_TAG.upper()), True),
+    ("an unbound user", "iam:CreateAccessKey", user(), {}, False),
+    ("an unbound user", "iam:DeleteAccessKey", user(), {}, False),
+    ("an unbound user", "iam:UpdateAccessKey", user(), {}, False),
+    ("a user bound to a secret of another account", "iam:CreateAccessKey", user(),
+     tagged(SECRET.replace(ACCOUNT, "444455556666")), False),
+    ("a user bound to a secret of another Region", "iam:CreateAccessKey", user(),
+     tagged(SECRET.replace(REGION, "us-east-1")), False),
+    ("a tag that is not a secret's ARN", "iam:CreateAccessKey", user(), tagged("yes"), False),
+    ("another tag", "iam:CreateAccessKey", user(), {"aws:ResourceTag/owner": SECRET}, False),
+    ("a bound user off UserPath", "iam:CreateAccessKey", user("/"), tagged(SECRET), False),
+    ("reading an unbound user, to explain the refusal", "iam:GetUser", user(), {}, True),
+    ("listing an unbound user's keys", "iam:ListAccessKeys", user(), {}, True),
+    ("reading a user off UserPath", "iam:GetUser", user("/admins/"), {}, False),
+    ("binding a user itself", "iam:TagUser", user(), tagged(SECRET), False),
+    ("unbinding a user", "iam:UntagUser", user(), tagged(SECRET), False),
+]
+
+
+@pytest.mark.parametrize("what, action, resource, context, expected", CASES,
+                         ids=[f"{c[1]}: {c[0]}" for c in CASES])
+def test_the_key_actions_only_reach_users_bound_to_a_secret(what, action, resource, context, expected):
+    assert allowed(load(), action, resource, context) is expected, what
+
+
+def test_the_proof_fails_on_a_template_without_the_condition():
+    """The evaluation above is not vacuous: without the tag condition an unbound user's key
+    could be made, and the proof says so."""
+    broken = copy.deepcopy(load())
+    for s in statements(broken):
+        if "iam:CreateAccessKey" in s["Action"]:
+            del s["Condition"]
+    assert allowed(broken, "iam:CreateAccessKey", user(), {}) is True
+    assert allowed(load(), "iam:CreateAccessKey", user(), {}) is False
+
+
+def test_the_secrets_statement_reaches_only_secrets_rotated_by_this_function():
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:iam-key-rotator"
+    context = {"secretsmanager:resource/AllowRotationLambdaArn": arn}
+    assert allowed(load(), "secretsmanager:PutSecretValue", SECRET, context)
+    other = {"secretsmanager:resource/AllowRotationLambdaArn": arn.replace("iam-key-rotator", "other")}
+    assert not allowed(load(), "secretsmanager:PutSecretValue", SECRET, other)
+    assert not allowed(load(), "secretsmanager:PutSecretValue", SECRET, {})
