@@ -3,8 +3,9 @@
 
 It starts the local AWS stack and the function under `cargo lambda watch`, creates an IAM user with
 a key and a secret holding it, turns rotation on, and rotates immediately three times, showing the
-secret's versions, the user's keys and that the current key works. Then one refusal: a user with a
-second key that is not ours. It prints key ids, never secrets, and cleans up after itself.
+secret's versions, the user's keys and that the current key works. Then two refusals: a user with a
+second key that is not ours, and a secret whose writer names a user the secret is not bound to (an
+administrator). It prints key ids, never secrets, and cleans up after itself.
 """
 
 import sys
@@ -47,6 +48,8 @@ def main():
         key = world.add_key("ci-deployer")
         secret = world.secret({"UserName": "ci-deployer", **key}, name="demo/ci/deployer")
         print(f"Created IAM user ci-deployer with key {key['AccessKeyId']}, and the secret {secret} holding it.")
+        print("Bound the user to the secret, as an IAM administrator does (SPEC §15):")
+        print(f"  aws iam tag-user --user-name ci-deployer --tags Key=iam-key-rotator:secret,Value=<the secret's ARN>")
         record = world.rotate(secret, function, immediately=False)
         print(f"Turned rotation on (rate(30 days); the service's test of the setup: {record['outcome']}).")
         ok = show(world, secret, "ci-deployer")
@@ -72,7 +75,21 @@ def main():
         intact = show(world, secret2, "partner-agent")
         intact = intact and other["AccessKeyId"] in world.keys("partner-agent")
         ok = ok and record["outcome"] == "failed" and intact
-        print("\nDemo " + ("complete: every rotation worked, the refusal changed nothing." if ok else "FAILED"))
+
+        print("\nA refusal: whoever may write a secret names IAM user ops-admin in it, which no")
+        print("administrator bound to that secret, and asks for a rotation to get a key made.")
+        world.iam.create_user(UserName="ops-admin", Path="/svc/")
+        admins = world.add_key("ops-admin")
+        writer = world.secret({"UserName": "ops-admin"}, name="demo/someone/else", bind=False)
+        record = world.rotate(writer, function)
+        failure = record["steps"][-1]
+        print(f"  rotation {record['outcome']} at {failure['step']}: {failure.get('errorType')}")
+        print(f"  {failure.get('errorMessage')}")
+        keys = world.keys("ops-admin")
+        print(f"  Nothing was made: ops-admin's keys are {keys}; the secret holds no key to read.")
+        ok = (ok and failure.get("errorType") == "Permanent.UserNotBound"
+              and keys == {admins["AccessKeyId"]: "Active"} and world.key_of(writer) is None)
+        print("\nDemo " + ("complete: every rotation worked, the refusals changed nothing." if ok else "FAILED"))
         return 0 if ok else 1
     finally:
         print("Cleaning up: stopping the function and the stack.")

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The fleet demo (make fleet-demo): iam-key-fleet on a small estate in the local stack.
 
-Secrets of a few kinds (a key never rotated, a stale key, a plain-string key, a bootstrap value, a
-database password that holds no key), then: scan, enable (dry run, then --apply), rotate, scan
-again. Each command is printed as an operator would type it, with its real output.
+Secrets of a few kinds, as they stand before this release (no user bound to its secret yet): a key
+never rotated, a stale key, a plain-string key, a bootstrap value, a database password and a
+console password that hold no key. Then: scan, enable (dry run, then --apply: binds the users whose
+stored key proves theirs, leaves the bootstrap value to an administrator), rotate, scan again. Each
+command is printed as an operator would type it, with its real output.
 """
 
 import json
@@ -32,16 +34,18 @@ def main() -> int:
 
         (k,) = user("payments-ci")
         world.secret({"UserName": "payments-ci", "AccessKeyId": k["AccessKeyId"], "SecretAccessKey": k["SecretAccessKey"]},
-                     name="payments/prod/ci-deployer")
+                     name="payments/prod/ci-deployer", bind=False)
         (k,) = user("reports-agent")
         world.secret({"UserName": "reports-agent", "aws_access_key_id": k["AccessKeyId"], "aws_secret_access_key": k["SecretAccessKey"]},
-                     name="reports/prod/onprem-agent")
+                     name="reports/prod/onprem-agent", bind=False)
         stack.call("POST", "/_layer/age", {"user": "reports-agent", "key": k["AccessKeyId"], "created_days_ago": 200})
         (k,) = user("legacy-sync")
         world.sm.create_secret(Name="legacy/prod/sync-key", SecretString=k["AccessKeyId"])
         user("partner-feed", keys=0)
-        world.secret({"UserName": "partner-feed"}, name="partner/prod/feed")
+        world.secret({"UserName": "partner-feed"}, name="partner/prod/feed", bind=False)
         world.secret({"username": "app", "password": "not-an-aws-key"}, name="payments/prod/db")
+        user("alice", keys=0)
+        world.secret({"UserName": "alice", "Password": "not-an-aws-key-either"}, name="console/alice", bind=False)
         user("forgotten-bot")
 
         def fleet(*args):
@@ -53,8 +57,8 @@ def main() -> int:
 
         fleet("scan", "--user-path", "/svc/")
         arn = function.arn
-        fleet("enable", "--verdict", "never-rotated", "--verdict", "stale", "--function-arn", arn, "--window", "2h")
-        fleet("enable", "--verdict", "never-rotated", "--verdict", "stale", "--function-arn", arn, "--window", "2h", "--apply")
+        fleet("enable", "--verdict", "unbound", "--function-arn", arn, "--window", "2h")
+        fleet("enable", "--verdict", "unbound", "--function-arn", arn, "--window", "2h", "--apply")
         rotated = fleet("rotate", "--verdict", "never-rotated", "--verdict", "stale")
         after = fleet("scan", "--json", "--name-prefix", "payments/")
         verdicts = {s["name"]: s["verdict"] for s in json.loads(after.stdout)["secrets"]}

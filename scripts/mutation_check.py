@@ -15,6 +15,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # (rule, file, code as it is, code without the rule)
 MUTANTS = [
+    ("§15 createSecret requires the binding", "src/rotation/create.rs",
+     "    r.require_binding(&user).await?;\n", ""),
+    ("§15 finishSecret requires the binding", "src/rotation/finish.rs",
+     "        r.require_binding(&user).await?;\n", ""),
+    ("§15 the binding names this very secret", "src/binding.rs",
+     "match values.find(|value| *value != secret_arn) {", "match None::<&str> {"),
+    ("§15 a password secret is not a key secret", "src/rotation/create.rs",
+     "if let Some(field) = current.other_credential_field() {", "if let Some(field) = current.other_credential_field().filter(|_| false) {"),
+    ("§15 an ARN too long for a tag is refused", "src/rotation/mod.rs",
+     "binding::check_bindable(secret_arn)\n            .map_err(|length| Problem::SecretArnTooLong { length })?;", ""),
     ("§5.1 rotation must be enabled", "src/rotation/mod.rs",
      "if !metadata.rotation_enabled {", "if false {"),
     ("§5.2 the token must be a version", "src/rotation/mod.rs",

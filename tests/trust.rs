@@ -11,6 +11,14 @@ use iam_key_rotator::event::Step;
 use support::fake::FakeAws;
 use support::*;
 
+/// A user with a key and a secret holding it, the user not bound to it; a rotation started.
+fn unbound(fake: &FakeAws) -> String {
+    fake.add_user(USER, "/svc/");
+    let (id, secret) = fake.add_key(USER);
+    fake.create_secret(SECRET, &value_json(USER, &id, &secret), true);
+    fake.start_rotation(SECRET).unwrap()
+}
+
 /// IAM keeps user tag keys without regard to case: a binding written in another case binds.
 #[tokio::test(start_paused = true)]
 async fn a_binding_tag_in_another_case_binds() {
@@ -30,10 +38,7 @@ async fn a_binding_tag_in_another_case_binds() {
 async fn a_test_only_rotation_needs_no_binding() {
     let fake = FakeAws::new();
     let rotator = fake.rotator(config(PreviousKeyAction::Delete));
-    fake.add_user(USER, "/svc/");
-    let (id, secret) = fake.add_key(USER);
-    fake.create_secret(SECRET, &value_json(USER, &id, &secret), true);
-    let token = fake.start_rotation(SECRET).unwrap();
+    let token = unbound(&fake);
     let before = fake.user(USER);
     step(&rotator, Step::TestSecret, SECRET, &token)
         .await
@@ -47,10 +52,7 @@ async fn a_test_only_rotation_needs_no_binding() {
 async fn an_unbound_user_is_refused_before_any_key_call() {
     let fake = FakeAws::new();
     let rotator = fake.rotator(config(PreviousKeyAction::Delete));
-    fake.add_user(USER, "/svc/");
-    let (id, secret) = fake.add_key(USER);
-    fake.create_secret(SECRET, &value_json(USER, &id, &secret), true);
-    let token = fake.start_rotation(SECRET).unwrap();
+    let token = unbound(&fake);
     fake.clear_calls();
     step(&rotator, Step::CreateSecret, SECRET, &token)
         .await

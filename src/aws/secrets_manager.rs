@@ -34,8 +34,18 @@ impl SecretsManager for SdkSecretsManager {
             .send()
             .await
             .map_err(|e| sdk_error(SERVICE, "DescribeSecret", e))?;
+        // The full ARN is what a user's binding names (§15): never stand in the SecretId for it.
+        let arn = out.arn().ok_or_else(|| {
+            AwsError::service(
+                SERVICE,
+                "DescribeSecret",
+                None,
+                Some("the response has no ARN"),
+                None,
+            )
+        })?;
         Ok(SecretMetadata {
-            arn: out.arn().unwrap_or(secret_id).to_owned(),
+            arn: arn.to_owned(),
             name: out.name().unwrap_or(secret_id).to_owned(),
             rotation_enabled: out.rotation_enabled().unwrap_or(false),
             versions: out

@@ -240,11 +240,19 @@ async fn main() -> ExitCode {
                     .error(clap::error::ErrorKind::ValueValidation, reason)
                     .exit(),
             };
+            let concurrency = args.concurrency.into();
             let Some(report) = run_scan(&aws, filters, args, None, json).await else {
                 return ExitCode::FAILURE;
             };
-            let outcomes =
-                enable::enable(&aws, &report.secrets, &function_arn, &schedule, apply).await;
+            let outcomes = enable::enable(
+                &aws,
+                &report.secrets,
+                &function_arn,
+                &schedule,
+                apply,
+                concurrency,
+            )
+            .await;
             finish(&outcomes, !apply, json)
         }
         Command::Rotate {

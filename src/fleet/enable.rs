@@ -2,11 +2,10 @@
 //! binding each user to its secret (§15) where the secret proves it already holds the user's key.
 
 use super::aws::{FleetAws, Schedule};
+use super::bind::{must_bind, prove_and_bind, sole_holder};
+use super::claims::KeyHolders;
 use super::outcome::{Outcome, SecretOutcome};
 use super::scan::SecretReport;
-use crate::aws::{VersionRef, AWSCURRENT};
-use crate::binding::{tag_user_command, Binding};
-use crate::secret_value::SecretValue;
 
 /// What enable changes for one secret: the binding, the rotation settings, or both.
 struct Change {
@@ -36,10 +35,28 @@ pub async fn enable(
     function_arn: &str,
     schedule: &Schedule,
     apply: bool,
+    concurrency: usize,
 ) -> Vec<SecretOutcome> {
+    let plans: Vec<Result<Change, SecretOutcome>> = secrets
+        .iter()
+        .map(|secret| plan(secret, function_arn, schedule))
+        .collect();
+    // Binding needs to know every secret of the account that holds a key: read only if needed.
+    let holders = match plans.iter().any(|p| p.as_ref().is_ok_and(|c| c.bind)) {
+        true => Some(
+            KeyHolders::of_account(aws, concurrency)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
+        false => None,
+    };
     let mut outcomes = Vec::new();
-    for secret in secrets {
-        let outcome = match plan(secret, function_arn, schedule) {
+    for (secret, planned) in secrets.iter().zip(plans) {
+        let planned = planned.and_then(|change| match (change.bind, &holders) {
+            (true, Some(holders)) => sole_holder(secret, holders.as_ref()).map(|()| change),
+            _ => Ok(change),
+        });
+        let outcome = match planned {
             Err(left_alone) => left_alone,
             Ok(change) if !apply => {
                 SecretOutcome::new(&secret.name, Outcome::WouldDo, change.describe())
@@ -71,67 +88,12 @@ async fn apply_change(
     if change.rotation.is_some() {
         aws.rotate(&secret.arn, Some((function_arn, schedule)), false)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match change.bind {
+                true => format!("the user IS now bound, but turning rotation on failed: {e}"),
+                false => e.to_string(),
+            })?;
     }
     Ok(())
-}
-
-/// Whether the user must be bound first (`Ok(true)`), or why the secret is left alone. A user
-/// bound to another secret stays so: one secret per user, and moving it is an administrator's
-/// decision. A bootstrap value is never bound here: anyone who can write the secret can name
-/// any user in it.
-fn must_bind(secret: &SecretReport) -> Result<bool, SecretOutcome> {
-    let user = secret.user.as_deref().unwrap_or_default();
-    let skip = |why: String| Err(SecretOutcome::new(&secret.name, Outcome::Skipped, why));
-    match (&secret.binding, &secret.key) {
-        (Some(Binding::Bound), _) => Ok(false),
-        (Some(Binding::Unbound), Some(_)) => Ok(true),
-        (Some(Binding::BoundElsewhere(other)), _) => skip(format!(
-            "IAM user {user} is bound to another secret, {other}: refused (one secret per user)"
-        )),
-        (Some(Binding::Unbound), None) => skip(format!(
-            "a bootstrap value naming IAM user {user}, which is not bound to it: it proves nothing, so an IAM administrator binds it by hand (`{}`)",
-            tag_user_command(user, &secret.arn)
-        )),
-        (None, _) => skip(format!("IAM user {user} does not exist")),
-    }
-}
-
-/// Binds the secret's user to it, but only once the key the secret holds now authenticates as
-/// that user (sts:GetCallerIdentity signed with it): then whoever can read or write the secret
-/// already holds the user's key, and the binding gives nobody a key they did not have. A key id
-/// alone proves nothing (ids are not secret; anyone can copy one into a value).
-async fn prove_and_bind(aws: &FleetAws, secret: &SecretReport) -> Result<(), String> {
-    let user = secret.user.as_deref().unwrap_or_default();
-    let refused = |why: String| format!("not bound: {why}");
-    let raw = aws
-        .value(&secret.arn, VersionRef::Stage(AWSCURRENT))
-        .await
-        .map_err(|e| refused(e.to_string()))?
-        .ok_or_else(|| refused("AWSCURRENT holds no value".into()))?;
-    let value =
-        SecretValue::parse(&raw).map_err(|reason| refused(format!("the value {reason}")))?;
-    let (Some(key_id), Some(key_secret)) = (value.access_key_id(), value.secret_access_key())
-    else {
-        return Err(refused("AWSCURRENT holds no key pair".into()));
-    };
-    if value.user_name().is_some_and(|name| name != user) {
-        return Err(refused(
-            "the value names another user since the scan".into(),
-        ));
-    }
-    let identity = aws.identity_of(key_id, &key_secret).await.map_err(|e| {
-        refused(format!(
-            "the stored key {key_id} does not authenticate: {e}"
-        ))
-    })?;
-    if Some(&identity.arn) != secret.user_arn.as_ref() {
-        return Err(refused(format!(
-            "the stored key {key_id} authenticates as {}, not as IAM user {user}",
-            identity.arn
-        )));
-    }
-    aws.bind(user, &secret.arn).await.map_err(|e| e.to_string())
 }
 
 /// The change to make, or the outcome that makes no call.

@@ -7,6 +7,8 @@
 //! it, and only key ids (which are not secret) leave `classify`.
 
 pub mod aws;
+pub mod bind;
+pub mod claims;
 pub mod classify;
 pub mod enable;
 pub mod outcome;

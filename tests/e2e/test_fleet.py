@@ -324,6 +324,20 @@ def test_enable_binds_a_user_only_on_proof_and_never_takes_another_secrets_user(
     assert again[proven]["outcome"] == "unchanged"
     assert bound_to(world, user) == world_arn(stack, proven)
 
+    # A leaked key pair stored in a second secret proves nothing about which secret is the
+    # user's: with the key held twice (the other copy outside the selection), nothing is bound.
+    leaked_user, (leaked_key,) = world.user(keys=1)
+    world.secret({"UserName": leaked_user, **leaked_key}, name=f"{prefix}-elsewhere/original", bind=False)
+    thief = world.secret({"UserName": leaked_user, **leaked_key}, name=f"{prefix}/thief", bind=False)
+    # A user with a key the secret does not hold: binding would hand that key to its writers.
+    two_keys_user, (held, _) = world.user(keys=2)
+    partial = world.secret({"UserName": two_keys_user, **held}, name=f"{prefix}/partial", bind=False)
+    third = {o["secret"]: o for o in fleet.json(*args, "--apply", expect=1)["outcomes"]}
+    assert third[thief]["outcome"] == "skipped" and f"{prefix}-elsewhere/original" in third[thief]["detail"]
+    assert third[partial]["outcome"] == "skipped" and "does not hold" in third[partial]["detail"]
+    assert bound_to(world, leaked_user) is None and bound_to(world, two_keys_user) is None
+    assert not world.sm.describe_secret(SecretId=thief).get("RotationEnabled")
+
     # The bound secret rotates; the one naming the same user is refused by the function too.
     assert world.rotate(proven, function)["outcome"] == "succeeded"
     world.check_invariants(proven, user, key["AccessKeyId"], "delete")

@@ -191,7 +191,7 @@ def check_log_retention(t):
     group = t["Resources"]["RotatorLogGroup"]
     assert group["Type"] == "AWS::Logs::LogGroup"
     assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    assert sub_text(group["Properties"]["LogGroupName"]) == "/aws/lambda/${FunctionName}"
+    assert sub_text(group["Properties"]["LogGroupName"]) == "/iam-key-rotator/${FunctionName}"
     assert function(t)["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "RotatorLogGroup"}
     assert int(t["Parameters"]["LogRetentionDays"]["Default"]) in t["Parameters"]["LogRetentionDays"]["AllowedValues"]
 
