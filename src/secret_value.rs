@@ -153,7 +153,7 @@ impl SecretValue {
     pub fn secret_access_key(&self) -> Option<Sensitive> {
         self.naming_in_use()
             .next()
-            .and_then(|naming| self.fields[naming.secret].as_str())
+            .and_then(|naming| self.fields.get(naming.secret)?.as_str())
             .map(Sensitive::new)
     }
 
@@ -198,9 +198,14 @@ impl SecretValue {
     }
 }
 
+/// A field that, when present, must be a non-empty string. A null is not taken for absence: a
+/// value `{"UserName": "u", "AccessKeyId": null}` is not a bootstrap value but a broken one.
 fn optional_string(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, String> {
     match fields.get(name) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
+        Some(Value::Null) => Err(format!(
+            "the field {name} is null: give it a string, or remove it"
+        )),
         Some(Value::String(s)) if s.is_empty() => Err(format!("the field {name} is empty")),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(format!(

@@ -178,6 +178,39 @@ const CASES: &[(&str, &str, Setup)] = &[
     ("UserName too long", "Permanent.InvalidSecretValue", |f| {
         current_value(f, &json!({"UserName": "u".repeat(65)}).to_string())
     }),
+    // A null is not an absence: this was taken for a bootstrap value, and a key made.
+    (
+        "key id null (a bootstrap value in disguise)",
+        "Permanent.InvalidSecretValue",
+        |f| current_value(f, r#"{"UserName": "ci-deployer", "AccessKeyId": null}"#),
+    ),
+    ("key pair null", "Permanent.InvalidSecretValue", |f| {
+        current_value(
+            f,
+            r#"{"UserName": "ci-deployer", "AccessKeyId": null, "SecretAccessKey": null}"#,
+        )
+    }),
+    ("UserName null", "Permanent.InvalidSecretValue", |f| {
+        current_value(f, r#"{"UserName": null}"#)
+    }),
+    (
+        "both namings, one pair null",
+        "Permanent.InvalidSecretValue",
+        |f| {
+            let value = json!({"UserName": USER, "AccessKeyId": "AKIAONE", "SecretAccessKey": "wJalrXUtnFEMI-n",
+                "aws_access_key_id": null, "aws_secret_access_key": null});
+            current_value(f, &value.to_string())
+        },
+    ),
+    (
+        "both namings naming different keys",
+        "Permanent.InvalidSecretValue",
+        |f| {
+            let value = json!({"UserName": USER, "AccessKeyId": "AKIAONE", "SecretAccessKey": "wJalrXUtnFEMI-m",
+                "aws_access_key_id": "AKIAOTHER0000000000", "aws_secret_access_key": "wJalrXUtnFEMI-m"});
+            current_value(f, &value.to_string())
+        },
+    ),
     (
         "key id without secret",
         "Permanent.InvalidSecretValue",

@@ -40,6 +40,18 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// A key field: absent, null, empty, a number, or one of two values.
+fn key_field() -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(Value::Null)),
+        Just(Some(json!(""))),
+        Just(Some(json!(7))),
+        Just(Some(json!("AKIAONE"))),
+        Just(Some(json!("AKIATWO"))),
+    ]
+}
+
 proptest! {
     // No regression files: the cases are cheap to regenerate, and the clone stays clean.
     #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
@@ -87,6 +99,38 @@ proptest! {
             if let Err(reason) = SecretValue::parse(&Sensitive::new(text)) {
                 prop_assert!(!reason.contains(&secret), "{}", reason);
             }
+        }
+    }
+
+    /// Nulls, empty strings, numbers and both namings, mixed in every way: the parser refuses
+    /// every null and every disagreement, and what it accepts holds a whole key pair or none.
+    #[test]
+    fn nulls_and_mixed_namings_are_refused_or_whole(
+        fields in prop::collection::vec(key_field(), 4),
+        user in prop_oneof![Just(None), Just(Some(Value::Null)), Just(Some(json!("u")))],
+    ) {
+        let names = ["AccessKeyId", "SecretAccessKey", "aws_access_key_id", "aws_secret_access_key"];
+        let mut object = serde_json::Map::new();
+        if let Some(user) = &user {
+            object.insert("UserName".into(), user.clone());
+        }
+        for (name, field) in names.iter().zip(&fields) {
+            if let Some(field) = field {
+                object.insert((*name).into(), field.clone());
+            }
+        }
+        let present: Vec<&Value> = fields.iter().flatten().chain(user.iter()).collect();
+        let parsed = SecretValue::parse(&Sensitive::new(Value::Object(object).to_string()));
+        let Ok(value) = parsed else { return Ok(()) };
+        prop_assert!(!present.iter().any(|v| v.is_null()), "a null was accepted");
+        prop_assert_eq!(value.access_key_id().is_some(), value.secret_access_key().is_some());
+        prop_assert_eq!(value.access_key_id().is_none(), fields.iter().all(Option::is_none),
+            "a value with any key field holds a whole pair");
+        if let (Some(Some(a)), Some(Some(b))) = (fields.first(), fields.get(2)) {
+            prop_assert_eq!(a, b, "both namings name one key");
+        }
+        if let (Some(Some(a)), Some(Some(b))) = (fields.get(1), fields.get(3)) {
+            prop_assert_eq!(a, b, "both namings hold one secret");
         }
     }
 

@@ -249,3 +249,14 @@ def test_a_console_password_secret_is_not_a_key_secret(stack, functions, world):
     secret = world.secret({"UserName": user, "Password": "wJalrXUtnFEMI-console-pw"})
     refused(world.rotate(secret, function), "Permanent.NotAKeySecret")
     assert world.keys(user) == {}
+
+
+def test_a_null_key_field_is_not_a_bootstrap_value(stack, functions, world):
+    """Issue 12, tried as an attacker would: `"AccessKeyId": null` was taken for absence, the value
+    for a bootstrap one, and a second key made beside the live one. Now it is refused, nothing made."""
+    function = functions("delete")
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, "AccessKeyId": None})
+    failure = refused(world.rotate(secret, function), "Permanent.InvalidSecretValue")
+    assert "AccessKeyId is null" in failure["errorMessage"]
+    assert world.keys(user) == {key["AccessKeyId"]: "Active"}
