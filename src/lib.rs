@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod fleet;
+pub mod logging;
 pub mod rotation;
 pub mod secret_value;
 

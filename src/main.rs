@@ -1,6 +1,6 @@
 use iam_key_rotator::aws::https::TrustedRoots;
 use iam_key_rotator::aws::sdk_config::{self, Sources};
-use iam_key_rotator::{handler, Config, Rotator};
+use iam_key_rotator::{handler, logging, Config, Rotator};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -8,7 +8,7 @@ use serde_json::Value;
 // time and memory (README "Performance").
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    logging::init();
 
     // A bad setting stops the function here, before it serves any event.
     let config = Config::from_env().inspect_err(|e| tracing::error!("{e}"))?;

@@ -43,3 +43,23 @@ fn an_invalid_setting_stops_the_function_at_start_up() {
         );
     }
 }
+
+/// §10.7 at any level: lambda_runtime's raw event (RotationToken) and the SDK's wire logs
+/// (SecretString) are TRACE events of their targets, which the ceiling never lets through, while
+/// their DEBUG events and the function's own events pass.
+#[test]
+fn no_log_level_lets_the_runtime_or_the_sdk_trace_their_payloads() {
+    use iam_key_rotator::logging::ceiling;
+    use tracing::Level;
+    let ceiling = ceiling();
+    for target in [
+        "lambda_runtime::layers::api_response",
+        "aws_smithy_runtime::client::orchestrator",
+        "aws_smithy_runtime::client::orchestrator::http",
+        "hyper_util::client",
+    ] {
+        assert!(!ceiling.would_enable(target, &Level::TRACE), "{target}");
+        assert!(ceiling.would_enable(target, &Level::DEBUG), "{target}");
+    }
+    assert!(ceiling.would_enable("iam_key_rotator::rotation::create", &Level::TRACE));
+}

@@ -19,13 +19,17 @@ def stack(request):
 
 @pytest.fixture(scope="module")
 def functions(stack):
-    """functions(action=..., timeout=..., template=...): the function so configured, started once."""
+    """functions(action=..., timeout=..., template=..., log_level=...): the function so configured,
+    started once."""
     running = {}
 
-    def get(action="keep", timeout=None, template=None):
-        key = (action, timeout, template)
+    def get(action="keep", timeout=None, template=None, log_level=None):
+        key = (action, timeout, template, log_level)
         if key not in running:
             env = {"PREVIOUS_KEY_ACTION": action}
+            if log_level is not None:
+                # Both ways a level is set, each asking for everything.
+                env.update({"AWS_LAMBDA_LOG_LEVEL": log_level, "RUST_LOG": f"{log_level.lower()},lambda_runtime=trace,aws_smithy_runtime=trace"})
             if timeout is not None:
                 env["PROPAGATION_TIMEOUT_SECONDS"] = str(timeout)
             if template is not None:

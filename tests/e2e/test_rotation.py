@@ -260,3 +260,18 @@ def test_a_null_key_field_is_not_a_bootstrap_value(stack, functions, world):
     failure = refused(world.rotate(secret, function), "Permanent.InvalidSecretValue")
     assert "AccessKeyId is null" in failure["errorMessage"]
     assert world.keys(user) == {key["AccessKeyId"]: "Active"}
+
+
+def test_a_rotation_at_trace_level_logs_no_secret(functions, world):
+    """Issue 12: at TRACE, lambda_runtime logs each raw event (the RotationToken) and the SDK whole
+    requests and responses (SecretString). In this debug build nothing is compiled out, and both
+    AWS_LAMBDA_LOG_LEVEL and RUST_LOG ask for everything: the function's ceiling still keeps them
+    out. The `world` fixture then scans these logs for every secret the test saw."""
+    function = functions("delete", log_level="TRACE")
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **pair(key)})
+    succeeded(world.rotate(secret, function))
+    world.check_invariants(secret, user, key["AccessKeyId"], "delete")
+    logs = function.logs()
+    assert '"level":"DEBUG"' in logs, "the level took effect: the SDK's debug events are there"
+    assert "raw JSON event received" not in logs and "received response from service" not in logs
