@@ -64,7 +64,8 @@ class LayerState:
     rotations: list[dict[str, Any]] = field(default_factory=list)
     # Every AWS request served: {"key", "service", "action", "at"}, to count a function's calls.
     calls: list[dict[str, str]] = field(default_factory=list)
-    # Faults to inject, first match first: {"action", "kind": throttle|5xx|slow|reset, "count", "seconds"}.
+    # Faults to inject, first match first: {"action", "kind": throttle|5xx|slow|reset|lost, "count",
+    # "seconds"}. "lost": the call takes effect, then its answer is lost (a 500 instead).
     faults: list[dict[str, Any]] = field(default_factory=list)
     # A process crash to emulate: {"after_calls": N, "after_effect": bool}; see crash_decision.
     crash: dict[str, Any] | None = None

@@ -151,6 +151,7 @@ def make_app():
         if crash == "before":
             return respond(start_response, *layer.fault_response("5xx", json_protocol))
         fault = layer.take_fault(action)
+        lost = bool(fault) and fault["kind"] == "lost"
         if fault and fault["kind"] == "slow":
             time.sleep(float(fault.get("seconds", 1)))
         elif fault and fault["kind"] == "reset":
@@ -159,7 +160,7 @@ def make_app():
             if sock is not None:
                 sock.shutdown(socket.SHUT_RDWR)
             return []
-        elif fault:
+        elif fault and not lost:
             return respond(start_response, *layer.fault_response(fault["kind"], json_protocol))
 
         captured: dict[str, object] = {}
@@ -169,7 +170,8 @@ def make_app():
             return lambda data: None
 
         body = b"".join(moto_app(environ, capture))
-        if crash == "after":
+        if crash == "after" or lost:
+            # The call took effect; its answer is lost on the way back.
             return respond(start_response, *layer.fault_response("5xx", json_protocol))
         status_code = int(str(captured["status"]).split()[0])
         rewritten = layer.aws_error_body(status_code, body, json_protocol)

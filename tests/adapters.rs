@@ -345,3 +345,55 @@ mod sdk_sources {
         );
     }
 }
+
+/// CreateAccessKey is not idempotent: a client that retries everything else must send it once,
+/// since a retry after a lost answer makes a second, untracked key (issue 12).
+#[tokio::test]
+async fn create_access_key_is_sent_once_even_by_a_retrying_client() {
+    use aws_sdk_iam::operation::create_access_key::CreateAccessKeyOutput;
+    use aws_sdk_iam::types::{AccessKey, StatusType};
+    use std::time::Duration;
+    let made = || {
+        CreateAccessKeyOutput::builder()
+            .access_key(
+                AccessKey::builder()
+                    .user_name("u")
+                    .access_key_id("AKIASECOND")
+                    .status(StatusType::Active)
+                    .secret_access_key("second/secret")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let rule = mock!(aws_sdk_iam::Client::create_access_key)
+        .sequence()
+        .http_status(500, iam_error("ServiceFailure"))
+        .output(made)
+        .build();
+    let retrying = RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(1));
+    let list = mock!(aws_sdk_iam::Client::list_access_keys)
+        .sequence()
+        .http_status(500, iam_error("ServiceFailure"))
+        .output(|| {
+            aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput::builder()
+                .set_access_key_metadata(Some(vec![]))
+                .build()
+                .unwrap()
+        })
+        .build();
+    let iam = SdkIam::new(mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&rule, &list],
+        |c| c.retry_config(retrying.clone())
+    ));
+    let err = iam.create_access_key("u").await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(rule.num_calls(), 1, "sent once, not retried");
+    // The same client does retry an idempotent call.
+    iam.list_access_keys("u").await.unwrap();
+    assert_eq!(list.num_calls(), 2);
+}

@@ -1,8 +1,9 @@
 //! IAM through the AWS SDK.
 
 use async_trait::async_trait;
+use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::types::StatusType;
-use aws_sdk_iam::Client;
+use aws_sdk_iam::{Client, Config};
 
 use super::AwsError;
 use super::{sdk_error, to_system_time, AccessKeyInfo, Iam, IamUser, KeyStatus, NewAccessKey};
@@ -87,10 +88,16 @@ impl Iam for SdkIam {
     }
 
     async fn create_access_key(&self, user_name: &str) -> Result<NewAccessKey, AwsError> {
+        // CreateAccessKey is not idempotent: sent again after an answer was lost, it would make a
+        // second key, stored nowhere, that later fills the user's last slot. So it is sent once;
+        // Secrets Manager's retry of the rotation takes over, and §6 rule 4 deletes what the lost
+        // attempt made.
         let out = self
             .client
             .create_access_key()
             .user_name(user_name)
+            .customize()
+            .config_override(Config::builder().retry_config(RetryConfig::disabled()))
             .send()
             .await
             .map_err(|e| sdk_error(SERVICE, "CreateAccessKey", e))?;
