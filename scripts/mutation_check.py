@@ -48,6 +48,8 @@ MUTANTS = [
      "key.created > started", "key.created >= UNIX_EPOCH"),
     ("§6.4 a key dated the start's second is not provably ours", "src/rotation/keys.rs",
      "key.created > started", "key.created + Duration::from_secs(1) > started"),
+    ("§6.4 an orphan was never used", "src/rotation/keys.rs",
+     "is_candidate(key, evidence) && evidence.never_used.contains(&key.id)", "is_candidate(key, evidence)"),
     ("§6.4 an orphan is named by no labelled version", "src/rotation/keys.rs",
      "&& !evidence.referenced.contains(&key.id)", ""),
     ("§6.4 no free slot: fail, delete nothing", "src/rotation/keys.rs",

@@ -360,15 +360,26 @@ fn key(id: &str, created: SystemTime) -> AccessKeyInfo {
 #[test]
 fn a_key_is_an_orphan_only_if_made_after_the_start_and_stored_nowhere() {
     let keys = [key("CUR", at(100, 0)), key("NEW", at(201, 0))];
-    let started = Evidence {
+    let mut started = Evidence {
         rotation_started: Some(at(200, 700)),
         ..Evidence::default()
     };
+    assert_eq!(
+        keys::orphan_candidates(&keys, Some("CUR"), &started),
+        ["NEW"],
+        "IAM is asked whether it was ever used"
+    );
+    assert_eq!(
+        keys::plan_room(&keys, Some("CUR"), &started).unwrap_err(),
+        ["NEW"],
+        "without IAM's word that nobody used it, not an orphan"
+    );
+    started.never_used.insert("NEW".into());
     let plan = keys::plan_room(&keys, Some("CUR"), &started).unwrap();
     assert_eq!(
         plan.delete,
         [("NEW".to_owned(), DeleteReason::Orphan)],
-        "dated after the start"
+        "dated after the start, never used"
     );
 
     // IAM dates keys in whole seconds: a key dated the second the rotation started may be older.
@@ -427,6 +438,7 @@ fn a_free_slot_needs_no_deletion_and_the_current_key_is_never_planned() {
     let everything = Evidence {
         previous_key: Some("CUR".into()),
         rotation_started: Some(at(0, 0)),
+        never_used: ["OTHER".to_owned()].into(),
         ..Evidence::default()
     };
     let two = [key("CUR", at(100, 0)), key("OTHER", at(50, 0))];

@@ -171,6 +171,27 @@ async fn create_deletes_the_previous_versions_key() {
     );
 }
 
+/// Issue 12: a key made after the rotation started that IAM shows was used is not an orphan
+/// (an orphan is a key nobody ever had): someone made it and gave it out. It is left alone.
+#[tokio::test(start_paused = true)]
+async fn create_leaves_a_key_made_after_the_start_alone_once_it_was_used() {
+    let (fake, rotator, current) = fixture(PreviousKeyAction::Keep);
+    let token = fake.start_rotation(SECRET).unwrap();
+    let (someones, _) = fake.add_key(USER);
+    fake.use_key(USER, &someones);
+    let err = assert_refused(
+        &fake,
+        &rotator,
+        Step::CreateSecret,
+        SECRET,
+        &token,
+        "Permanent.NoFreeKeySlot",
+    )
+    .await;
+    assert!(err.to_string().contains(&someones), "{err}");
+    assert!(fake.user(USER).keys.iter().any(|k| k.id == current));
+}
+
 #[tokio::test(start_paused = true)]
 async fn create_deletes_an_orphan_of_an_earlier_attempt_of_this_rotation() {
     let (fake, rotator, current) = fixture(PreviousKeyAction::Keep);

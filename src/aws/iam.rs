@@ -6,7 +6,9 @@ use aws_sdk_iam::types::StatusType;
 use aws_sdk_iam::{Client, Config};
 
 use super::AwsError;
-use super::{sdk_error, to_system_time, AccessKeyInfo, Iam, IamUser, KeyStatus, NewAccessKey};
+use super::{
+    sdk_error, to_system_time, AccessKeyInfo, Iam, IamUser, KeyLastUse, KeyStatus, NewAccessKey,
+};
 use crate::secret_value::Sensitive;
 
 const SERVICE: &str = "iam";
@@ -109,6 +111,25 @@ impl Iam for SdkIam {
             secret: Sensitive::new(key.secret_access_key()),
             status: status(Some(key.status())),
             created: to_system_time(key.create_date()).unwrap_or_else(std::time::SystemTime::now),
+        })
+    }
+
+    async fn access_key_last_used(&self, key_id: &str) -> Result<KeyLastUse, AwsError> {
+        let out = self
+            .client
+            .get_access_key_last_used()
+            .access_key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| sdk_error(SERVICE, "GetAccessKeyLastUsed", e))?;
+        // IAM says "N/A" for the service and Region of a key never used.
+        let known = |text: &str| Some(text.to_owned()).filter(|t| !t.is_empty() && t != "N/A");
+        let used = out.access_key_last_used();
+        Ok(KeyLastUse {
+            user: out.user_name().map(str::to_owned),
+            at: to_system_time(used.and_then(|u| u.last_used_date())),
+            service: used.and_then(|u| known(u.service_name())),
+            region: used.and_then(|u| known(u.region())),
         })
     }
 

@@ -118,6 +118,16 @@ pub struct IamUser {
     pub tags: Vec<(String, String)>,
 }
 
+/// What iam:GetAccessKeyLastUsed says of a key: its owner, and when, with which service and in
+/// which Region IAM last saw it authenticate (all `None` when it never did).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyLastUse {
+    pub user: Option<String>,
+    pub at: Option<SystemTime>,
+    pub service: Option<String>,
+    pub region: Option<String>,
+}
+
 /// What sts:GetCallerIdentity answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
@@ -169,6 +179,9 @@ pub trait Iam: Send + Sync {
     async fn get_user(&self, user_name: &str) -> Result<IamUser, AwsError>;
     async fn list_access_keys(&self, user_name: &str) -> Result<Vec<AccessKeyInfo>, AwsError>;
     async fn create_access_key(&self, user_name: &str) -> Result<NewAccessKey, AwsError>;
+    /// GetAccessKeyLastUsed. IAM answers it for any key of the account: NoSuchEntity when there
+    /// is no such key.
+    async fn access_key_last_used(&self, key_id: &str) -> Result<KeyLastUse, AwsError>;
     async fn delete_access_key(&self, user_name: &str, key_id: &str) -> Result<(), AwsError>;
     async fn update_access_key(
         &self,

@@ -236,26 +236,15 @@ impl FleetAws {
 
     /// The key's owner and last use; `None` when no user of this account has the key.
     pub async fn last_used(&self, key_id: &str) -> Result<Option<LastUsed>, AwsError> {
-        let out = self
-            .iam
-            .get_access_key_last_used()
-            .access_key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam", "GetAccessKeyLastUsed", e));
-        let out = match out {
-            Ok(out) => out,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let used = out.access_key_last_used();
-        Ok(Some(LastUsed {
-            user: out.user_name().map(str::to_owned),
-            at: seconds(used.and_then(|u| u.last_used_date())),
-            service: used
-                .map(|u| u.service_name().to_owned())
-                .filter(|s| !s.is_empty() && s != "N/A"),
-        }))
+        match self.iam_keys.access_key_last_used(key_id).await {
+            Ok(used) => Ok(Some(LastUsed {
+                user: used.user,
+                at: used.at.map(epoch_seconds),
+                service: used.service,
+            })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The users under an IAM path (names only), page by page.

@@ -179,5 +179,17 @@ async fn gather_evidence(
             warn!("the pending version's CreatedDate is unknown: no key counts as an orphan");
         }
     }
+    for key_id in keys::orphan_candidates(user_keys, current.access_key_id(), &evidence) {
+        let used = r.rotator.iam.access_key_last_used(&key_id).await?;
+        match used.at {
+            None => {
+                evidence.never_used.insert(key_id);
+            }
+            Some(_) => {
+                info!(%key_id, service = used.service.as_deref(), region = used.region.as_deref(),
+                    "not an orphan though made after this rotation started: IAM shows it was used");
+            }
+        }
+    }
     Ok(evidence)
 }

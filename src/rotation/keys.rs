@@ -5,7 +5,7 @@
 //! | AWSCURRENT's key                      | kept, never touched | kept (it becomes previous) |
 //! | AWSPREVIOUS's key                     | deleted (had its grace period) | -               |
 //! | key just moved to AWSPREVIOUS         | -                   | PREVIOUS_KEY_ACTION        |
-//! | orphan of this rotation (IAM dates it after the start, in no labelled version) | deleted | - |
+//! | orphan of this rotation (IAM dates it after the start, in no labelled version, never used) | deleted | - |
 //! | anything else                         | never touched       | never touched              |
 
 use std::collections::HashSet;
@@ -27,6 +27,9 @@ pub struct Evidence {
     /// When this rotation started: the pending version's CreatedDate. `None` if unknown, in which
     /// case no key counts as an orphan.
     pub rotation_started: Option<SystemTime>,
+    /// The orphan candidates IAM shows were never used (GetAccessKeyLastUsed): an orphan is a key
+    /// nobody ever had, so a key that ever authenticated is not one.
+    pub never_used: HashSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,10 +94,29 @@ pub fn needs_evidence(keys: &[AccessKeyInfo], current_key: Option<&str>) -> bool
 /// waits for the next second before it creates a key, see [`wait_before_creating`], so the keys it
 /// makes are always dated after the start.)
 fn is_orphan(key: &AccessKeyInfo, evidence: &Evidence) -> bool {
+    is_candidate(key, evidence) && evidence.never_used.contains(&key.id)
+}
+
+fn is_candidate(key: &AccessKeyInfo, evidence: &Evidence) -> bool {
     let Some(started) = evidence.rotation_started else {
         return false;
     };
     key.created > started && !evidence.referenced.contains(&key.id)
+}
+
+/// The keys that are orphans of this rotation but for the proof that nobody ever used them:
+/// createSecret asks IAM about these, and only these.
+pub fn orphan_candidates(
+    keys: &[AccessKeyInfo],
+    current_key: Option<&str>,
+    evidence: &Evidence,
+) -> Vec<String> {
+    keys.iter()
+        .filter(|k| Some(k.id.as_str()) != current_key)
+        .filter(|k| evidence.previous_key.as_deref() != Some(k.id.as_str()))
+        .filter(|k| is_candidate(k, evidence))
+        .map(|k| k.id.clone())
+        .collect()
 }
 
 /// Allowance for the clocks of Lambda, Secrets Manager and IAM not agreeing to the millisecond.

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use iam_key_rotator::aws::{
-    AccessKeyInfo, AwsError, CallerIdentity, Iam, IamUser, KeyStatus, NewAccessKey, SecretMetadata,
-    SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
+    AccessKeyInfo, AwsError, CallerIdentity, Iam, IamUser, KeyLastUse, KeyStatus, NewAccessKey,
+    SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
 use iam_key_rotator::secret_value::Sensitive;
 use iam_key_rotator::{Config, Rotator};
@@ -83,6 +83,9 @@ struct State {
     /// When set, GetCallerIdentity answers with this ARN whatever the key (a wrong identity).
     identity_override: Option<String>,
     crash: Option<Crash>,
+    /// Key id to when IAM last saw it authenticate (GetAccessKeyLastUsed), as STS records it.
+    /// Kept out of the World: "nothing changed" is about keys and secrets, not this record.
+    last_used: HashMap<String, SystemTime>,
 }
 
 /// A process crash: the call `countdown` calls from now fails (before or after its effect), and
@@ -269,6 +272,14 @@ impl FakeAws {
             .find(|k| k.id == key_id)
             .expect("key")
             .status = status;
+    }
+
+    /// A consumer authenticates with the key: IAM records its last use.
+    pub fn use_key(&self, user: &str, key_id: &str) {
+        let mut s = self.state.lock().unwrap();
+        assert!(s.world.users[user].keys.iter().any(|k| k.id == key_id));
+        let now = s.tick();
+        s.last_used.insert(key_id.to_owned(), now);
     }
 
     pub fn remove_key(&self, user: &str, key_id: &str) {
@@ -668,6 +679,24 @@ impl Iam for FakeAws {
         })
     }
 
+    async fn access_key_last_used(&self, key_id: &str) -> Result<KeyLastUse, AwsError> {
+        call!(self, "GetAccessKeyLastUsed", |s| {
+            let (user, key) = s
+                .world
+                .users
+                .values()
+                .find_map(|u| u.keys.iter().find(|k| k.id == key_id).map(|k| (u, k)))
+                .ok_or_else(|| not_found("iam", "GetAccessKeyLastUsed", "access key"))?;
+            let at = s.last_used.get(&key.id).copied();
+            Ok(KeyLastUse {
+                user: Some(user.name.clone()),
+                at,
+                service: at.map(|_| "sts".to_owned()),
+                region: at.map(|_| "us-east-1".to_owned()),
+            })
+        })
+    }
+
     async fn delete_access_key(&self, user_name: &str, key_id: &str) -> Result<(), AwsError> {
         call!(self, "DeleteAccessKey", |s| {
             let user = s.user_mut(user_name, "DeleteAccessKey")?;
@@ -729,10 +758,15 @@ impl Sts for FakeAws {
             if key.status != KeyStatus::Active {
                 return rejected("InvalidClientTokenId");
             }
+            let key_id = key.id.clone();
+            let arn = s.identity_override.clone().unwrap_or_else(|| user.arn());
+            let user_id = user.user_id.clone();
+            let now = s.tick();
+            s.last_used.insert(key_id, now);
             Ok(CallerIdentity {
                 account: ACCOUNT.into(),
-                arn: s.identity_override.clone().unwrap_or_else(|| user.arn()),
-                user_id: user.user_id.clone(),
+                arn,
+                user_id,
             })
         })
     }

@@ -24,7 +24,7 @@ SECRETS_ACTIONS = {
     "secretsmanager:UpdateSecretVersionStage",
     "secretsmanager:ListSecretVersionIds",
 }
-IAM_READ_ACTIONS = {"iam:GetUser", "iam:ListAccessKeys"}
+IAM_READ_ACTIONS = {"iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"}
 IAM_KEY_ACTIONS = {"iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:UpdateAccessKey"}
 # SPEC §15: the tag that binds a user to a secret, as the code spells it.
 BINDING_TAG = re.search(r'pub const BINDING_TAG: &str = "([^"]+)";', (ROOT / "src" / "binding.rs").read_text())[1]
@@ -254,7 +254,7 @@ def test_the_policy_grants_exactly_the_calls_the_code_makes():
         source = (ROOT / "src" / "aws" / file).read_text()
         for op in re.findall(r"\.client\s*\.(\w+)\(\)", source):
             called.add(f"{service}:" + "".join(part.title() for part in op.split("_")))
-    assert len(called) == 10, sorted(called)
+    assert len(called) == 11, sorted(called)
     assert called == granted_actions(load())
 
 
