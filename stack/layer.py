@@ -9,7 +9,9 @@ has a test for each.
    while AWSPENDING sits on a version that is not AWSCURRENT (moto's check is inverted);
    RotateImmediately=false runs testSecret alone; optionally whole-rotation retries.
    Plain moto promotes by itself without a Lambda, needs Docker with one, and ignores failures.
-2. ListSecretVersionIds gives each version's real CreatedDate (moto gives the time of the call).
+2. ListSecretVersionIds gives each version's real CreatedDate (moto gives the time of the call),
+   to the millisecond as AWS does (moto keeps whole seconds), and a value put into an existing
+   version (the rotation's placeholder) leaves its CreatedDate as it was (moto resets it).
 3. PutSecretValue onto a version that already holds a different value is refused with
    ResourceExistsException (moto overwrites it silently).
 4. A request signed with an Inactive key is rejected with InvalidClientTokenId, as AWS does.
@@ -296,6 +298,7 @@ def list_secret_version_ids(self: SecretsManagerBackend, secret_id: str) -> str:
 def put_secret_value(self: SecretsManagerBackend, secret_id: str, secret_string: str | None = None,
                      secret_binary: str | None = None, client_request_token: str | None = None,
                      version_stages: list[str] | None = None, **kwargs: Any) -> str:
+    created = round(time.time(), 3)
     if client_request_token and self._is_valid_identifier(secret_id):
         existing = self.secrets[secret_id].versions.get(client_request_token)
         held = existing and (existing.get("secret_string") or existing.get("secret_binary"))
@@ -303,10 +306,17 @@ def put_secret_value(self: SecretsManagerBackend, secret_id: str, secret_string:
             raise ResourceExistsException(
                 "You can't modify an existing version, you can only create a new version."
             )
-    return ORIGINAL["put_secret_value"](
+        if existing:
+            created = existing.get("createdate", created)
+    answer = ORIGINAL["put_secret_value"](
         self, secret_id=secret_id, secret_string=secret_string, secret_binary=secret_binary,
         client_request_token=client_request_token, version_stages=version_stages, **kwargs,
     )
+    version_id = json.loads(answer).get("VersionId")
+    versions = self.secrets[secret_id].versions if self._is_valid_identifier(secret_id) else {}
+    if version_id in versions:
+        versions[version_id]["createdate"] = created
+    return answer
 
 
 # ---- 4 and 5. Authentication: Inactive keys, and the propagation delay ----

@@ -444,6 +444,24 @@ const CASES: &[(&str, &str, Setup)] = &[
             ev("finishSecret", SECRET, &token)
         },
     ),
+    // ---- a person's edit while the rotation runs (issue 12) ----
+    (
+        "a new AWSCURRENT value written between createSecret and finishSecret",
+        "Permanent.CurrentWrittenDuringRotation",
+        |f| {
+            let token = started(f);
+            let rotator = f.rotator(config(PreviousKeyAction::Delete));
+            for s in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+                futures_block(step(&rotator, s, SECRET, &token)).unwrap();
+            }
+            // The same key, a field edited: reverting it would be silent, and the key acted on.
+            let key = f.user(USER).keys[0].clone();
+            let edited = json!({"UserName": USER, "AccessKeyId": key.id,
+                "SecretAccessKey": key.secret, "owner": "edited by hand"});
+            f.put_current_value(SECRET, &edited.to_string());
+            ev("finishSecret", SECRET, &token)
+        },
+    ),
     // ---- setSecret and testSecret on a tampered pending version ----
     (
         "pending value for another user",

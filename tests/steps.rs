@@ -670,7 +670,41 @@ async fn keep_makes_no_key_call_in_finish() {
     step(&rotator, Step::FinishSecret, SECRET, &token)
         .await
         .unwrap();
-    assert_eq!(fake.calls(), ["DescribeSecret", "UpdateSecretVersionStage"]);
+    // ListSecretVersionIds: is AWSCURRENT still the version the rotation started from?
+    assert_eq!(
+        fake.calls(),
+        [
+            "DescribeSecret",
+            "ListSecretVersionIds",
+            "UpdateSecretVersionStage"
+        ]
+    );
+}
+
+/// Issue 12: a person writes a new AWSCURRENT value while the rotation waits for finishSecret.
+/// Finishing would silently revert it; under every action, nothing moves and no key is touched.
+#[tokio::test(start_paused = true)]
+async fn finish_refuses_to_revert_a_current_written_during_the_rotation() {
+    for action in [
+        PreviousKeyAction::Keep,
+        PreviousKeyAction::Deactivate,
+        PreviousKeyAction::Delete,
+    ] {
+        let (fake, rotator, old_key) = fixture(action);
+        let token = start_and_run_until(&fake, &rotator, SECRET, Step::FinishSecret).await;
+        let secret = fake.user(USER).keys[0].secret.clone();
+        let edit = fake.put_current_value(SECRET, &value_json(USER, &old_key, &secret));
+        let err = assert_refused(
+            &fake,
+            &rotator,
+            Step::FinishSecret,
+            SECRET,
+            &token,
+            "Permanent.CurrentWrittenDuringRotation",
+        )
+        .await;
+        assert!(err.to_string().contains(&edit), "{action}: {err}");
+    }
 }
 
 // ---- §12 logs ----

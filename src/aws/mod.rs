@@ -165,13 +165,12 @@ pub trait SecretsManager: Send + Sync {
         from_version: Option<&str>,
     ) -> Result<(), AwsError>;
 
-    /// The CreatedDate of a version, from ListSecretVersionIds (paginated). `None` when the
-    /// listing does not give it.
-    async fn version_created(
+    /// Every version's CreatedDate, from ListSecretVersionIds (paginated). A version the listing
+    /// gives no date for is absent.
+    async fn versions_created(
         &self,
         secret_id: &str,
-        version_id: &str,
-    ) -> Result<Option<SystemTime>, AwsError>;
+    ) -> Result<BTreeMap<String, SystemTime>, AwsError>;
 }
 
 #[async_trait]

@@ -117,27 +117,27 @@ impl SecretsManager for SdkSecretsManager {
         Ok(())
     }
 
-    async fn version_created(
+    async fn versions_created(
         &self,
         secret_id: &str,
-        version_id: &str,
-    ) -> Result<Option<SystemTime>, AwsError> {
+    ) -> Result<BTreeMap<String, SystemTime>, AwsError> {
         let mut pages = self
             .client
             .list_secret_version_ids()
             .secret_id(secret_id)
             .into_paginator()
             .send();
+        let mut created = BTreeMap::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| sdk_error(SERVICE, "ListSecretVersionIds", e))?;
-            if let Some(entry) = page
-                .versions()
-                .iter()
-                .find(|v| v.version_id() == Some(version_id))
-            {
-                return Ok(to_system_time(entry.created_date()));
+            for entry in page.versions() {
+                if let (Some(id), Some(date)) =
+                    (entry.version_id(), to_system_time(entry.created_date()))
+                {
+                    created.insert(id.to_owned(), date);
+                }
             }
         }
-        Ok(None)
+        Ok(created)
     }
 }

@@ -185,8 +185,10 @@ impl FleetAws {
     ) -> Result<Option<i64>, AwsError> {
         Ok(self
             .secrets
-            .version_created(arn, version_id)
+            .versions_created(arn)
             .await?
+            .get(version_id)
+            .copied()
             .map(epoch_seconds))
     }
 

@@ -173,8 +173,9 @@ async fn gather_evidence(
         evidence.rotation_started = r
             .rotator
             .secrets
-            .version_created(r.secret_id(), &r.event.token)
-            .await?;
+            .versions_created(r.secret_id())
+            .await?
+            .remove(&r.event.token);
         if evidence.rotation_started.is_none() {
             warn!("the pending version's CreatedDate is unknown: no key counts as an orphan");
         }

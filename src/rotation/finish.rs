@@ -33,6 +33,9 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         r.metadata.version_with(AWSPREVIOUS)
     } else {
         let old_current = r.metadata.version_with(AWSCURRENT);
+        if let Some(version) = old_current {
+            refuse_a_current_written_since(r, version).await?;
+        }
         r.rotator
             .secrets
             .move_current(r.secret_id(), &r.event.token, old_current)
@@ -88,12 +91,42 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         return Ok(());
     }
 
-    match keys::previous_key_step(action, previous_key_id, current.access_key_id()) {
+    act_on_previous_key(r, action, &user, previous_key_id, current.access_key_id()).await
+}
+
+/// §9: AWSCURRENT on a version written after this rotation started (the pending version's
+/// CreatedDate) is a person's or another tool's edit. Moving AWSCURRENT off it would silently
+/// revert it, and the key action would then hit the key it holds: refuse, before anything moves.
+async fn refuse_a_current_written_since(r: &Rotation<'_>, version: &str) -> Result<(), Problem> {
+    let created = r.rotator.secrets.versions_created(r.secret_id()).await?;
+    match (created.get(version), created.get(&r.event.token)) {
+        (Some(current), Some(started)) if current > started => {
+            Err(Problem::CurrentWrittenDuringRotation {
+                version: version.to_owned(),
+                token: r.event.token.clone(),
+            })
+        }
+        (Some(_), Some(_)) => Ok(()),
+        _ => {
+            warn!(%version, "the versions' creation dates are unknown: cannot tell whether AWSCURRENT was written during this rotation");
+            Ok(())
+        }
+    }
+}
+
+async fn act_on_previous_key(
+    r: &Rotation<'_>,
+    action: PreviousKeyAction,
+    user: &str,
+    previous_key_id: &str,
+    current_key_id: Option<&str>,
+) -> Result<(), Problem> {
+    match keys::previous_key_step(action, previous_key_id, current_key_id) {
         PreviousKeyStep::Deactivate(key_id) => {
             match r
                 .rotator
                 .iam
-                .update_access_key(&user, &key_id, KeyStatus::Inactive)
+                .update_access_key(user, &key_id, KeyStatus::Inactive)
                 .await
             {
                 Ok(()) => info!(%key_id, "deactivated the previous access key"),
@@ -104,7 +137,7 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
             }
         }
         PreviousKeyStep::Delete(key_id) => {
-            r.delete_key(&user, &key_id, "PREVIOUS_KEY_ACTION=delete")
+            r.delete_key(user, &key_id, "PREVIOUS_KEY_ACTION=delete")
                 .await?;
         }
         PreviousKeyStep::LeaveAlone(reason) => {

@@ -93,6 +93,20 @@ def test_list_secret_version_ids_gives_real_creation_dates(world):
     assert age >= 1.4, f"CreatedDate is when the version was made, not now ({age:.2f}s)"
 
 
+def test_a_value_put_into_the_placeholder_keeps_its_creation_date(stack, world):
+    """§6 dates a rotation's start by its pending version, which createSecret fills: moto reset
+    the date to the put's (in whole seconds), so a value written by hand during the rotation
+    looked no newer than the rotation itself. AWS keeps it, to the millisecond."""
+    secret = world.secret({"UserName": "nobody"}, bind=False)
+    token = stack.call("POST", "/_layer/start", {"secret": secret, "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:none"})["token"]
+    time.sleep(1.2)
+    world.sm.put_secret_value(SecretId=secret, ClientRequestToken=token, SecretString="{}", VersionStages=["AWSPENDING"])
+    edit = world.sm.put_secret_value(SecretId=secret, SecretString='{"UserName": "nobody"}')["VersionId"]
+    dates = {v["VersionId"]: v["CreatedDate"].timestamp() for v in world.sm.list_secret_version_ids(SecretId=secret)["Versions"]}
+    assert dates[edit] - dates[token] >= 1.1, dates
+    assert any(d != int(d) for d in dates.values()), "milliseconds, not whole seconds"
+
+
 def test_put_secret_value_does_not_overwrite_a_version(world):
     secret = world.secret({"UserName": "nobody"}, bind=False)
     token = str(uuid.uuid4())

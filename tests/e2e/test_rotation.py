@@ -5,6 +5,7 @@ after each rotation."""
 import json
 import subprocess
 import time
+import uuid
 
 import pytest
 from botocore.exceptions import ClientError
@@ -275,3 +276,27 @@ def test_a_rotation_at_trace_level_logs_no_secret(functions, world):
     logs = function.logs()
     assert '"level":"DEBUG"' in logs, "the level took effect: the SDK's debug events are there"
     assert "raw JSON event received" not in logs and "received response from service" not in logs
+
+
+@pytest.mark.parametrize("action", ["keep", "delete"])
+def test_a_hand_edit_during_a_rotation_is_not_reverted(stack, functions, world, action):
+    """Issue 12: a person writes a new AWSCURRENT value between createSecret and finishSecret.
+    finishSecret used to move AWSCURRENT off it (the edit silently reverted) and act on its key.
+    Now it refuses: no label moves, no key is touched."""
+    function = functions(action)
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **pair(key)})
+    token = str(uuid.uuid4())
+    stack.call("POST", "/_layer/start", {"secret": secret, "token": token, "function_arn": function.arn})
+    for step in ["createSecret", "setSecret", "testSecret"]:
+        assert function.invoke({"Step": step, "SecretId": secret, "ClientRequestToken": token}) is None, step
+    time.sleep(0.01)
+    edited = {"UserName": user, **pair(key), "owner": "edited by hand"}
+    world.secret_material.add(json.dumps(edited))
+    edit = world.sm.put_secret_value(SecretId=secret, SecretString=json.dumps(edited))["VersionId"]
+    keys, stages = world.keys(user), world.stages(secret)
+    error = function.invoke({"Step": "finishSecret", "SecretId": secret, "ClientRequestToken": token})
+    assert error and error["errorType"] == "Permanent.CurrentWrittenDuringRotation", error
+    assert edit in error["errorMessage"]
+    assert world.stages(secret) == stages and "AWSCURRENT" in stages[edit]
+    assert world.keys(user) == keys

@@ -371,6 +371,30 @@ impl FakeAws {
             .rotation_enabled = enabled;
     }
 
+    /// A person's PutSecretValue without stages: a new version takes AWSCURRENT, the old current
+    /// becomes AWSPREVIOUS, AWSPENDING stays where it is. Returns the new version's id.
+    pub fn put_current_value(&self, secret: &str, value: &str) -> String {
+        let mut s = self.state.lock().unwrap();
+        let created = s.tick();
+        let id = s.next_id("00000000-edit-4000-8000-");
+        s.secret_material.push(value.to_owned());
+        let secret = s.world.secrets.get_mut(secret).expect("secret");
+        for v in &mut secret.versions {
+            v.stages.retain(|st| st != AWSPREVIOUS);
+            if has(v, AWSCURRENT) {
+                v.stages.retain(|st| st != AWSCURRENT);
+                v.stages.push(AWSPREVIOUS.into());
+            }
+        }
+        secret.versions.push(Version {
+            id: id.clone(),
+            value: Some(value.into()),
+            stages: vec![AWSCURRENT.into()],
+            created,
+        });
+        id
+    }
+
     /// Overwrites a version's value behind the function's back (bad input scenarios).
     pub fn set_value(&self, secret: &str, version_id: &str, value: Option<&str>) {
         let mut s = self.state.lock().unwrap();
@@ -614,18 +638,17 @@ impl SecretsManager for FakeAws {
         })
     }
 
-    async fn version_created(
+    async fn versions_created(
         &self,
         secret_id: &str,
-        version_id: &str,
-    ) -> Result<Option<SystemTime>, AwsError> {
+    ) -> Result<BTreeMap<String, SystemTime>, AwsError> {
         call!(self, "ListSecretVersionIds", |s| {
             let secret = s.secret_mut(secret_id, "ListSecretVersionIds")?;
             Ok(secret
                 .versions
                 .iter()
-                .find(|v| v.id == version_id)
-                .map(|v| v.created))
+                .map(|v| (v.id.clone(), v.created))
+                .collect())
         })
     }
 }
