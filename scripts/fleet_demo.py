@@ -59,7 +59,7 @@ def main() -> int:
         arn = function.arn
         fleet("enable", "--verdict", "unbound", "--function-arn", arn, "--window", "2h")
         fleet("enable", "--verdict", "unbound", "--function-arn", arn, "--window", "2h", "--apply")
-        rotated = fleet("rotate", "--verdict", "never-rotated", "--verdict", "stale")
+        rotated = fleet("rotate", "--verdict", "never-rotated", "--verdict", "stale", "--apply")
         after = fleet("scan", "--json", "--name-prefix", "payments/")
         verdicts = {s["name"]: s["verdict"] for s in json.loads(after.stdout)["secrets"]}
         ok = rotated.returncode == 0 and verdicts == {"payments/prod/ci-deployer": "ok"}

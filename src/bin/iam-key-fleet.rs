@@ -25,7 +25,7 @@ use iam_key_rotator::fleet::{enable, output, rotate, unstick};
     version,
     about = "Find every secret that holds AWS access keys and bring it under rotation",
     after_help = "AWS credentials and region come from the usual places (AWS_PROFILE, AWS_REGION, ...). \
-                  Nothing is changed without --apply (enable, unstick); rotate acts unless --dry-run."
+                  Nothing is changed without --apply."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -78,9 +78,16 @@ enum Command {
         /// Give up waiting for one rotation after this many seconds.
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
         timeout_seconds: u64,
-        /// Show what would be rotated, and rotate nothing.
+        /// Leave alone a secret rotated less than this long ago (Nd, Nh or Nm): a second rotation
+        /// acts on the key that was AWSCURRENT until the first, which consumers may still use.
+        #[arg(long, default_value = "1d", value_parser = parse_interval)]
+        min_interval: i64,
+        /// Rotate even a secret rotated less than --min-interval ago.
         #[arg(long)]
-        dry_run: bool,
+        force: bool,
+        /// Rotate (without it, only show what would be rotated).
+        #[arg(long)]
+        apply: bool,
     },
     /// Repair rotations left half-done: remove AWSPENDING and delete the orphan key. Dry run unless --apply.
     Unstick {
@@ -88,9 +95,10 @@ enum Command {
         filters: Filters,
         #[command(flatten)]
         scan: ScanArgs,
-        /// Leave alone a pending version younger than this: its rotation may be running now.
-        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(0..=10_080))]
-        min_age_minutes: u32,
+        /// Leave alone a pending version younger than this: Secrets Manager may still be retrying
+        /// its rotation. Default: the secret's rotation window, else 24 hours (the longest).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=10_080))]
+        min_age_minutes: Option<u32>,
         /// Make the changes (without it, only show them).
         #[arg(long)]
         apply: bool,
@@ -126,6 +134,26 @@ struct ScanArgs {
     /// Secrets looked at in parallel while scanning.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
+}
+
+/// `Nd`, `Nh` or `Nm` (N from 0) into seconds.
+fn parse_interval(text: &str) -> Result<i64, String> {
+    let unit = match text.chars().last() {
+        Some('d') => 86_400,
+        Some('h') => 3_600,
+        Some('m') => 60,
+        _ => {
+            return Err(format!(
+                "`{text}` is not an interval: write Nd, Nh or Nm (for example 1d)"
+            ))
+        }
+    };
+    text[..text.len() - 1]
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (0..=3_650 * 86_400 / unit).contains(n))
+        .map(|n| n * unit)
+        .ok_or_else(|| format!("`{text}` is not an interval: write Nd, Nh or Nm (for example 1d)"))
 }
 
 fn parse_user_path(text: &str) -> Result<String, String> {
@@ -260,7 +288,9 @@ async fn main() -> ExitCode {
             scan: args,
             parallel,
             timeout_seconds,
-            dry_run,
+            min_interval,
+            force,
+            apply,
         } => {
             let Some(report) = run_scan(&aws, filters, args, None, json).await else {
                 return ExitCode::FAILURE;
@@ -269,7 +299,10 @@ async fn main() -> ExitCode {
                 concurrency: parallel.into(),
                 timeout: Duration::from_secs(timeout_seconds),
                 poll_interval: Duration::from_secs(2),
-                dry_run,
+                apply,
+                min_interval_seconds: min_interval,
+                force,
+                now: epoch_seconds(SystemTime::now()),
             };
             let bar = Bar::new("rotating", json);
             bar.start(report.secrets.len());
@@ -281,7 +314,7 @@ async fn main() -> ExitCode {
             })
             .await;
             bar.0.finish_and_clear();
-            finish(&outcomes, dry_run, json)
+            finish(&outcomes, !apply, json)
         }
         Command::Unstick {
             filters,
@@ -289,6 +322,7 @@ async fn main() -> ExitCode {
             min_age_minutes,
             apply,
         } => {
+            let concurrency = args.concurrency.into();
             let Some(report) = run_scan(&aws, filters, args, None, json).await else {
                 return ExitCode::FAILURE;
             };
@@ -297,8 +331,9 @@ async fn main() -> ExitCode {
                 &aws,
                 &report.secrets,
                 now,
-                i64::from(min_age_minutes) * 60,
+                min_age_minutes.map(|m| i64::from(m) * 60),
                 apply,
+                concurrency,
             )
             .await;
             finish(&outcomes, !apply, json)

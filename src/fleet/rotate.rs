@@ -1,5 +1,7 @@
 //! `rotate`: "rotate immediately" for the scanned secrets, a few at a time, each followed until
-//! its new version is AWSCURRENT.
+//! its new version is AWSCURRENT. A dry run unless applied; a secret rotated less than the minimum
+//! interval ago is left alone unless forced: a second rotation minutes after the first acts on the
+//! key that was AWSCURRENT minutes before (deletes it, under `keep`), which consumers may still use.
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +10,7 @@ use futures_util::stream::{self, StreamExt};
 use super::aws::FleetAws;
 use super::outcome::{Outcome, SecretOutcome};
 use super::scan::SecretReport;
+use super::time::human_age;
 use crate::aws::AWSCURRENT;
 
 #[derive(Debug, Clone, Copy)]
@@ -18,7 +21,13 @@ pub struct RotateOptions {
     pub timeout: Duration,
     /// How often to look at the staging labels while waiting.
     pub poll_interval: Duration,
-    pub dry_run: bool,
+    pub apply: bool,
+    /// Leave alone a secret rotated less than this many seconds before `now`...
+    pub min_interval_seconds: i64,
+    /// ...unless forced.
+    pub force: bool,
+    /// Seconds since the epoch.
+    pub now: i64,
 }
 
 /// Rotates each secret; `on_done` is called as each one ends (for a progress bar).
@@ -30,9 +39,9 @@ pub async fn rotate(
 ) -> Vec<SecretOutcome> {
     let mut outcomes: Vec<SecretOutcome> = stream::iter(secrets)
         .map(|secret| async move {
-            match refusal(secret) {
+            match refusal(secret, &options) {
                 Some(skipped) => skipped,
-                None if options.dry_run => {
+                None if !options.apply => {
                     SecretOutcome::new(&secret.name, Outcome::WouldDo, "rotate now")
                 }
                 None => rotate_one(aws, secret, options).await,
@@ -47,7 +56,7 @@ pub async fn rotate(
 }
 
 /// Why a secret is not rotated, if it is not.
-fn refusal(secret: &SecretReport) -> Option<SecretOutcome> {
+fn refusal(secret: &SecretReport, options: &RotateOptions) -> Option<SecretOutcome> {
     let skip = |why: String| Some(SecretOutcome::new(&secret.name, Outcome::Skipped, why));
     if let Some(why) = secret.why_not_actionable() {
         return skip(why);
@@ -59,6 +68,13 @@ fn refusal(secret: &SecretReport) -> Option<SecretOutcome> {
         return skip(
             "a rotation is already running or half-done (AWSPENDING): wait, or `unstick` it".into(),
         );
+    }
+    let since = secret.rotation.last_rotated.map(|at| options.now - at);
+    if let Some(since) = since.filter(|s| *s < options.min_interval_seconds && !options.force) {
+        return skip(format!(
+            "rotated {} ago, less than --min-interval: rotating again now would act on the key that was AWSCURRENT then, which consumers may still use; pass --force to rotate anyway",
+            human_age(since)
+        ));
     }
     None
 }

@@ -72,7 +72,8 @@ pub struct SecretReport {
     pub findings: Vec<Finding>,
     #[serde(skip)]
     pub entry: SecretEntry,
-    /// The versions' key ids (AWSCURRENT, AWSPREVIOUS, AWSPENDING), for `unstick`.
+    /// The versions' key ids (AWSCURRENT, AWSPREVIOUS, AWSPENDING): users holding none of
+    /// them are the ones with keys but no secret.
     #[serde(skip)]
     pub version_keys: Vec<String>,
     #[serde(skip)]

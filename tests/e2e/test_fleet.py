@@ -200,6 +200,7 @@ def test_filters_select_by_prefix_tag_and_verdict(stack, fleet, estate):
         (["enable", "--function-arn", "arn:aws:lambda:us-east-1:123456789012:function:f", "--schedule", "rate(2 hours)"], "out of range"),
         (["enable", "--function-arn", "arn:aws:lambda:us-east-1:123456789012:function:f", "--window", "30h"], "1h to 24h"),
         (["rotate", "--parallel", "0"], "--parallel"),
+        (["rotate", "--min-interval", "soon"], "not an interval"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_call(stack, fleet, args, says):
@@ -354,7 +355,10 @@ def test_rotate_runs_a_few_at_a_time_and_the_exit_code_tells(stack, ops, world):
     fleet.json("enable", "--name-prefix", f"{prefix}/", "--function-arn", function.arn, "--apply")
     off = keyed_secrets(world, f"{prefix}-off", 1)[0][0]
 
-    report = fleet.json("rotate", "--name-prefix", f"{prefix}/", "--parallel", "3")
+    dry = fleet.json("rotate", "--name-prefix", f"{prefix}/")
+    assert dry["dry_run"] and set(outcomes(dry).values()) == {"would-do"}, "a dry run unless --apply"
+    assert not [r for r in stack.rotations() if r["secret"].startswith(prefix + "/") and r["rotate_immediately"]]
+    report = fleet.json("rotate", "--name-prefix", f"{prefix}/", "--parallel", "3", "--apply")
     assert set(outcomes(report).values()) == {"done"} and len(report["outcomes"]) == 7
     for name, user, old_key in made:
         world.check_invariants(name, user, old_key, "delete")
@@ -369,51 +373,114 @@ def test_rotate_runs_a_few_at_a_time_and_the_exit_code_tells(stack, ops, world):
     stack.call("POST", "/_layer/age", {"secret": overdue, "last_rotated_days_ago": 40})
     assert by_name(fleet.json("scan", "--secret", overdue))[overdue]["verdict"] == "rotation-failing"
 
-    skipped = fleet.json("rotate", "--secret", off)
+    skipped = fleet.json("rotate", "--secret", off, "--apply")
     assert outcomes(skipped) == {off: "skipped"} and "enable" in skipped["outcomes"][0]["detail"]
+
+    # Issue 12: a second rotation minutes after the first would act on the key that was current
+    # until then: skipped unless --force.
+    recent, recent_user, _ = made[3]
+    before = world.key_of(recent)
+    soon = fleet.json("rotate", "--secret", recent, "--apply")
+    assert outcomes(soon) == {recent: "skipped"} and "--min-interval" in soon["outcomes"][0]["detail"]
+    assert world.key_of(recent) == before and before in world.keys(recent_user)
+    forced = fleet.json("rotate", "--secret", recent, "--apply", "--force")
+    assert outcomes(forced) == {recent: "done"}
+    world.check_invariants(recent, recent_user, before, "delete")
 
     broken, broken_user, _ = made[1]
     for key_id in world.keys(broken_user):
         world.iam.delete_access_key(UserName=broken_user, AccessKeyId=key_id)
     world.iam.delete_user(UserName=broken_user)
-    failed = fleet.run("rotate", "--secret", broken, "--secret", made[2][0], "--timeout-seconds", "3", "--json")
+    failed = fleet.run("rotate", "--secret", broken, "--secret", made[2][0], "--timeout-seconds", "3", "--json",
+                       "--apply", "--force")
     assert failed.returncode == 1, failed.stderr
     result = {o["secret"]: o for o in json.loads(failed.stdout)["outcomes"]}
     assert result[broken]["outcome"] == "failed" and "not AWSCURRENT" in result[broken]["detail"]
     assert result[made[2][0]]["outcome"] == "done"
 
 
-def test_unstick_removes_the_label_and_the_orphan_key_only_when_asked(stack, ops, world):
+def lost_create(stack, world, function, secret):
+    """A rotation whose CreateAccessKey took effect but lost its answer: it stops at createSecret
+    with AWSPENDING on an empty placeholder, and leaves a key nobody ever had."""
+    stack.configure(faults=[{"action": "CreateAccessKey", "kind": "lost", "count": 1}])
+    try:
+        assert world.rotate(secret, function)["outcome"] == "failed"
+    finally:
+        stack.configure(faults=[])
+
+
+def test_unstick_deletes_only_proven_orphans_and_only_when_asked(stack, ops, world):
+    """Issue 12: a key is deleted only if no labelled version holds it, it was made within the
+    rotation's window, IAM shows it never used, and no other secret holds it. A key the stuck
+    rotation's testSecret used, or a person's key used since, is reported with the command."""
     fleet, function = ops
     prefix = f"un{uuid.uuid4().hex[:6]}"
-    (stuck, user, key), (placeholder, user2, key2) = keyed_secrets(world, prefix, 2)
+    (stuck, user, key), (orphaned, user2, key2), (busy, user3, key3) = keyed_secrets(world, prefix, 3)
     stack.configure(faults=[{"action": "UpdateSecretVersionStage", "kind": "5xx", "count": 1000}])
     try:
         assert world.rotate(stuck, function)["outcome"] == "failed"
     finally:
         stack.configure(faults=[])
-    (pending_key,) = set(world.keys(user)) - {key}
-    token = stack.call("POST", "/_layer/start", {"secret": placeholder, "function_arn": function.arn})["token"]
+    (tested_key,) = set(world.keys(user)) - {key}
+    lost_create(stack, world, function, orphaned)
+    (orphan,) = set(world.keys(user2)) - {key2}
+    stack.call("POST", "/_layer/start", {"secret": busy, "function_arn": function.arn})
     import time
     time.sleep(1.2)  # IAM dates keys in whole seconds: this one is made after the rotation started
-    orphan = world.add_key(user2)["AccessKeyId"]
+    persons = world.add_key(user3)
+    assert world.authenticates(persons["AccessKeyId"], persons["SecretAccessKey"]), "in use"
 
     young = fleet.json("unstick", "--name-prefix", f"{prefix}/")
-    assert set(outcomes(young).values()) == {"skipped"} and "may be running" in young["outcomes"][0]["detail"]
+    assert set(outcomes(young).values()) == {"skipped"} and "rotation window" in young["outcomes"][0]["detail"]
     dry = fleet.json("unstick", "--name-prefix", f"{prefix}/", "--min-age-minutes", "0")
     details = {o["secret"]: o["detail"] for o in dry["outcomes"]}
     assert set(outcomes(dry).values()) == {"would-do"}
-    assert pending_key in details[stuck] and orphan in details[placeholder]
-    assert pending_key in world.keys(user) and any("AWSPENDING" in s for s in world.stages(stuck).values()), "dry run"
+    assert f"delete orphan key {orphan}" in details[orphaned]
+    assert f"left {tested_key}: IAM shows it used" in details[stuck] and "no orphan key" in details[stuck]
+    assert f"left {persons['AccessKeyId']}: IAM shows it used" in details[busy]
+    assert orphan in world.keys(user2) and any("AWSPENDING" in s for s in world.stages(stuck).values()), "dry run"
 
     applied = fleet.json("unstick", "--name-prefix", f"{prefix}/", "--min-age-minutes", "0", "--apply")
     assert set(outcomes(applied).values()) == {"done"}
-    assert world.keys(user) == {key: "Active"} and world.keys(user2) == {key2: "Active"}
-    for name in (stuck, placeholder):
+    assert world.keys(user2) == {key2: "Active"}, "the orphan nobody had is gone"
+    assert world.keys(user) == {key: "Active", tested_key: "Active"}, "a used key is left to a person"
+    assert persons["AccessKeyId"] in world.keys(user3)
+    for name in (stuck, orphaned, busy):
         assert not any("AWSPENDING" in s for s in world.stages(name).values())
-    assert token not in world.stages(placeholder) or "AWSPENDING" not in world.stages(placeholder)[token]
-    again = fleet.json("rotate", "--secret", stuck)
-    assert outcomes(again) == {stuck: "done"}, "the secret rotates again"
+    # The person deletes the reported key with the command given; the secret rotates again.
+    world.iam.delete_access_key(UserName=user, AccessKeyId=tested_key)
+    again = fleet.json("rotate", "--secret", stuck, "--apply", "--force")
+    assert outcomes(again) == {stuck: "done"}, again
+    world.check_invariants(stuck, user, key, "delete")
+
+
+def test_unstick_rereads_and_stops_when_the_rotation_completed_meanwhile(stack, ops, world):
+    """Issue 12 (b): the scan is minutes old when the repair acts; Secrets Manager's retry may have
+    completed the rotation since, making the "pending" key the live one. unstick reads the labels
+    again just before acting: here the retry completes while unstick waits for that read."""
+    fleet, function = ops
+    prefix = f"ur{uuid.uuid4().hex[:6]}"
+    ((stuck, user, key),) = keyed_secrets(world, prefix, 1)
+    stack.configure(faults=[{"action": "UpdateSecretVersionStage", "kind": "5xx", "count": 1000}])
+    try:
+        assert world.rotate(stuck, function)["outcome"] == "failed"
+    finally:
+        stack.configure(faults=[{"action": "DescribeSecret", "kind": "slow", "seconds": 4, "count": 1}])
+    before = len(stack.call("GET", "/_layer/calls"))
+    environment = stack.environment(fleet.key)
+    environment.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})
+    process = subprocess.Popen([str(fleet.binary), "unstick", "--secret", stuck, "--min-age-minutes", "0", "--apply", "--json"],
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    import time
+    deadline = time.time() + 60
+    while not any(c["action"] == "DescribeSecret" for c in stack.call("GET", "/_layer/calls")[before:]):
+        assert time.time() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.1)
+    assert stack.call("POST", "/_layer/retry", {"secret": stuck})["outcome"] == "succeeded"
+    out, err = process.communicate(timeout=120)
+    stack.configure(faults=[])
+    (outcome,) = json.loads(out)["outcomes"]
+    assert outcome["outcome"] == "skipped" and "completed since the scan" in outcome["detail"], outcome
     world.check_invariants(stuck, user, key, "delete")
 
 
