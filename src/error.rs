@@ -60,8 +60,8 @@ pub enum Problem {
     #[error("the {version} value holds no access key but a field {field}: it is another kind of credential (a console password, a token), not an access key secret. This function only rotates IAM access keys: give this secret another rotation function, or turn its rotation off; nothing was changed")]
     NotAKeySecret { version: String, field: String },
 
-    #[error("AWSCURRENT is on version {version}, written after this rotation started (a hand edit, or another tool): finishing would move AWSCURRENT off it and act on its key. Nothing was changed. If that value is right, cancel this rotation (remove AWSPENDING from version {token}) and rotate again; if not, put AWSCURRENT back on the version it replaced and let Secrets Manager retry")]
-    CurrentWrittenDuringRotation { version: String, token: String },
+    #[error("{reason}: going on would move AWSCURRENT off a value a person (or another tool) put there, and act on its key. Nothing was changed. If that value is right, cancel this rotation: remove AWSPENDING from version {token}, and delete the key its value holds, if any (aws iam delete-access-key), which no secret will hold then; if not, put AWSCURRENT back where it was and let Secrets Manager retry")]
+    CurrentWrittenDuringRotation { reason: String, token: String },
 
     #[error("AWSCURRENT holds access key {key_id}, which IAM user {user} does not have: the secret and the user disagree. Fix the secret by hand (or write a value with only UserName to start over); nothing was changed")]
     KeyNotOwnedByUser { key_id: String, user: String },

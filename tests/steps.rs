@@ -707,6 +707,55 @@ async fn finish_refuses_to_revert_a_current_written_during_the_rotation() {
     }
 }
 
+/// A person fixes the secret by hand while a rotation is stuck before createSecret stored its key
+/// (say, after KeyNotOwnedByUser): the retry must not make a key from a value about to be
+/// reverted. createSecret refuses before any key exists.
+#[tokio::test(start_paused = true)]
+async fn create_refuses_when_a_current_was_written_since_the_rotation_started() {
+    let (fake, rotator, old_key) = fixture(PreviousKeyAction::Delete);
+    let token = fake.start_rotation(SECRET).unwrap();
+    let secret = fake.user(USER).keys[0].secret.clone();
+    fake.put_current_value(SECRET, &value_json(USER, &old_key, &secret));
+    assert_refused(
+        &fake,
+        &rotator,
+        Step::CreateSecret,
+        SECRET,
+        &token,
+        "Permanent.CurrentWrittenDuringRotation",
+    )
+    .await;
+}
+
+/// finishSecret moved AWSCURRENT, its key action failed, and a person moved AWSCURRENT back to
+/// the old version (a rollback): the rotation's version now carries AWSPREVIOUS. The retry must
+/// not move AWSCURRENT off the restored version and then act on its key.
+#[tokio::test(start_paused = true)]
+async fn finish_refuses_after_a_rollback_by_hand() {
+    let (fake, rotator, _) = fixture(PreviousKeyAction::Delete);
+    let token = start_and_run_until(&fake, &rotator, SECRET, Step::FinishSecret).await;
+    fake.fail(
+        "DeleteAccessKey",
+        Fault::Before(error("iam", "DeleteAccessKey", "ServiceFailure", 500)),
+    );
+    step(&rotator, Step::FinishSecret, SECRET, &token)
+        .await
+        .unwrap_err();
+    let restored = fake.version_with(SECRET, AWSPREVIOUS).unwrap().id;
+    fake.move_label(SECRET, AWSCURRENT, &restored);
+    fake.move_label(SECRET, AWSPREVIOUS, &token);
+    let err = assert_refused(
+        &fake,
+        &rotator,
+        Step::FinishSecret,
+        SECRET,
+        &token,
+        "Permanent.CurrentWrittenDuringRotation",
+    )
+    .await;
+    assert!(err.to_string().contains("AWSPREVIOUS"), "{err}");
+}
+
 // ---- §12 logs ----
 
 #[tokio::test(start_paused = true)]

@@ -62,6 +62,7 @@ async fn an_unbound_user_is_refused_before_any_key_call() {
         [
             "DescribeSecret",
             "GetSecretValue",
+            "ListSecretVersionIds",
             "GetSecretValue",
             "GetUser"
         ]

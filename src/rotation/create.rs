@@ -24,6 +24,10 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
         return Ok(());
     }
 
+    // A value written by hand since the rotation started would be replaced by one made from the
+    // old one: refuse before any key exists (finishSecret checks again).
+    r.refuse_a_hand_edit().await?;
+
     // 2-3. The current value, its user (bound to this secret), and the user's keys must agree.
     let current = r
         .require_value(
@@ -140,6 +144,8 @@ async fn gather_evidence(
     user_keys: &[crate::aws::AccessKeyInfo],
 ) -> Result<Evidence, Problem> {
     let mut evidence = Evidence::default();
+    // A labelled version whose keys cannot be known (unusable value) might hold any key.
+    let mut holdings_unknown = false;
     if let Some(id) = current.access_key_id() {
         evidence.referenced.insert(id.to_owned());
     }
@@ -152,7 +158,8 @@ async fn gather_evidence(
             Ok(Some(value)) => value,
             Ok(None) => continue,
             Err(Problem::InvalidSecretValue { reason, .. }) => {
-                warn!(version = %version_id, %reason, "labelled version is not a usable value: it names no key");
+                warn!(version = %version_id, %reason, "labelled version is not a usable value: which key it holds is unknown, so no key counts as an orphan");
+                holdings_unknown = true;
                 continue;
             }
             Err(e) => return Err(e),
@@ -169,7 +176,7 @@ async fn gather_evidence(
         Some(k.id.as_str()) != current.access_key_id()
             && Some(&k.id) != evidence.previous_key.as_ref()
     });
-    if unexplained {
+    if unexplained && !holdings_unknown {
         evidence.rotation_started = r
             .rotator
             .secrets

@@ -33,9 +33,7 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         r.metadata.version_with(AWSPREVIOUS)
     } else {
         let old_current = r.metadata.version_with(AWSCURRENT);
-        if let Some(version) = old_current {
-            refuse_a_current_written_since(r, version).await?;
-        }
+        r.refuse_a_hand_edit().await?;
         r.rotator
             .secrets
             .move_current(r.secret_id(), &r.event.token, old_current)
@@ -92,26 +90,6 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
     }
 
     act_on_previous_key(r, action, &user, previous_key_id, current.access_key_id()).await
-}
-
-/// §9: AWSCURRENT on a version written after this rotation started (the pending version's
-/// CreatedDate) is a person's or another tool's edit. Moving AWSCURRENT off it would silently
-/// revert it, and the key action would then hit the key it holds: refuse, before anything moves.
-async fn refuse_a_current_written_since(r: &Rotation<'_>, version: &str) -> Result<(), Problem> {
-    let created = r.rotator.secrets.versions_created(r.secret_id()).await?;
-    match (created.get(version), created.get(&r.event.token)) {
-        (Some(current), Some(started)) if current > started => {
-            Err(Problem::CurrentWrittenDuringRotation {
-                version: version.to_owned(),
-                token: r.event.token.clone(),
-            })
-        }
-        (Some(_), Some(_)) => Ok(()),
-        _ => {
-            warn!(%version, "the versions' creation dates are unknown: cannot tell whether AWSCURRENT was written during this rotation");
-            Ok(())
-        }
-    }
 }
 
 async fn act_on_previous_key(

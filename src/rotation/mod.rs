@@ -197,6 +197,43 @@ impl Rotation<'_> {
         })
     }
 
+    /// §9: AWSCURRENT must still be on a version older than this rotation, and the rotation's
+    /// version must never have been current. Otherwise someone changed AWSCURRENT by hand during
+    /// the rotation (a new value, or a label moved back), and going on would silently revert it.
+    /// Unknown creation dates fail closed.
+    async fn refuse_a_hand_edit(&self) -> Result<(), Problem> {
+        let token = &self.event.token;
+        let refuse = |reason: String| {
+            Err(Problem::CurrentWrittenDuringRotation {
+                reason,
+                token: token.clone(),
+            })
+        };
+        let labels = self.metadata.stages_of(token).unwrap_or_default();
+        if let Some(other) = labels.iter().find(|s| *s != AWSPENDING) {
+            return refuse(format!(
+                "this rotation's version {token} also carries {other}: it was AWSCURRENT, and AWSCURRENT was moved off it by hand"
+            ));
+        }
+        let Some(current) = self.metadata.version_with(AWSCURRENT) else {
+            return Ok(());
+        };
+        let created = self
+            .rotator
+            .secrets
+            .versions_created(self.secret_id())
+            .await?;
+        match (created.get(current), created.get(token)) {
+            (Some(current_at), Some(started)) if current_at <= started => Ok(()),
+            (Some(_), Some(_)) => refuse(format!(
+                "AWSCURRENT is on version {current}, written after this rotation started"
+            )),
+            _ => refuse(format!(
+                "Secrets Manager gives no creation date for version {current} or {token}, so whether AWSCURRENT was written during this rotation cannot be told"
+            )),
+        }
+    }
+
     /// Deletes a key; one already gone counts as deleted, so a retry converges.
     async fn delete_key(&self, user: &str, key_id: &str, reason: &str) -> Result<(), Problem> {
         match self.rotator.iam.delete_access_key(user, key_id).await {

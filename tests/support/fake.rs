@@ -395,6 +395,18 @@ impl FakeAws {
         id
     }
 
+    /// UpdateSecretVersionStage by hand: `stage` moves to `version_id`.
+    pub fn move_label(&self, secret: &str, stage: &str, version_id: &str) {
+        let mut s = self.state.lock().unwrap();
+        let secret = s.world.secrets.get_mut(secret).expect("secret");
+        for v in &mut secret.versions {
+            v.stages.retain(|st| st != stage);
+            if v.id == version_id {
+                v.stages.push(stage.into());
+            }
+        }
+    }
+
     /// Overwrites a version's value behind the function's back (bad input scenarios).
     pub fn set_value(&self, secret: &str, version_id: &str, value: Option<&str>) {
         let mut s = self.state.lock().unwrap();
