@@ -26,7 +26,7 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
 
     // A value written by hand since the rotation started would be replaced by one made from the
     // old one: refuse before any key exists (finishSecret checks again).
-    r.refuse_a_hand_edit().await?;
+    let rotation_started = r.refuse_a_hand_edit().await?;
 
     // 2-3. The current value, its user (bound to this secret), and the user's keys must agree.
     let current = r
@@ -66,7 +66,7 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
 
     // 4. Make room, touching only keys we can attribute; decide everything before deleting.
     let evidence = if keys::needs_evidence(&user_keys, current_key) {
-        gather_evidence(r, &current, &user_keys).await?
+        gather_evidence(r, &current, &user_keys, rotation_started).await?
     } else {
         Evidence::default()
     };
@@ -137,11 +137,13 @@ async fn roll_back(
 }
 
 /// Which keys the secret's labelled versions name, the AWSPREVIOUS one among them, and when this
-/// rotation started: what §6 rule 4 needs to attribute a key.
+/// rotation started (`rotation_started`, the pending version's CreatedDate): what §6 rule 4 needs
+/// to attribute a key.
 async fn gather_evidence(
     r: &Rotation<'_>,
     current: &SecretValue,
     user_keys: &[crate::aws::AccessKeyInfo],
+    rotation_started: Option<SystemTime>,
 ) -> Result<Evidence, Problem> {
     let mut evidence = Evidence::default();
     // A labelled version whose keys cannot be known (unusable value) might hold any key.
@@ -177,12 +179,7 @@ async fn gather_evidence(
             && Some(&k.id) != evidence.previous_key.as_ref()
     });
     if unexplained && !holdings_unknown {
-        evidence.rotation_started = r
-            .rotator
-            .secrets
-            .versions_created(r.secret_id())
-            .await?
-            .remove(&r.event.token);
+        evidence.rotation_started = rotation_started;
         if evidence.rotation_started.is_none() {
             warn!("the pending version's CreatedDate is unknown: no key counts as an orphan");
         }

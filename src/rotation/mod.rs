@@ -7,13 +7,12 @@ mod set;
 mod test;
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::time::Instant;
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::aws::{
-    Iam, IamUser, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING,
-};
+use crate::aws::{Iam, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING};
 use crate::binding::{self, Binding};
 use crate::config::Config;
 use crate::error::{Problem, RotationError};
@@ -180,13 +179,13 @@ impl Rotation<'_> {
     /// §15: the user must carry the binding tag naming this very secret before any of its keys
     /// is created, deleted or deactivated. GetUser gives the tags (and fails for a user that
     /// does not exist).
-    async fn require_binding(&self, user: &str) -> Result<IamUser, Problem> {
+    async fn require_binding(&self, user: &str) -> Result<(), Problem> {
         let secret_arn = &self.metadata.arn;
         binding::check_bindable(secret_arn)
             .map_err(|length| Problem::SecretArnTooLong { length })?;
         let iam_user = self.rotator.iam.get_user(user).await?;
         let bound_to = match binding::binding_of(&iam_user.tags, secret_arn) {
-            Binding::Bound => return Ok(iam_user),
+            Binding::Bound => return Ok(()),
             Binding::Unbound => None,
             Binding::BoundElsewhere(other) => Some(other),
         };
@@ -200,8 +199,9 @@ impl Rotation<'_> {
     /// §9: AWSCURRENT must still be on a version older than this rotation, and the rotation's
     /// version must never have been current. Otherwise someone changed AWSCURRENT by hand during
     /// the rotation (a new value, or a label moved back), and going on would silently revert it.
-    /// Unknown creation dates fail closed.
-    async fn refuse_a_hand_edit(&self) -> Result<(), Problem> {
+    /// Unknown creation dates fail closed. Returns when this rotation started (its version's
+    /// CreatedDate), which createSecret's orphan rule needs too: one listing serves both.
+    async fn refuse_a_hand_edit(&self) -> Result<Option<SystemTime>, Problem> {
         let token = &self.event.token;
         let refuse = |reason: String| {
             Err(Problem::CurrentWrittenDuringRotation {
@@ -216,7 +216,7 @@ impl Rotation<'_> {
             ));
         }
         let Some(current) = self.metadata.version_with(AWSCURRENT) else {
-            return Ok(());
+            return Ok(None);
         };
         let created = self
             .rotator
@@ -224,7 +224,7 @@ impl Rotation<'_> {
             .versions_created(self.secret_id())
             .await?;
         match (created.get(current), created.get(token)) {
-            (Some(current_at), Some(started)) if current_at <= started => Ok(()),
+            (Some(current_at), Some(started)) if current_at <= started => Ok(Some(*started)),
             (Some(_), Some(_)) => refuse(format!(
                 "AWSCURRENT is on version {current}, written after this rotation started"
             )),
