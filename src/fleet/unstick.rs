@@ -83,13 +83,17 @@ pub async fn unstick(
     concurrency: usize,
 ) -> Vec<SecretOutcome> {
     let mut outcomes = Vec::new();
+    // Every secret's keys, read once for the run, the first time an orphan is about to go.
+    let mut holders: Option<Result<KeyHolders, String>> = None;
     for secret in secrets.iter().filter(|s| s.pending.is_some()) {
         let outcome = match plan(secret, now, min_age_seconds) {
             Err(why) => SecretOutcome::new(&secret.name, Outcome::Skipped, why),
-            Ok(repair) => match repair_one(aws, secret, &repair, apply, concurrency).await {
-                Ok((outcome, detail)) => SecretOutcome::new(&secret.name, outcome, detail),
-                Err(detail) => SecretOutcome::new(&secret.name, Outcome::Failed, detail),
-            },
+            Ok(repair) => {
+                match repair_one(aws, secret, &repair, apply, concurrency, &mut holders).await {
+                    Ok((outcome, detail)) => SecretOutcome::new(&secret.name, outcome, detail),
+                    Err(detail) => SecretOutcome::new(&secret.name, Outcome::Failed, detail),
+                }
+            }
         };
         outcomes.push(outcome);
     }
@@ -104,6 +108,7 @@ async fn repair_one(
     repair: &Repair,
     apply: bool,
     concurrency: usize,
+    holders: &mut Option<Result<KeyHolders, String>>,
 ) -> Result<(Outcome, String), String> {
     let held = match labelled_keys(aws, secret, repair).await? {
         Ok(held) => held,
@@ -128,13 +133,18 @@ async fn repair_one(
         }
     }
     if !delete.is_empty() {
-        let holders = KeyHolders::of_account(aws, concurrency)
-            .await
-            .map_err(|e| {
-                format!(
+        if holders.is_none() {
+            let read = KeyHolders::of_account(aws, concurrency).await;
+            *holders = Some(read.map_err(|e| e.to_string()));
+        }
+        let holders = match holders.as_ref().expect("read just above") {
+            Ok(holders) => holders,
+            Err(e) => {
+                return Err(format!(
                     "could not read every secret to rule out another holder: {e}; nothing changed"
-                )
-            })?;
+                ))
+            }
+        };
         let elsewhere = |k: &String| {
             !holders
                 .others(std::slice::from_ref(k), &secret.arn)
