@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 EVENT ?= create-secret
 
-.PHONY: demo fleet-demo bench-profiles hot-symbols test build watch invoke setup mutants stack reliability bench
+.PHONY: demo fleet-demo test build watch invoke setup mutants stack reliability bench
 
 ## The demo: the local AWS stack, the function, three real rotations through RotateSecret, a refusal.
 demo: setup
@@ -40,15 +40,6 @@ reliability:
 ## The function as `make build` makes it; scripts/bench.py builds the floor the same way.
 bench: setup
 	source scripts/env.sh && scripts/build.sh >/dev/null && "$$VENV/bin/python" scripts/bench.py
-
-## Lists the functions a cold start and a rotation run into link/hot-symbols.txt, for the linker
-## (build.rs). Needs valgrind and perf; run it when the dependencies change (minutes).
-hot-symbols: setup
-	source scripts/env.sh && "$$VENV/bin/python" scripts/hot_symbols.py
-
-## The candidate release profiles built and measured side by side (about 4 minutes each, cold).
-bench-profiles: setup
-	source scripts/env.sh && "$$VENV/bin/python" scripts/bench_profiles.py
 
 ## Prove each rule of the contract has a test that fails without it (one build per rule: minutes).
 mutants:

@@ -219,7 +219,7 @@ MINIMUM = {"createSecret": 8, "setSecret": 4, "testSecret": 4, "finishSecret": 7
 def build_floor() -> None:
     """Built apart from the function: building both in one cargo command would give the function
     the features the dev-dependencies turn on (the SDKs' test-util), which make build's has not."""
-    subprocess.run(["cargo", "build", "--release", *CARGO_LAMBDA_FLAGS, "--example", "hello_lambda"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", *CARGO_LAMBDA_FLAGS, "-p", "iam-key-rotator-lambda", "--example", "hello_lambda"], cwd=ROOT, check=True)
 
 
 def main() -> None:

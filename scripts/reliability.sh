@@ -9,9 +9,9 @@ out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 export STACK_LOG_DIR="$(mktemp -d)"
 
-cargo test --quiet --test crash_matrix --test bad_inputs --test parsers_prop -- --nocapture >"$out" 2>&1 \
+cargo test --quiet -p iam-key-rotator --test crash_matrix --test bad_inputs --test parsers_prop -- --nocapture >"$out" 2>&1 \
   || { cat "$out"; exit 1; }
-properties=$(grep -c "^test .* ok$" <(cargo test --quiet --test parsers_prop -- --list 2>/dev/null | sed 's/: test$/ ok/;s/^/test /') || true)
+properties=$(grep -c "^test .* ok$" <(cargo test --quiet -p iam-key-rotator --test parsers_prop -- --list 2>/dev/null | sed 's/: test$/ ok/;s/^/test /') || true)
 "$VENV/bin/python" -m pytest -q -s -p no:cacheprovider tests/e2e/test_faults.py tests/e2e/test_load.py \
   tests/e2e/test_crash_matrix.py >>"$out" 2>&1 \
   || { cat "$out"; exit 1; }

@@ -16,11 +16,12 @@ scripts/setup.sh
 step "cargo fmt --check"
 cargo fmt --check
 
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --quiet --all-targets -- -D warnings
+# --workspace: the root's default member is the Lambda crate alone (Cargo.toml says why).
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --quiet --workspace --all-targets -- -D warnings
 
-step "cargo test"
-cargo test --quiet 2>&1 | tee -a "$output"
+step "cargo test --workspace"
+cargo test --quiet --workspace 2>&1 | tee -a "$output"
 
 step "template.yaml checks, and end to end: the function under cargo lambda watch against the local stack"
 export STACK_LOG_DIR="$(mktemp -d)"

@@ -40,7 +40,7 @@ def free_port() -> int:
 
 def fleet_binary() -> Path:
     """The fleet command (debug build), built first if it is not up to date."""
-    subprocess.run(["cargo", "build", "--quiet", "--bin", "iam-key-fleet"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--quiet", "-p", "iam-key-fleet", "--bin", "iam-key-fleet"], cwd=ROOT, check=True)
     return Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "iam-key-fleet"
 
 

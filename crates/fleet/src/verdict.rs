@@ -1,0 +1,388 @@
+//! The verdict on one secret, from what the scan observed. Pure: times are passed in.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::time::{human_age, DAY};
+use iam_key_rotator::binding::{tag_user_command, Binding, BINDING_TAG};
+
+/// The verdicts, worst first: a secret's verdict is the worst of its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Key material stored in a way the function cannot rotate.
+    NotRotatable,
+    /// The scan could not read the value or the user (permissions, or gone).
+    Unreadable,
+    /// AWSPENDING left on a version that is not AWSCURRENT, older than a rotation could take.
+    HalfDoneRotation,
+    /// The key in AWSCURRENT is not on the user, or is inactive, or the user does not exist.
+    KeyMissing,
+    /// The user is not bound to this secret (§15): the function refuses to rotate it.
+    Unbound,
+    /// Rotation is on but overdue: the last one failed or never ran.
+    RotationFailing,
+    /// The user has keys that no version of the secret holds.
+    ForeignKeys,
+    /// The key is older than the maximum age.
+    Stale,
+    /// No rotation has ever completed.
+    NeverRotated,
+    Ok,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::NotRotatable => "not-rotatable",
+            Verdict::Unreadable => "unreadable",
+            Verdict::HalfDoneRotation => "half-done-rotation",
+            Verdict::KeyMissing => "key-missing",
+            Verdict::Unbound => "unbound",
+            Verdict::RotationFailing => "rotation-failing",
+            Verdict::ForeignKeys => "foreign-keys",
+            Verdict::Stale => "stale",
+            Verdict::NeverRotated => "never-rotated",
+            Verdict::Ok => "ok",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing wrong with a secret, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub verdict: Verdict,
+    pub detail: String,
+    pub fix: String,
+}
+
+impl Finding {
+    fn new(verdict: Verdict, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Finding {
+            verdict,
+            detail: detail.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// A key as IAM lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IamKey {
+    pub id: String,
+    pub active: bool,
+    /// Seconds since the epoch.
+    pub created: i64,
+}
+
+/// What the scan saw of a rotatable secret, in the terms the verdict needs.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// The key id in AWSCURRENT; `None` for a bootstrap value.
+    pub current_key: Option<String>,
+    /// Key ids in the AWSPREVIOUS and AWSPENDING values.
+    pub other_version_keys: Vec<String>,
+    /// The user's keys; `None` when the user does not exist.
+    pub user_keys: Option<Vec<IamKey>>,
+    pub rotation_enabled: bool,
+    /// Seconds since the epoch.
+    pub last_rotated: Option<i64>,
+    pub next_rotation: Option<i64>,
+    /// When the version carrying AWSPENDING (and not AWSCURRENT) was created, if there is one.
+    pub pending_since: Option<i64>,
+    /// The user and the secret, for the command that binds them.
+    pub user: String,
+    pub secret_arn: String,
+    /// How the user stands towards this secret; `None` when the user does not exist.
+    pub binding: Option<Binding>,
+}
+
+/// The thresholds a scan judges by.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub now: i64,
+    pub max_key_age_days: i64,
+    /// A pending version younger than this may be a rotation running now.
+    pub pending_grace_seconds: i64,
+    /// How late a scheduled rotation may be (its window) before it counts as failing.
+    pub overdue_grace_seconds: i64,
+}
+
+/// The findings for a rotatable secret, worst first; empty means ok.
+pub fn assess(seen: &Observed, limits: &Limits) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if let Some(since) = seen.pending_since {
+        let age = limits.now - since;
+        if age >= limits.pending_grace_seconds {
+            findings.push(Finding::new(
+                Verdict::HalfDoneRotation,
+                format!("AWSPENDING is on a version that is not AWSCURRENT, since {} ago", human_age(age)),
+                "look at the rotation function's logs for the error; then `iam-key-fleet unstick` (or rotate again once fixed)",
+            ));
+        }
+    }
+    match (&seen.user_keys, &seen.current_key) {
+        (None, _) => findings.push(Finding::new(
+            Verdict::KeyMissing,
+            "the IAM user does not exist",
+            "create the user or correct UserName (or the user-name template)",
+        )),
+        (Some(keys), Some(current)) => match keys.iter().find(|k| &k.id == current) {
+            None => findings.push(Finding::new(
+                Verdict::KeyMissing,
+                format!("the key {current} in AWSCURRENT is not one of the user's keys"),
+                "rotate the secret to issue a key the secret holds (the function then makes a new one)",
+            )),
+            Some(key) if !key.active => findings.push(Finding::new(
+                Verdict::KeyMissing,
+                format!("the key {current} in AWSCURRENT is inactive"),
+                "reactivate it if it was a mistake, else rotate",
+            )),
+            Some(key) => {
+                let age = limits.now - key.created;
+                if age > limits.max_key_age_days * DAY {
+                    findings.push(Finding::new(
+                        Verdict::Stale,
+                        format!(
+                            "the key {current} is {} old (limit {} days)",
+                            human_age(age),
+                            limits.max_key_age_days
+                        ),
+                        "rotate it: `iam-key-fleet rotate`",
+                    ));
+                }
+            }
+        },
+        (Some(_), None) => {}
+    }
+    if let Some(finding) = binding_finding(seen) {
+        findings.push(finding);
+    }
+    if seen.rotation_enabled {
+        if let Some(next) = seen.next_rotation {
+            let late = limits.now - next;
+            if late > limits.overdue_grace_seconds {
+                findings.push(Finding::new(
+                    Verdict::RotationFailing,
+                    format!("the scheduled rotation is {} overdue", human_age(late)),
+                    "look at the rotation function's logs and its alarm",
+                ));
+            }
+        }
+    }
+    if let Some(keys) = &seen.user_keys {
+        let foreign: Vec<&str> = keys
+            .iter()
+            .map(|k| k.id.as_str())
+            .filter(|id| {
+                seen.current_key.as_deref() != Some(*id)
+                    && !seen.other_version_keys.iter().any(|k| k == id)
+            })
+            .collect();
+        if !foreign.is_empty() {
+            findings.push(Finding::new(
+                Verdict::ForeignKeys,
+                format!("the user also has {} that no version of the secret holds", foreign.join(", ")),
+                "find who made it (CloudTrail CreateAccessKey) and delete it if nobody should have it",
+            ));
+        }
+    }
+    if seen.last_rotated.is_none() {
+        let fix = if seen.rotation_enabled {
+            "`iam-key-fleet rotate` to rotate now"
+        } else {
+            "`iam-key-fleet enable` then `iam-key-fleet rotate`"
+        };
+        findings.push(Finding::new(
+            Verdict::NeverRotated,
+            "no rotation has completed",
+            fix,
+        ));
+    }
+    findings.sort_by_key(|f| f.verdict);
+    findings
+}
+
+/// §15: the function rotates the secret only once its user is bound to it. `enable --apply`
+/// binds a user only on proof that the secret already holds that user's working key (so the
+/// binding gives nobody a key they did not have); a bootstrap value proves nothing, since anyone
+/// who can write the secret can name any user in it.
+fn binding_finding(seen: &Observed) -> Option<Finding> {
+    let command = tag_user_command(&seen.user, &seen.secret_arn);
+    match (seen.binding.as_ref()?, &seen.current_key) {
+        (Binding::Bound, _) => None,
+        (Binding::Unbound, Some(_)) => Some(Finding::new(
+            Verdict::Unbound,
+            format!("the user has no tag {BINDING_TAG} naming this secret: the function refuses to rotate it"),
+            format!("`iam-key-fleet enable --apply` binds it once the stored key proves to be the user's; or an IAM administrator runs `{command}`"),
+        )),
+        (Binding::Unbound, None) => Some(Finding::new(
+            Verdict::Unbound,
+            format!("a bootstrap value (UserName only) for a user with no tag {BINDING_TAG}: whoever can write the secret can name any user, so it proves nothing and `enable` does not bind it"),
+            format!("if this secret is meant to hold the key of {}, an IAM administrator runs `{command}`", seen.user),
+        )),
+        (Binding::BoundElsewhere(other), _) => Some(Finding::new(
+            Verdict::Unbound,
+            format!("the user is bound to another secret, {other}: one secret per user"),
+            format!("delete this secret, or stop rotating the other one and have an IAM administrator run `{command}`"),
+        )),
+    }
+}
+
+/// The verdict of a list of findings: the worst, or ok.
+pub fn verdict_of(findings: &[Finding]) -> Verdict {
+    findings
+        .iter()
+        .map(|f| f.verdict)
+        .min()
+        .unwrap_or(Verdict::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+    const LIMITS: Limits = Limits {
+        now: NOW,
+        max_key_age_days: 90,
+        pending_grace_seconds: 900,
+        overdue_grace_seconds: 7_200,
+    };
+
+    fn key(id: &str, age_days: i64) -> IamKey {
+        IamKey {
+            id: id.into(),
+            active: true,
+            created: NOW - age_days * DAY,
+        }
+    }
+
+    fn healthy() -> Observed {
+        Observed {
+            current_key: Some("AKIA1".into()),
+            other_version_keys: vec!["AKIA0".into()],
+            user_keys: Some(vec![key("AKIA0", 40), key("AKIA1", 10)]),
+            rotation_enabled: true,
+            last_rotated: Some(NOW - 10 * DAY),
+            next_rotation: Some(NOW + 20 * DAY),
+            pending_since: None,
+            user: "ci".into(),
+            secret_arn: ARN.into(),
+            binding: Some(Binding::Bound),
+        }
+    }
+
+    const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ci-AbCdEf";
+
+    fn verdicts(seen: &Observed) -> Vec<Verdict> {
+        assess(seen, &LIMITS).iter().map(|f| f.verdict).collect()
+    }
+
+    #[test]
+    fn a_rotated_secret_with_its_keys_is_ok() {
+        assert_eq!(verdicts(&healthy()), vec![]);
+        assert_eq!(verdict_of(&assess(&healthy(), &LIMITS)), Verdict::Ok);
+    }
+
+    #[test]
+    fn each_problem_gives_its_verdict() {
+        type Change = fn(&mut Observed);
+        let cases: Vec<(Change, Verdict)> = vec![
+            (|s| s.last_rotated = None, Verdict::NeverRotated),
+            (|s| s.user_keys = None, Verdict::KeyMissing),
+            (
+                |s| s.current_key = Some("AKIA9".into()),
+                Verdict::KeyMissing,
+            ),
+            (
+                |s| s.user_keys.as_mut().unwrap()[1].active = false,
+                Verdict::KeyMissing,
+            ),
+            (
+                |s| s.user_keys.as_mut().unwrap()[1].created = NOW - 91 * DAY,
+                Verdict::Stale,
+            ),
+            (
+                |s| s.next_rotation = Some(NOW - 3 * 3_600),
+                Verdict::RotationFailing,
+            ),
+            (
+                |s| s.pending_since = Some(NOW - 3_600),
+                Verdict::HalfDoneRotation,
+            ),
+            (
+                |s| s.user_keys.as_mut().unwrap().push(key("AKIA7", 1)),
+                Verdict::ForeignKeys,
+            ),
+            (|s| s.binding = Some(Binding::Unbound), Verdict::Unbound),
+            (
+                |s| s.binding = Some(Binding::BoundElsewhere("arn:other".into())),
+                Verdict::Unbound,
+            ),
+        ];
+        for (change, expected) in cases {
+            let mut seen = healthy();
+            change(&mut seen);
+            assert_eq!(verdict_of(&assess(&seen, &LIMITS)), expected, "{seen:?}");
+        }
+    }
+
+    #[test]
+    fn an_unbound_user_gets_the_command_and_a_bootstrap_value_is_not_bound_by_enable() {
+        let mut seen = healthy();
+        seen.binding = Some(Binding::Unbound);
+        let with_key = assess(&seen, &LIMITS);
+        assert!(with_key[0].fix.contains("enable --apply"));
+        assert!(with_key[0].fix.contains(&format!("Value={ARN}")));
+        seen.current_key = None;
+        let bootstrap = assess(&seen, &LIMITS);
+        assert!(!bootstrap[0].fix.contains("enable"), "{:?}", bootstrap[0]);
+        assert!(bootstrap[0]
+            .fix
+            .contains("aws iam tag-user --user-name ci "));
+    }
+
+    #[test]
+    fn grace_periods_are_respected() {
+        let mut seen = healthy();
+        seen.pending_since = Some(NOW - 60); // a rotation running now
+        seen.next_rotation = Some(NOW - 3_600); // inside its window
+        assert_eq!(verdicts(&seen), vec![]);
+        let mut off = healthy();
+        off.rotation_enabled = false;
+        off.next_rotation = Some(NOW - 30 * DAY);
+        assert_eq!(
+            verdicts(&off),
+            vec![],
+            "a schedule that is off cannot be overdue"
+        );
+    }
+
+    #[test]
+    fn findings_come_worst_first_and_name_keys_not_secrets() {
+        let mut seen = healthy();
+        seen.last_rotated = None;
+        seen.user_keys.as_mut().unwrap().push(key("AKIA7", 1));
+        seen.pending_since = Some(NOW - 2 * DAY);
+        let findings = assess(&seen, &LIMITS);
+        let order: Vec<Verdict> = findings.iter().map(|f| f.verdict).collect();
+        assert_eq!(
+            order,
+            vec![
+                Verdict::HalfDoneRotation,
+                Verdict::ForeignKeys,
+                Verdict::NeverRotated
+            ]
+        );
+        assert!(findings[1].detail.contains("AKIA7"));
+        assert!(findings[0].detail.contains("2 days"));
+    }
+}

@@ -1,0 +1,189 @@
+//! What the rotation needs of AWS, in its own terms: the three capability traits and the types
+//! they speak. The SDK adapters (`iam.rs`, `secrets_manager.rs`, `sts.rs`) and the tests' fake
+//! implement them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::error::AwsError;
+use crate::sensitive::Sensitive;
+
+pub const AWSCURRENT: &str = "AWSCURRENT";
+pub const AWSPENDING: &str = "AWSPENDING";
+pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
+
+/// What DescribeSecret tells us.
+#[derive(Debug, Clone)]
+pub struct SecretMetadata {
+    pub arn: String,
+    pub name: String,
+    pub rotation_enabled: bool,
+    /// Version id to its staging labels.
+    pub versions: BTreeMap<String, Vec<String>>,
+}
+
+impl SecretMetadata {
+    pub fn stages_of(&self, version_id: &str) -> Option<&[String]> {
+        self.versions.get(version_id).map(Vec::as_slice)
+    }
+
+    /// The version that carries `stage`, if any.
+    pub fn version_with(&self, stage: &str) -> Option<&str> {
+        self.versions
+            .iter()
+            .find(|(_, stages)| stages.iter().any(|s| s == stage))
+            .map(|(id, _)| id.as_str())
+    }
+}
+
+/// Which version of a secret to read.
+#[derive(Debug, Clone, Copy)]
+pub enum VersionRef<'a> {
+    Stage(&'a str),
+    /// A version id, which must also carry the stage (as the AWS rotation template reads AWSPENDING).
+    IdAndStage(&'a str, &'a str),
+    Id(&'a str),
+}
+
+impl fmt::Display for VersionRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VersionRef::Stage(stage) => write!(f, "{stage}"),
+            VersionRef::IdAndStage(id, stage) => write!(f, "{stage} (version {id})"),
+            VersionRef::Id(id) => write!(f, "version {id}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    Active,
+    Inactive,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Inactive => "Inactive",
+        }
+    }
+}
+
+impl fmt::Display for KeyStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An access key as ListAccessKeys describes it (no secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyInfo {
+    pub id: String,
+    pub status: KeyStatus,
+    pub created: SystemTime,
+}
+
+/// A key pair just made by CreateAccessKey. The secret is only ever shown redacted.
+#[derive(Debug, Clone)]
+pub struct NewAccessKey {
+    pub id: String,
+    pub secret: Sensitive,
+    pub status: KeyStatus,
+    pub created: SystemTime,
+}
+
+/// An IAM user as GetUser describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamUser {
+    pub name: String,
+    pub arn: String,
+    pub user_id: String,
+    /// The user's tags, key and value: the binding (§15) is one of them.
+    pub tags: Vec<(String, String)>,
+}
+
+/// What iam:GetAccessKeyLastUsed says of a key: its owner, and when, with which service and in
+/// which Region IAM last saw it authenticate (all `None` when it never did).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyLastUse {
+    pub user: Option<String>,
+    pub at: Option<SystemTime>,
+    pub service: Option<String>,
+    pub region: Option<String>,
+}
+
+/// What sts:GetCallerIdentity answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+#[async_trait]
+pub trait SecretsManager: Send + Sync {
+    async fn describe_secret(&self, secret_id: &str) -> Result<SecretMetadata, AwsError>;
+
+    /// The SecretString of a version, or `None` when the version holds no value (AWS answers
+    /// ResourceNotFoundException, as for the empty AWSPENDING placeholder of §3).
+    async fn get_secret_value(
+        &self,
+        secret_id: &str,
+        version: VersionRef<'_>,
+    ) -> Result<Option<Sensitive>, AwsError>;
+
+    /// PutSecretValue onto `version_id` with the AWSPENDING label only.
+    async fn put_pending_value(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        value: &Sensitive,
+        rotation_token: Option<&Sensitive>,
+    ) -> Result<(), AwsError>;
+
+    /// UpdateSecretVersionStage: AWSCURRENT moves to `to_version`, off `from_version`.
+    async fn move_current(
+        &self,
+        secret_id: &str,
+        to_version: &str,
+        from_version: Option<&str>,
+    ) -> Result<(), AwsError>;
+
+    /// Every version's CreatedDate, from ListSecretVersionIds (paginated). A version the listing
+    /// gives no date for is absent.
+    async fn versions_created(
+        &self,
+        secret_id: &str,
+    ) -> Result<BTreeMap<String, SystemTime>, AwsError>;
+}
+
+#[async_trait]
+pub trait Iam: Send + Sync {
+    async fn get_user(&self, user_name: &str) -> Result<IamUser, AwsError>;
+    async fn list_access_keys(&self, user_name: &str) -> Result<Vec<AccessKeyInfo>, AwsError>;
+    async fn create_access_key(&self, user_name: &str) -> Result<NewAccessKey, AwsError>;
+    /// GetAccessKeyLastUsed. IAM answers it for any key of the account: NoSuchEntity when there
+    /// is no such key.
+    async fn access_key_last_used(&self, key_id: &str) -> Result<KeyLastUse, AwsError>;
+    async fn delete_access_key(&self, user_name: &str, key_id: &str) -> Result<(), AwsError>;
+    async fn update_access_key(
+        &self,
+        user_name: &str,
+        key_id: &str,
+        status: KeyStatus,
+    ) -> Result<(), AwsError>;
+}
+
+/// Signs sts:GetCallerIdentity with a given key pair (not the function's own credentials).
+#[async_trait]
+pub trait Sts: Send + Sync {
+    async fn caller_identity(
+        &self,
+        access_key_id: &str,
+        secret_access_key: &Sensitive,
+    ) -> Result<CallerIdentity, AwsError>;
+}

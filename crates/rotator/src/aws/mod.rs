@@ -1,0 +1,19 @@
+//! The three AWS services the rotation needs, behind small capability traits.
+//!
+//! The step code in `rotation/` only sees the traits (`capabilities.rs`), so the same steps run
+//! against the real SDK (`iam.rs`, `secrets_manager.rs`, `sts.rs`) and against the in-memory fake
+//! the tests use. A failed call is an [`AwsError`] (`error.rs`), classified beside the adapters.
+
+mod capabilities;
+mod error;
+pub mod https;
+mod iam;
+pub mod sdk_config;
+mod secrets_manager;
+mod sts;
+
+pub use capabilities::*;
+pub use error::{sdk_error, AwsError, AwsErrorKind};
+pub use iam::SdkIam;
+pub use secrets_manager::SdkSecretsManager;
+pub use sts::SdkSts;

@@ -1,0 +1,71 @@
+//! iam-key-rotator: the AWS Secrets Manager rotation function for IAM user access keys.
+//!
+//! `main.rs` builds a [`Rotator`] once and hands each event to [`handler`]. The steps live in
+//! `rotation/`, one module each; the AWS services sit behind the traits in `aws/`.
+
+pub mod aws;
+pub mod binding;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod logging;
+pub mod rotation;
+pub mod secret_value;
+pub mod sensitive;
+pub mod step;
+pub mod user_name;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+pub use config::Config;
+pub use error::RotationError;
+pub use event::RotationEvent;
+pub use rotation::Rotator;
+
+impl Rotator {
+    /// The function as deployed: the three SDK clients built from one shared configuration.
+    pub fn from_sdk_config(config: Config, sdk_config: &aws_config::SdkConfig) -> Self {
+        Rotator {
+            config,
+            secrets: Arc::new(aws::SdkSecretsManager::new(
+                aws_sdk_secretsmanager::Client::new(sdk_config),
+            )),
+            iam: Arc::new(aws::SdkIam::new(aws_sdk_iam::Client::new(sdk_config))),
+            sts: Arc::new(aws::SdkSts::new(sdk_config)),
+        }
+    }
+}
+
+/// The Lambda handler: parse the event, run the step, answer `null` on success.
+pub async fn handler(rotator: &Rotator, event: LambdaEvent<Value>) -> Result<Value, RotationError> {
+    let parsed = RotationEvent::parse(&event.payload).inspect_err(|e| {
+        tracing::warn!(error_type = %e.error_type(), "{e}");
+    })?;
+    let deadline = instant_of_epoch_millis(event.context.deadline).unwrap_or_else(|| {
+        tracing::warn!(
+            deadline_ms = event.context.deadline,
+            "the runtime gave no deadline in the future: assuming the Lambda maximum of 15 minutes"
+        );
+        tokio::time::Instant::now() + LAMBDA_MAX_DURATION
+    });
+    rotator.handle(&parsed, deadline).await?;
+    Ok(Value::Null)
+}
+
+const LAMBDA_MAX_DURATION: Duration = Duration::from_secs(900);
+
+/// The Lambda's deadline (milliseconds since the epoch) as a tokio instant. `None` when it is not
+/// in the future: no real invocation starts after its deadline, but emulators send other values
+/// (`cargo lambda watch` sends the timeout itself).
+fn instant_of_epoch_millis(deadline_ms: u64) -> Option<tokio::time::Instant> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    (deadline_ms > now_ms)
+        .then(|| tokio::time::Instant::now() + Duration::from_millis(deadline_ms - now_ms))
+}
