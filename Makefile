@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 EVENT ?= create-secret
 
-.PHONY: demo fleet-demo test build watch invoke setup mutants stack reliability bench
+.PHONY: demo fleet-demo test build sam-build deploy watch invoke setup mutants stack reliability bench
 
 ## The demo: the local AWS stack, the function, three real rotations through RotateSecret, a refusal.
 demo: setup
@@ -23,6 +23,14 @@ test:
 ## The Lambda bootstrap, release, x86_64 (cargo lambda build).
 build:
 	scripts/build.sh
+
+## `sam build` with the project's tools (cargo-lambda from .venv, SAM CLI from .venv-sam): x86_64.
+sam-build:
+	scripts/sam.sh build
+
+## `sam build`, then `sam deploy --guided` (capabilities and stack name: samconfig.toml).
+deploy: sam-build
+	scripts/sam.sh deploy --guided
 
 ## Run the function locally under cargo lambda watch (the AWS_* variables pick the endpoint).
 watch: setup

@@ -39,8 +39,11 @@ def free_port() -> int:
 
 
 def fleet_binary() -> Path:
-    """The fleet command (debug build), built first if it is not up to date."""
-    subprocess.run(["cargo", "build", "--quiet", "-p", "iam-key-fleet", "--bin", "iam-key-fleet"], cwd=ROOT, check=True)
+    """The fleet command (debug build), built first if it is not up to date. Built as `cargo test
+    --workspace` builds it (the workspace's features, dev-dependencies included), so that the
+    test run's build serves here too instead of compiling the SDK crates once more."""
+    subprocess.run(["cargo", "test", "--quiet", "--workspace", "--no-run"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
     return Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "iam-key-fleet"
 
 

@@ -27,7 +27,7 @@ SECRETS_ACTIONS = {
 IAM_READ_ACTIONS = {"iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"}
 IAM_KEY_ACTIONS = {"iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:UpdateAccessKey"}
 # SPEC §15: the tag that binds a user to a secret, as the code spells it.
-BINDING_TAG = re.search(r'pub const BINDING_TAG: &str = "([^"]+)";', (ROOT / "src" / "binding.rs").read_text())[1]
+BINDING_TAG = re.search(r'pub const BINDING_TAG: &str = "([^"]+)";', (ROOT / "crates" / "rotator" / "src" / "binding.rs").read_text())[1]
 
 
 def load(text=None):
@@ -65,7 +65,16 @@ def check_function_settings(t):
     assert fn["Metadata"]["BuildMethod"] == "rust-cargolambda"
     props = fn["Properties"]
     assert props["Runtime"] == "provided.al2023"
-    assert props["Architectures"] == ["arm64"]
+    # Deploy what is tested: the architecture is a parameter whose default is the one the tests,
+    # the benchmarks and CI build (x86_64).
+    assert props["Architectures"] == [{"Ref": "Architecture"}]
+    architecture = t["Parameters"]["Architecture"]
+    assert architecture["Default"] == "x86_64"
+    assert sorted(architecture["AllowedValues"]) == ["arm64", "x86_64"]
+    # SAM builds the package in CodeUri: the Lambda crate, which has the binary BuildProperties name.
+    crate = ROOT / props["CodeUri"]
+    binary = fn["Metadata"]["BuildProperties"]["Binary"]
+    assert f'name = "{binary}"' in (crate / "Cargo.toml").read_text(), f"{crate} builds no binary {binary}"
     assert props["Handler"] == "bootstrap"
     assert props["MemorySize"] == 128
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
@@ -77,7 +86,7 @@ def check_function_settings(t):
 
 def check_environment_matches_config(t):
     variables = function(t)["Properties"]["Environment"]["Variables"]
-    config_rs = (ROOT / "src" / "config.rs").read_text()
+    config_rs = (ROOT / "crates" / "rotator" / "src" / "config.rs").read_text()
     names = set(re.findall(r'pub const [A-Z_]+: &str = "([A-Z_]+)";', config_rs))
     assert names, "config.rs names its variables"
     assert set(variables) == names, f"template sets {sorted(variables)}, config.rs reads {sorted(names)}"
@@ -247,11 +256,11 @@ def granted_actions(t):
 
 
 def test_the_policy_grants_exactly_the_calls_the_code_makes():
-    """Every SDK call in src/aws is granted, and nothing else (STS GetCallerIdentity needs none)."""
+    """Every SDK call in crates/rotator/src/aws is granted, and nothing else (STS GetCallerIdentity needs none)."""
     services = {"secrets_manager.rs": "secretsmanager", "iam.rs": "iam"}
     called = set()
     for file, service in services.items():
-        source = (ROOT / "src" / "aws" / file).read_text()
+        source = (ROOT / "crates" / "rotator" / "src" / "aws" / file).read_text()
         for op in re.findall(r"\.client\s*\.(\w+)\(\)", source):
             called.add(f"{service}:" + "".join(part.title() for part in op.split("_")))
     assert len(called) == 11, sorted(called)
@@ -314,7 +323,9 @@ KEYS = FN + ["Policies", 0, "Statement", 2]
 @pytest.mark.parametrize(
     "check, path, value",
     [
-        (check_function_settings, FN + ["Architectures"], ["x86_64"]),
+        (check_function_settings, FN + ["Architectures"], ["arm64"]),
+        (check_function_settings, ["Parameters", "Architecture", "Default"], "arm64"),
+        (check_function_settings, FN + ["CodeUri"], "."),
         (check_function_settings, FN + ["Timeout"], 60),
         (check_function_settings, FN + ["LoggingConfig", "LogFormat"], "Text"),
         (check_environment_matches_config, FN + ["Environment", "Variables", "USER_NAME_TEMPLATE"], KeyError),

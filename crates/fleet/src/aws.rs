@@ -1,21 +1,16 @@
-//! The AWS calls the fleet command makes beyond the function's own (`crate::aws`): listing
-//! secrets and users, a key's last use, binding a user (TagUser), proving a key (STS), RotateSecret,
-//! and removing a stray AWSPENDING label.
+//! What the fleet command needs of AWS, in its own terms: the [`FleetAws`] trait over the calls it
+//! makes (listing secrets and users, a key's last use, binding a user, proving a key, RotateSecret,
+//! removing a stray AWSPENDING label) and the types they speak. Scan, enable, rotate and unstick
+//! decide over this trait only, so their decisions are tested against an in-memory fake.
 
 use std::collections::BTreeMap;
 
-use aws_sdk_iam::config::retry::RetryConfig;
-use aws_sdk_iam::primitives::DateTime;
-use aws_sdk_secretsmanager::types::{RotationRulesType, SecretListEntry};
+use async_trait::async_trait;
 use serde::Serialize;
 
-use super::time::{epoch_seconds, serialize_rfc3339};
+use super::time::serialize_rfc3339;
 
-use iam_key_rotator::aws::{
-    sdk_error, AccessKeyInfo, AwsError, CallerIdentity, Iam, IamUser, SdkIam, SdkSecretsManager,
-    SdkSts, SecretsManager, Sts, VersionRef,
-};
-use iam_key_rotator::binding::BINDING_TAG;
+use iam_key_rotator::aws::{AccessKeyInfo, AwsError, CallerIdentity, IamUser, VersionRef};
 use iam_key_rotator::sensitive::Sensitive;
 
 /// A secret as ListSecrets describes it.
@@ -78,240 +73,61 @@ pub struct Schedule {
     pub window: Option<String>,
 }
 
-pub struct FleetAws {
-    sm: aws_sdk_secretsmanager::Client,
-    iam: aws_sdk_iam::Client,
-    secrets: SdkSecretsManager,
-    iam_keys: SdkIam,
-    sts: SdkSts,
-}
-
-fn seconds(date: Option<&DateTime>) -> Option<i64> {
-    date.map(|d| d.secs())
-}
-
-fn rotation_of(entry: &SecretListEntry) -> Rotation {
-    let rules: Option<&RotationRulesType> = entry.rotation_rules();
-    let schedule = rules.and_then(|r| {
-        r.schedule_expression().map(str::to_owned).or_else(|| {
-            r.automatically_after_days()
-                .filter(|d| *d > 0)
-                .map(|d| format!("rate({d} days)"))
-        })
-    });
-    Rotation {
-        enabled: entry.rotation_enabled().unwrap_or(false),
-        function_arn: entry.rotation_lambda_arn().map(str::to_owned),
-        schedule,
-        window: rules.and_then(|r| r.duration()).map(str::to_owned),
-        last_rotated: seconds(entry.last_rotated_date()),
-        next_rotation: seconds(entry.next_rotation_date()),
-    }
-}
-
-impl FleetAws {
-    /// Scanning a large estate makes many calls in parallel, and IAM's request quotas are low:
-    /// the adaptive retry mode slows the client down when throttled, on top of retrying.
-    pub fn new(sdk_config: &aws_config::SdkConfig) -> Self {
-        let retry = RetryConfig::adaptive().with_max_attempts(6);
-        let sm = aws_sdk_secretsmanager::Client::from_conf(
-            aws_sdk_secretsmanager::config::Builder::from(sdk_config)
-                .retry_config(retry.clone())
-                .build(),
-        );
-        let iam = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(sdk_config)
-                .retry_config(retry)
-                .build(),
-        );
-        FleetAws {
-            sts: SdkSts::new(sdk_config),
-            secrets: SdkSecretsManager::new(sm.clone()),
-            iam_keys: SdkIam::new(iam.clone()),
-            sm,
-            iam,
-        }
-    }
-
-    /// Every secret, page by page (100 a page, the most ListSecrets gives).
-    pub async fn list_secrets(&self) -> Result<Vec<SecretEntry>, AwsError> {
-        let mut pages = self
-            .sm
-            .list_secrets()
-            .max_results(100)
-            .into_paginator()
-            .send();
-        let mut entries = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error("secretsmanager", "ListSecrets", e))?;
-            for entry in page.secret_list() {
-                entries.push(SecretEntry {
-                    arn: entry.arn().unwrap_or_default().to_owned(),
-                    name: entry.name().unwrap_or_default().to_owned(),
-                    tags: entry
-                        .tags()
-                        .iter()
-                        .map(|t| {
-                            (
-                                t.key().unwrap_or_default().to_owned(),
-                                t.value().unwrap_or_default().to_owned(),
-                            )
-                        })
-                        .collect(),
-                    rotation: rotation_of(entry),
-                    versions: entry
-                        .secret_versions_to_stages()
-                        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default(),
-                });
-            }
-        }
-        Ok(entries)
-    }
+/// The AWS calls the fleet command makes: the SDK adapter (`sdk.rs`) makes them against AWS, the
+/// in-memory fake of the tests (`tests/support/fake.rs`) against a world held in memory. Times are
+/// seconds since the epoch.
+#[async_trait]
+pub trait FleetAws: Send + Sync {
+    /// Every secret of the account and Region (ListSecrets, every page).
+    async fn list_secrets(&self) -> Result<Vec<SecretEntry>, AwsError>;
 
     /// The SecretString of a version (`None`: no value, or a binary secret).
-    pub async fn value(
+    async fn value(
         &self,
         arn: &str,
         version: VersionRef<'_>,
-    ) -> Result<Option<Sensitive>, AwsError> {
-        self.secrets.get_secret_value(arn, version).await
-    }
+    ) -> Result<Option<Sensitive>, AwsError>;
 
-    pub async fn version_created(
-        &self,
-        arn: &str,
-        version_id: &str,
-    ) -> Result<Option<i64>, AwsError> {
-        Ok(self
-            .secrets
-            .versions_created(arn)
-            .await?
-            .get(version_id)
-            .copied()
-            .map(epoch_seconds))
-    }
+    /// When a version was created (ListSecretVersionIds); `None` when it is not listed.
+    async fn version_created(&self, arn: &str, version_id: &str) -> Result<Option<i64>, AwsError>;
 
     /// The user's keys; `None` when the user does not exist.
-    pub async fn user_keys(&self, user: &str) -> Result<Option<Vec<AccessKeyInfo>>, AwsError> {
-        match self.iam_keys.list_access_keys(user).await {
-            Ok(keys) => Ok(Some(keys)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
+    async fn user_keys(&self, user: &str) -> Result<Option<Vec<AccessKeyInfo>>, AwsError>;
 
     /// The user with its tags (GetUser); `None` when the user does not exist.
-    pub async fn user(&self, user: &str) -> Result<Option<IamUser>, AwsError> {
-        match self.iam_keys.get_user(user).await {
-            Ok(found) => Ok(Some(found)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
+    async fn user(&self, user: &str) -> Result<Option<IamUser>, AwsError>;
 
     /// Binds `user` to the secret `secret_arn` (§15): TagUser with the binding tag.
-    pub async fn bind(&self, user: &str, secret_arn: &str) -> Result<(), AwsError> {
-        let tag = aws_sdk_iam::types::Tag::builder()
-            .key(BINDING_TAG)
-            .value(secret_arn)
-            .build()
-            .map_err(|e| AwsError::service("iam", "TagUser", None, Some(&e.to_string()), None))?;
-        self.iam
-            .tag_user()
-            .user_name(user)
-            .tags(tag)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam", "TagUser", e))?;
-        Ok(())
-    }
+    async fn bind(&self, user: &str, secret_arn: &str) -> Result<(), AwsError>;
 
     /// Who a key pair authenticates as (sts:GetCallerIdentity signed with it).
-    pub async fn identity_of(
+    async fn identity_of(
         &self,
         key_id: &str,
         secret_access_key: &Sensitive,
-    ) -> Result<CallerIdentity, AwsError> {
-        self.sts.caller_identity(key_id, secret_access_key).await
-    }
+    ) -> Result<CallerIdentity, AwsError>;
 
     /// The key's owner and last use; `None` when no user of this account has the key.
-    pub async fn last_used(&self, key_id: &str) -> Result<Option<LastUsed>, AwsError> {
-        match self.iam_keys.access_key_last_used(key_id).await {
-            Ok(used) => Ok(Some(LastUsed {
-                user: used.user,
-                at: used.at.map(epoch_seconds),
-                service: used.service,
-            })),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
+    async fn last_used(&self, key_id: &str) -> Result<Option<LastUsed>, AwsError>;
 
-    /// The users under an IAM path (names only), page by page.
-    pub async fn users_on_path(&self, path_prefix: &str) -> Result<Vec<String>, AwsError> {
-        let mut pages = self
-            .iam
-            .list_users()
-            .path_prefix(path_prefix)
-            .into_paginator()
-            .send();
-        let mut users = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error("iam", "ListUsers", e))?;
-            users.extend(page.users().iter().map(|u| u.user_name().to_owned()));
-        }
-        Ok(users)
-    }
+    /// The users under an IAM path (names only).
+    async fn users_on_path(&self, path_prefix: &str) -> Result<Vec<String>, AwsError>;
 
     /// RotateSecret. With a function and schedule: turns rotation on (and rotates now only when
     /// `immediately`). Returns the id of the version the rotation makes.
-    pub async fn rotate(
+    async fn rotate(
         &self,
         arn: &str,
         configure: Option<(&str, &Schedule)>,
         immediately: bool,
-    ) -> Result<String, AwsError> {
-        let mut request = self
-            .sm
-            .rotate_secret()
-            .secret_id(arn)
-            .rotate_immediately(immediately);
-        if let Some((function_arn, schedule)) = configure {
-            request = request.rotation_lambda_arn(function_arn).rotation_rules(
-                RotationRulesType::builder()
-                    .schedule_expression(&schedule.expression)
-                    .set_duration(schedule.window.clone())
-                    .build(),
-            );
-        }
-        let out = request
-            .send()
-            .await
-            .map_err(|e| sdk_error("secretsmanager", "RotateSecret", e))?;
-        Ok(out.version_id().unwrap_or_default().to_owned())
-    }
+    ) -> Result<String, AwsError>;
 
     /// The staging labels now, version id to labels.
-    pub async fn stages(&self, arn: &str) -> Result<BTreeMap<String, Vec<String>>, AwsError> {
-        Ok(self.secrets.describe_secret(arn).await?.versions)
-    }
+    async fn stages(&self, arn: &str) -> Result<BTreeMap<String, Vec<String>>, AwsError>;
 
     /// Takes AWSPENDING off `version_id`.
-    pub async fn remove_pending(&self, arn: &str, version_id: &str) -> Result<(), AwsError> {
-        self.sm
-            .update_secret_version_stage()
-            .secret_id(arn)
-            .version_stage("AWSPENDING")
-            .remove_from_version_id(version_id)
-            .send()
-            .await
-            .map_err(|e| sdk_error("secretsmanager", "UpdateSecretVersionStage", e))?;
-        Ok(())
-    }
+    async fn remove_pending(&self, arn: &str, version_id: &str) -> Result<(), AwsError>;
 
-    pub async fn delete_key(&self, user: &str, key_id: &str) -> Result<(), AwsError> {
-        self.iam_keys.delete_access_key(user, key_id).await
-    }
+    /// DeleteAccessKey.
+    async fn delete_key(&self, user: &str, key_id: &str) -> Result<(), AwsError>;
 }

@@ -74,7 +74,7 @@ pub fn sole_holder(
 /// (sts:GetCallerIdentity signed with it): whoever can read or write the secret already holds the
 /// user's key. A key id alone proves nothing (ids are not secret). The user's tags are read again
 /// just before TagUser, which would overwrite another secret's binding.
-pub async fn prove_and_bind(aws: &FleetAws, secret: &SecretReport) -> Result<(), String> {
+pub async fn prove_and_bind(aws: &dyn FleetAws, secret: &SecretReport) -> Result<(), String> {
     let user = secret.user.as_deref().unwrap_or_default();
     let refused = |why: String| format!("not bound: {why}");
     let raw = aws

@@ -21,7 +21,7 @@ impl KeyHolders {
     /// Reads the AWSCURRENT value of every secret of the account (ListSecrets, then
     /// GetSecretValue, `concurrency` at a time). A value that cannot be read might hold any key,
     /// so it fails the whole listing: nothing is bound on a guess.
-    pub async fn of_account(aws: &FleetAws, concurrency: usize) -> Result<Self, AwsError> {
+    pub async fn of_account(aws: &dyn FleetAws, concurrency: usize) -> Result<Self, AwsError> {
         let entries = aws.list_secrets().await?;
         let read: Vec<(String, Result<_, AwsError>)> = stream::iter(entries)
             .map(|entry| async move {

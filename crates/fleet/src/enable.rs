@@ -30,7 +30,7 @@ impl Change {
 /// Plans (dry run) or applies. RotateSecret is called with RotateImmediately=false: the schedule
 /// is set and Secrets Manager runs the function's testSecret once; rotating now is `rotate`.
 pub async fn enable(
-    aws: &FleetAws,
+    aws: &dyn FleetAws,
     secrets: &[SecretReport],
     function_arn: &str,
     schedule: &Schedule,
@@ -76,7 +76,7 @@ pub async fn enable(
 }
 
 async fn apply_change(
-    aws: &FleetAws,
+    aws: &dyn FleetAws,
     secret: &SecretReport,
     change: &Change,
     function_arn: &str,

@@ -16,6 +16,7 @@ pub mod output;
 pub mod rotate;
 pub mod scan;
 pub mod schedule;
+pub mod sdk;
 pub mod select;
 pub mod time;
 pub mod unstick;

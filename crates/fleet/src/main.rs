@@ -13,6 +13,7 @@ use iam_key_fleet::aws::{FleetAws, Schedule};
 use iam_key_fleet::outcome::{Outcome, SecretOutcome, Summary};
 use iam_key_fleet::scan::{scan, Progress, ScanOptions, ScanReport};
 use iam_key_fleet::schedule::{parse_function_arn, parse_schedule};
+use iam_key_fleet::sdk::SdkFleet;
 use iam_key_fleet::select::{parse_name_prefix, parse_tag, Selection};
 use iam_key_fleet::time::epoch_seconds;
 use iam_key_fleet::verdict::{Limits, Verdict};
@@ -233,7 +234,7 @@ async fn main() -> ExitCode {
         eprintln!("iam-key-fleet: no AWS region: set AWS_REGION (or a region in your AWS profile)");
         return ExitCode::from(2);
     }
-    let aws = FleetAws::new(&sdk_config);
+    let aws = SdkFleet::new(&sdk_config);
     let json = cli.json;
     match cli.command {
         Command::Scan {
@@ -342,7 +343,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run_scan(
-    aws: &FleetAws,
+    aws: &dyn FleetAws,
     filters: Filters,
     args: ScanArgs,
     user_path: Option<String>,

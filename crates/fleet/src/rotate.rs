@@ -32,7 +32,7 @@ pub struct RotateOptions {
 
 /// Rotates each secret; `on_done` is called as each one ends (for a progress bar).
 pub async fn rotate(
-    aws: &FleetAws,
+    aws: &dyn FleetAws,
     secrets: &[SecretReport],
     options: RotateOptions,
     on_done: impl Fn(&SecretOutcome),
@@ -80,7 +80,7 @@ fn refusal(secret: &SecretReport, options: &RotateOptions) -> Option<SecretOutco
 }
 
 async fn rotate_one(
-    aws: &FleetAws,
+    aws: &dyn FleetAws,
     secret: &SecretReport,
     options: RotateOptions,
 ) -> SecretOutcome {

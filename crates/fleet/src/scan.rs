@@ -113,7 +113,7 @@ impl Progress for () {
 
 /// Lists every secret, keeps the selected ones that hold AWS keys, and judges each.
 pub async fn scan(
-    aws: &FleetAws,
+    aws: &dyn FleetAws,
     selection: &Selection,
     options: &ScanOptions,
     progress: &dyn Progress,
@@ -148,7 +148,7 @@ pub async fn scan(
 }
 
 async fn users_without_secret(
-    aws: &FleetAws,
+    aws: &dyn FleetAws,
     path: &str,
     secrets: &[SecretReport],
     concurrency: usize,
@@ -194,7 +194,7 @@ async fn users_without_secret(
 
 /// One secret: `None` when it holds nothing that looks like an AWS key.
 async fn inspect(
-    aws: &FleetAws,
+    aws: &dyn FleetAws,
     entry: SecretEntry,
     options: &ScanOptions,
 ) -> Option<SecretReport> {
@@ -342,7 +342,7 @@ impl SecretReport {
     /// IAM and the other versions, then the verdict.
     async fn observe(
         &mut self,
-        aws: &FleetAws,
+        aws: &dyn FleetAws,
         current_key: Option<String>,
         options: &ScanOptions,
     ) -> Result<(), AwsError> {
@@ -453,7 +453,7 @@ impl SecretReport {
     /// A key in a value the function cannot rotate: whose it is (GetAccessKeyLastUsed names the
     /// owner) and how it stands, so the operator knows what the fix touches. Best effort: a
     /// failed lookup leaves the key reported as not found.
-    async fn describe_stray_key(&mut self, aws: &FleetAws, id: String) {
+    async fn describe_stray_key(&mut self, aws: &dyn FleetAws, id: String) {
         let mut key = KeyReport {
             id,
             exists: false,

@@ -75,7 +75,7 @@ pub fn is_candidate(key_id: &str, created: i64, held: &BTreeSet<String>, repair:
 }
 
 pub async fn unstick(
-    aws: &FleetAws,
+    aws: &dyn FleetAws,
     secrets: &[SecretReport],
     now: i64,
     min_age_seconds: Option<i64>,
@@ -103,7 +103,7 @@ pub async fn unstick(
 /// Reads everything again, then (with `apply`) removes the label first, so that the secret is
 /// consistent even if a key deletion fails, then deletes the proven orphans.
 async fn repair_one(
-    aws: &FleetAws,
+    aws: &dyn FleetAws,
     secret: &SecretReport,
     repair: &Repair,
     apply: bool,
@@ -182,7 +182,7 @@ async fn repair_one(
 /// another started), else every key a labelled version other than the pending one holds. A
 /// pending value naming the same key as AWSCURRENT (staged by hand) leaves that key held.
 async fn labelled_keys(
-    aws: &FleetAws,
+    aws: &dyn FleetAws,
     secret: &SecretReport,
     repair: &Repair,
 ) -> Result<Result<BTreeSet<String>, String>, String> {
