@@ -9,7 +9,7 @@
 use super::aws::FleetAws;
 use super::claims::KeyHolders;
 use super::outcome::{Outcome, SecretOutcome};
-use super::scan::SecretReport;
+use super::report::SecretReport;
 use iam_key_rotator::aws::{VersionRef, AWSCURRENT};
 use iam_key_rotator::binding::{binding_of, tag_user_command, Binding};
 use iam_key_rotator::secret_value::SecretValue;

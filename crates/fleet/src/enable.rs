@@ -5,7 +5,7 @@ use super::aws::{FleetAws, Schedule};
 use super::bind::{must_bind, prove_and_bind, sole_holder};
 use super::claims::KeyHolders;
 use super::outcome::{Outcome, SecretOutcome};
-use super::scan::SecretReport;
+use super::report::SecretReport;
 
 /// What enable changes for one secret: the binding, the rotation settings, or both.
 struct Change {

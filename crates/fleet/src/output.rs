@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::outcome::{SecretOutcome, Summary};
-use super::scan::{ScanReport, SecretReport};
+use super::report::{ScanReport, SecretReport};
 use super::time::rfc3339;
 
 /// Left-aligned columns, two spaces apart.

@@ -9,7 +9,7 @@ use futures_util::stream::{self, StreamExt};
 
 use super::aws::FleetAws;
 use super::outcome::{Outcome, SecretOutcome};
-use super::scan::SecretReport;
+use super::report::SecretReport;
 use super::time::human_age;
 use iam_key_rotator::aws::AWSCURRENT;
 

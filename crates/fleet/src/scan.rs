@@ -1,15 +1,13 @@
 //! `scan`: every secret, which of them hold AWS access keys, and how each one stands.
 
-use std::collections::BTreeSet;
-
-use futures_util::stream::{self, StreamExt};
-use serde::Serialize;
-
-use super::aws::{FleetAws, Rotation, SecretEntry};
+use super::aws::{FleetAws, SecretEntry};
 use super::classify::{classify, Holding};
+use super::report::{needs, KeyReport, PendingReport, ScanReport, SecretReport};
 use super::select::Selection;
 use super::time::{epoch_seconds, rfc3339};
-use super::verdict::{assess, verdict_of, Finding, IamKey, Limits, Observed, Verdict};
+use super::uncovered;
+use super::verdict::{assess, verdict_of, IamKey, Limits, Observed, Verdict};
+use futures_util::stream::{self, StreamExt};
 use iam_key_rotator::aws::AwsError;
 use iam_key_rotator::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use iam_key_rotator::binding::{binding_of, Binding};
@@ -24,79 +22,6 @@ pub struct ScanOptions {
     pub concurrency: usize,
     /// List the users on this IAM path that hold keys but no secret.
     pub user_path: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct KeyReport {
-    pub id: String,
-    pub exists: bool,
-    pub active: bool,
-    /// RFC 3339.
-    pub created: Option<String>,
-    pub age_days: Option<i64>,
-    pub last_used: Option<String>,
-    pub last_used_service: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PendingReport {
-    pub version_id: String,
-    pub created: Option<String>,
-    /// The key id in the pending value, if it holds one.
-    pub key_id: Option<String>,
-}
-
-/// One secret that holds (or is meant to hold) AWS access keys.
-#[derive(Debug, Clone, Serialize)]
-pub struct SecretReport {
-    pub name: String,
-    pub arn: String,
-    /// From the `<app>/<env>/<secret-name>` naming convention, when the name follows it.
-    pub app: Option<String>,
-    pub env: Option<String>,
-    pub user: Option<String>,
-    /// `UserName` (the value names it) or `template` (derived from the secret's name).
-    pub user_source: Option<&'static str>,
-    /// The secret the user's `iam-key-rotator:secret` tag names, if any (§15).
-    pub bound_to: Option<String>,
-    #[serde(skip)]
-    pub binding: Option<Binding>,
-    #[serde(skip)]
-    pub user_arn: Option<String>,
-    pub key: Option<KeyReport>,
-    /// The user's keys that no version of the secret holds.
-    pub foreign_keys: Vec<String>,
-    pub rotation: Rotation,
-    pub pending: Option<PendingReport>,
-    pub verdict: Verdict,
-    pub findings: Vec<Finding>,
-    #[serde(skip)]
-    pub entry: SecretEntry,
-    /// The versions' key ids (AWSCURRENT, AWSPREVIOUS, AWSPENDING): users holding none of
-    /// them are the ones with keys but no secret.
-    #[serde(skip)]
-    pub version_keys: Vec<String>,
-    #[serde(skip)]
-    pub user_key_list: Vec<IamKey>,
-    /// When the stray AWSPENDING version was created (seconds since the epoch).
-    #[serde(skip)]
-    pub pending_since: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct UserReport {
-    pub user: String,
-    pub keys: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ScanReport {
-    /// Secrets listed (after the selection's name and tag filters).
-    pub secrets_listed: usize,
-    pub secrets: Vec<SecretReport>,
-    /// With `--user-path`: users there with keys that no scanned secret is for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users_without_secret: Option<Vec<UserReport>>,
 }
 
 /// Told how far a scan has got, for a progress bar.
@@ -137,7 +62,9 @@ pub async fn scan(
     secrets.sort_by(|a, b| a.name.cmp(&b.name));
 
     let users_without_secret = match &options.user_path {
-        Some(path) => Some(users_without_secret(aws, path, &secrets, options.concurrency).await?),
+        Some(path) => {
+            Some(uncovered::users_without_secret(aws, path, &secrets, options.concurrency).await?)
+        }
         None => None,
     };
     Ok(ScanReport {
@@ -145,51 +72,6 @@ pub async fn scan(
         secrets,
         users_without_secret,
     })
-}
-
-async fn users_without_secret(
-    aws: &dyn FleetAws,
-    path: &str,
-    secrets: &[SecretReport],
-    concurrency: usize,
-) -> Result<Vec<UserReport>, AwsError> {
-    // A user is covered when a secret is for it, or holds one of its keys (even a secret the
-    // function cannot rotate: that one is reported as such already).
-    let covered_users: BTreeSet<&str> = secrets.iter().filter_map(|s| s.user.as_deref()).collect();
-    let covered_keys: BTreeSet<&str> = secrets
-        .iter()
-        .flat_map(|s| {
-            s.key
-                .iter()
-                .map(|k| k.id.as_str())
-                .chain(s.version_keys.iter().map(String::as_str))
-        })
-        .collect();
-    let covered_keys = &covered_keys;
-    let users: Vec<String> = aws
-        .users_on_path(path)
-        .await?
-        .into_iter()
-        .filter(|u| !covered_users.contains(u.as_str()))
-        .collect();
-    let found: Vec<Result<Option<UserReport>, AwsError>> = stream::iter(users)
-        .map(|user| async move {
-            let keys = aws.user_keys(&user).await?.unwrap_or_default();
-            let held = keys.iter().any(|k| covered_keys.contains(k.id.as_str()));
-            Ok((!keys.is_empty() && !held).then(|| UserReport {
-                user,
-                keys: keys.into_iter().map(|k| k.id).collect(),
-            }))
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    let mut reports: Vec<UserReport> = found
-        .into_iter()
-        .filter_map(Result::transpose)
-        .collect::<Result<_, _>>()?;
-    reports.sort_by(|a, b| a.user.cmp(&b.user));
-    Ok(reports)
 }
 
 /// One secret: `None` when it holds nothing that looks like an AWS key.
@@ -262,83 +144,7 @@ async fn inspect(
     Some(report)
 }
 
-/// The fix for a failed read: the missing permission when AWS refused, else what to check.
-fn needs(error: &AwsError) -> String {
-    let permission = format!("{}:{}", error.service, error.operation);
-    let kms = if error.operation == "GetSecretValue" {
-        " (and kms:Decrypt on the secret's KMS key)"
-    } else {
-        ""
-    };
-    if error.is_transient() {
-        "try again: the error is transient".into()
-    } else if error
-        .code
-        .as_deref()
-        .is_some_and(|c| c.contains("AccessDenied"))
-    {
-        format!("grant the scanning identity {permission}{kms}")
-    } else {
-        format!("check that the scanning identity can call {permission}{kms}")
-    }
-}
-
 impl SecretReport {
-    /// Why enable, rotate and unstick leave this secret alone: the function could not rotate it,
-    /// or the scan could not read it.
-    pub fn why_not_actionable(&self) -> Option<String> {
-        matches!(self.verdict, Verdict::NotRotatable | Verdict::Unreadable).then(|| {
-            let detail = self
-                .findings
-                .first()
-                .map(|f| f.detail.as_str())
-                .unwrap_or_default();
-            format!("{}: {detail}", self.verdict)
-        })
-    }
-
-    fn new(mut entry: SecretEntry) -> Self {
-        let segments: Vec<&str> = entry.name.split('/').collect();
-        let (app, env) = match segments.as_slice() {
-            [app, env, name] if !app.is_empty() && !env.is_empty() && !name.is_empty() => {
-                (Some(app.to_string()), Some(env.to_string()))
-            }
-            _ => (None, None),
-        };
-        SecretReport {
-            name: entry.name.clone(),
-            arn: entry.arn.clone(),
-            app,
-            env,
-            user: None,
-            user_source: None,
-            bound_to: None,
-            binding: None,
-            user_arn: None,
-            key: None,
-            foreign_keys: Vec::new(),
-            // Reported from here; the entry keeps the versions.
-            rotation: std::mem::take(&mut entry.rotation),
-            pending: None,
-            verdict: Verdict::Ok,
-            findings: Vec::new(),
-            entry,
-            version_keys: Vec::new(),
-            user_key_list: Vec::new(),
-            pending_since: None,
-        }
-    }
-
-    fn add(&mut self, verdict: Verdict, detail: impl Into<String>, fix: impl Into<String>) {
-        self.findings.push(Finding {
-            verdict,
-            detail: detail.into(),
-            fix: fix.into(),
-        });
-        self.findings.sort_by_key(|f| f.verdict);
-        self.verdict = verdict_of(&self.findings);
-    }
-
     /// IAM and the other versions, then the verdict.
     async fn observe(
         &mut self,

@@ -81,7 +81,7 @@ pub fn parse_function_arn(text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     } else {
         Err(format!(
-            "`{text}` is not a Lambda function ARN: expected arn:aws:lambda:REGION:ACCOUNT:function:NAME (the stack's RotatorFunctionArn output)"
+            "`{text}` is not a Lambda function ARN: expected arn:aws:lambda:REGION:ACCOUNT:function:NAME (the stack's FunctionArn output)"
         ))
     }
 }

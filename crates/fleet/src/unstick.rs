@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use super::aws::FleetAws;
 use super::claims::KeyHolders;
 use super::outcome::{Outcome, SecretOutcome};
-use super::scan::SecretReport;
+use super::report::SecretReport;
 use super::time::{epoch_seconds, human_age, rfc3339, DAY};
 use iam_key_rotator::aws::{VersionRef, AWSCURRENT, AWSPENDING};
 use iam_key_rotator::secret_value::SecretValue;

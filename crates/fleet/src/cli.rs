@@ -1,0 +1,190 @@
+//! The command line of iam-key-fleet: its commands, flags and their parsing (clap). What each
+//! command does is in the `iam_key_fleet` library; `main.rs` dispatches.
+
+use std::time::SystemTime;
+
+use clap::{Args, Parser, Subcommand};
+
+use iam_key_fleet::scan::ScanOptions;
+use iam_key_fleet::schedule::parse_function_arn;
+use iam_key_fleet::select::{parse_name_prefix, parse_tag, Selection};
+use iam_key_fleet::time::epoch_seconds;
+use iam_key_fleet::verdict::{Limits, Verdict};
+use iam_key_rotator::user_name::UserNameTemplate;
+
+#[derive(Parser)]
+#[command(
+    name = "iam-key-fleet",
+    version,
+    about = "Find every secret that holds AWS access keys and bring it under rotation",
+    after_help = "AWS credentials and region come from the usual places (AWS_PROFILE, AWS_REGION, ...). \
+                  Nothing is changed without --apply."
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// List the secrets that hold AWS access keys, with their key, rotation and verdict.
+    Scan {
+        #[command(flatten)]
+        filters: Filters,
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// Also list the IAM users under this path (e.g. /svc/) that hold keys but no secret.
+        #[arg(long, value_name = "PATH", value_parser = parse_user_path)]
+        user_path: Option<String>,
+    },
+    /// Turn rotation on (function and schedule) for the selected secrets. Dry run unless --apply.
+    Enable {
+        #[command(flatten)]
+        filters: Filters,
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// The rotation function's ARN (the SAM stack's FunctionArn output).
+        #[arg(long, value_name = "ARN", value_parser = parse_function_arn)]
+        function_arn: String,
+        /// Secrets Manager's ScheduleExpression: rate(N days), rate(N hours) or cron(...).
+        #[arg(long, default_value = "rate(30 days)")]
+        schedule: String,
+        /// The rotation window (Duration), e.g. 2h.
+        #[arg(long, value_name = "HOURS")]
+        window: Option<String>,
+        /// Make the changes (without it, only show them).
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Rotate the selected secrets now, a few at a time, and wait for each to finish.
+    Rotate {
+        #[command(flatten)]
+        filters: Filters,
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// Rotations at once.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+        parallel: u16,
+        /// Give up waiting for one rotation after this many seconds.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        timeout_seconds: u64,
+        /// Leave alone a secret rotated less than this long ago (Nd, Nh or Nm): a second rotation
+        /// acts on the key that was AWSCURRENT until the first, which consumers may still use.
+        #[arg(long, default_value = "1d", value_parser = parse_interval)]
+        min_interval: i64,
+        /// Rotate even a secret rotated less than --min-interval ago.
+        #[arg(long)]
+        force: bool,
+        /// Rotate (without it, only show what would be rotated).
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Repair rotations left half-done: remove AWSPENDING and delete the orphan key. Dry run unless --apply.
+    Unstick {
+        #[command(flatten)]
+        filters: Filters,
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// Leave alone a pending version younger than this: Secrets Manager may still be retrying
+        /// its rotation. Default: the secret's rotation window, else 24 hours (the longest).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=10_080))]
+        min_age_minutes: Option<u32>,
+        /// Make the changes (without it, only show them).
+        #[arg(long)]
+        apply: bool,
+    },
+}
+
+/// Which secrets: every given filter must match.
+#[derive(Args)]
+pub(crate) struct Filters {
+    /// A secret's name or ARN (repeatable).
+    #[arg(long = "secret", value_name = "NAME")]
+    pub(crate) names: Vec<String>,
+    /// Secrets whose name starts with this, e.g. app1/production/.
+    #[arg(long, value_parser = parse_name_prefix)]
+    pub(crate) name_prefix: Option<String>,
+    /// A tag the secret must have, KEY=VALUE (repeatable: all must match).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub(crate) tags: Vec<(String, String)>,
+    /// Secrets with this scan verdict (repeatable: any).
+    #[arg(long = "verdict", value_enum)]
+    pub(crate) verdicts: Vec<Verdict>,
+}
+
+#[derive(Args)]
+pub(crate) struct ScanArgs {
+    /// For values without UserName: the user name from the secret's name, as the function's
+    /// USER_NAME_TEMPLATE (e.g. {1}-{2} maps app1/production/x to app1-production).
+    #[arg(long, env = "USER_NAME_TEMPLATE", value_parser = UserNameTemplate::parse)]
+    pub(crate) user_name_template: Option<UserNameTemplate>,
+    /// A key older than this many days is stale.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub(crate) max_key_age_days: u32,
+    /// Secrets looked at in parallel while scanning.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) concurrency: u16,
+}
+
+/// `Nd`, `Nh` or `Nm` (N from 0) into seconds.
+pub(crate) fn parse_interval(text: &str) -> Result<i64, String> {
+    let unit = match text.chars().last() {
+        Some('d') => 86_400,
+        Some('h') => 3_600,
+        Some('m') => 60,
+        _ => {
+            return Err(format!(
+                "`{text}` is not an interval: write Nd, Nh or Nm (for example 1d)"
+            ))
+        }
+    };
+    text[..text.len() - 1]
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (0..=3_650 * 86_400 / unit).contains(n))
+        .map(|n| n * unit)
+        .ok_or_else(|| format!("`{text}` is not an interval: write Nd, Nh or Nm (for example 1d)"))
+}
+
+pub(crate) fn parse_user_path(text: &str) -> Result<String, String> {
+    if text.starts_with('/') && text.ends_with('/') {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not an IAM path: it starts and ends with /, for example /svc/"
+        ))
+    }
+}
+
+impl From<Filters> for Selection {
+    fn from(f: Filters) -> Self {
+        Selection {
+            names: f.names,
+            name_prefix: f.name_prefix,
+            tags: f.tags,
+            verdicts: f.verdicts,
+        }
+    }
+}
+
+/// How long a pending version may be a rotation still running (the Lambda maximum is 15 min).
+const PENDING_GRACE_SECONDS: i64 = 900;
+
+pub(crate) fn scan_options(args: ScanArgs, user_path: Option<String>) -> ScanOptions {
+    let now = epoch_seconds(SystemTime::now());
+    ScanOptions {
+        template: args.user_name_template,
+        limits: Limits {
+            now,
+            max_key_age_days: args.max_key_age_days.into(),
+            pending_grace_seconds: PENDING_GRACE_SECONDS,
+            // Secrets Manager's longest rotation window is 24 hours.
+            overdue_grace_seconds: 24 * 3_600,
+        },
+        concurrency: args.concurrency.into(),
+        user_path,
+    }
+}
