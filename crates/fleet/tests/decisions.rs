@@ -1,0 +1,332 @@
+//! The fleet's decisions (scan, enable, rotate, unstick) over the in-memory estate: fast, and
+//! beside the end-to-end tests (tests/e2e/test_fleet.py) that run the same commands against the
+//! local AWS stack. Each test sets up the one situation a rule is about and asserts both what the
+//! command reports and what it changed.
+
+mod support;
+
+use std::time::Duration;
+
+use iam_key_fleet::aws::Schedule;
+use iam_key_fleet::outcome::{Outcome, SecretOutcome};
+use iam_key_fleet::report::{ScanReport, SecretReport};
+use iam_key_fleet::rotate::{rotate, RotateOptions};
+use iam_key_fleet::scan::{scan, ScanOptions};
+use iam_key_fleet::select::Selection;
+use iam_key_fleet::verdict::{Limits, Verdict};
+use iam_key_fleet::{enable, unstick};
+use iam_key_rotator::aws::AWSCURRENT;
+use support::fake::{key_value, FakeEstate, FUNCTION};
+
+const NOW: i64 = 1_800_000_000;
+const DAY: i64 = 86_400;
+
+async fn scan_all(estate: &FakeEstate) -> ScanReport {
+    let options = ScanOptions {
+        template: None,
+        limits: Limits {
+            now: NOW,
+            max_key_age_days: 90,
+            pending_grace_seconds: 900,
+            overdue_grace_seconds: DAY,
+        },
+        concurrency: 4,
+        user_path: None,
+    };
+    scan(estate, &Selection::default(), &options, &())
+        .await
+        .expect("the fake answers")
+}
+
+fn report<'a>(scan: &'a ScanReport, name: &str) -> &'a SecretReport {
+    scan.secrets
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("{name} not in the scan"))
+}
+
+/// alice's secret holds her only key; her user is bound to it unless `bound` is false.
+fn alice(estate: &FakeEstate, bound: bool) -> String {
+    estate.key("alice", "AKIAALICE1", NOW - 10 * DAY);
+    let arn = estate.secret(
+        "app/prod/alice",
+        &key_value("alice", "AKIAALICE1"),
+        NOW - 10 * DAY,
+    );
+    if bound {
+        estate.tag_binding("alice", &arn);
+    }
+    arn
+}
+
+fn schedule() -> Schedule {
+    Schedule {
+        expression: "rate(30 days)".into(),
+        window: None,
+    }
+}
+
+fn only(outcomes: &[SecretOutcome]) -> &SecretOutcome {
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    &outcomes[0]
+}
+
+#[tokio::test]
+async fn scan_tells_a_bound_user_from_an_unbound_one_and_ignores_unrelated_secrets() {
+    let estate = FakeEstate::default();
+    let alice_arn = alice(&estate, true);
+    estate.key("bob", "AKIABOB1", NOW - 10 * DAY);
+    estate.secret(
+        "app/prod/bob",
+        &key_value("bob", "AKIABOB1"),
+        NOW - 10 * DAY,
+    );
+    estate.secret("app/prod/db", r#"{"host":"db","port":5432}"#, NOW);
+
+    let scan = scan_all(&estate).await;
+    assert_eq!(
+        scan.secrets.len(),
+        2,
+        "the database secret holds no AWS key"
+    );
+    assert_eq!(
+        report(&scan, "app/prod/alice").bound_to.as_deref(),
+        Some(alice_arn.as_str())
+    );
+    assert_ne!(report(&scan, "app/prod/alice").verdict, Verdict::Unbound);
+    assert_eq!(report(&scan, "app/prod/bob").verdict, Verdict::Unbound);
+    assert_eq!(report(&scan, "app/prod/bob").bound_to, None);
+    assert!(estate.changes().is_empty(), "a scan changes nothing");
+}
+
+#[tokio::test]
+async fn scan_names_the_keys_no_version_holds() {
+    let estate = FakeEstate::default();
+    alice(&estate, true);
+    estate.key("alice", "AKIAHANDMADE", NOW - DAY);
+    let scan = scan_all(&estate).await;
+    let alice = report(&scan, "app/prod/alice");
+    assert_eq!(alice.foreign_keys, vec!["AKIAHANDMADE".to_owned()]);
+    assert!(alice
+        .findings
+        .iter()
+        .any(|f| f.verdict == Verdict::ForeignKeys));
+}
+
+#[tokio::test]
+async fn enable_binds_a_user_only_after_its_stored_key_authenticates_and_a_dry_run_changes_nothing()
+{
+    let estate = FakeEstate::default();
+    let arn = alice(&estate, false);
+    let scan = scan_all(&estate).await;
+
+    let planned = enable::enable(&estate, &scan.secrets, FUNCTION, &schedule(), false, 4).await;
+    assert_eq!(only(&planned).outcome, Outcome::WouldDo);
+    assert!(
+        estate.changes().is_empty(),
+        "a dry run changed {:?}",
+        estate.changes()
+    );
+
+    let done = enable::enable(&estate, &scan.secrets, FUNCTION, &schedule(), true, 4).await;
+    assert_eq!(
+        only(&done).outcome,
+        Outcome::Done,
+        "{:?}",
+        only(&done).detail
+    );
+    assert_eq!(
+        estate.changes(),
+        vec![
+            format!("TagUser alice {arn}"),
+            format!("RotateSecret {arn} immediately=false")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn enable_does_not_bind_a_user_whose_key_another_secret_also_holds() {
+    // The reviewer's attack: a leaked key stored in a secret the attacker can write.
+    let estate = FakeEstate::default();
+    alice(&estate, false);
+    estate.secret("attacker/copy", &key_value("alice", "AKIAALICE1"), NOW);
+    let scan = scan_all(&estate).await;
+    let secrets: Vec<SecretReport> = scan
+        .secrets
+        .into_iter()
+        .filter(|s| s.name == "app/prod/alice")
+        .collect();
+
+    let outcomes = enable::enable(&estate, &secrets, FUNCTION, &schedule(), true, 4).await;
+    assert_eq!(only(&outcomes).outcome, Outcome::Skipped);
+    assert!(
+        only(&outcomes).detail.contains("attacker/copy"),
+        "{}",
+        only(&outcomes).detail
+    );
+    assert!(
+        estate.changes().is_empty(),
+        "changed {:?}",
+        estate.changes()
+    );
+}
+
+#[tokio::test]
+async fn enable_does_not_bind_on_a_key_id_that_does_not_authenticate() {
+    // The key id is the user's, but the stored secret access key is not: ids are not secret.
+    let estate = FakeEstate::default();
+    estate.key("alice", "AKIAALICE1", NOW - 10 * DAY);
+    let forged = serde_json::json!({"UserName": "alice", "AccessKeyId": "AKIAALICE1", "SecretAccessKey": "guessed"});
+    estate.secret("app/prod/alice", &forged.to_string(), NOW);
+    let scan = scan_all(&estate).await;
+
+    let outcomes = enable::enable(&estate, &scan.secrets, FUNCTION, &schedule(), true, 4).await;
+    assert_eq!(only(&outcomes).outcome, Outcome::Failed);
+    assert!(
+        only(&outcomes).detail.contains("does not authenticate"),
+        "{}",
+        only(&outcomes).detail
+    );
+    assert!(
+        !estate.changes().iter().any(|c| c.starts_with("TagUser")),
+        "bound: {:?}",
+        estate.changes()
+    );
+}
+
+fn rotate_options(apply: bool, force: bool) -> RotateOptions {
+    RotateOptions {
+        concurrency: 2,
+        timeout: Duration::from_secs(5),
+        poll_interval: Duration::from_millis(1),
+        apply,
+        min_interval_seconds: DAY,
+        force,
+        now: NOW,
+    }
+}
+
+#[tokio::test]
+async fn rotate_is_a_dry_run_without_apply_and_rotates_with_it() {
+    let estate = FakeEstate::default();
+    let arn = alice(&estate, true);
+    estate.rotation_on(&arn, Some(NOW - 10 * DAY));
+    let scan = scan_all(&estate).await;
+
+    let planned = rotate(&estate, &scan.secrets, rotate_options(false, false), |_| {}).await;
+    assert_eq!(only(&planned).outcome, Outcome::WouldDo);
+    assert!(estate.changes().is_empty());
+
+    let done = rotate(&estate, &scan.secrets, rotate_options(true, false), |_| {}).await;
+    assert_eq!(only(&done).outcome, Outcome::Done, "{}", only(&done).detail);
+    assert_eq!(
+        estate.changes(),
+        vec![format!("RotateSecret {arn} immediately=true")]
+    );
+    assert!(estate
+        .labels(&arn)
+        .iter()
+        .any(|(v, l)| v.starts_with("v-rotated") && l.iter().any(|l| l == AWSCURRENT)));
+}
+
+#[tokio::test]
+async fn rotate_leaves_a_secret_rotated_within_the_interval_unless_forced() {
+    let estate = FakeEstate::default();
+    let arn = alice(&estate, true);
+    estate.rotation_on(&arn, Some(NOW - 3_600));
+    let scan = scan_all(&estate).await;
+
+    let skipped = rotate(&estate, &scan.secrets, rotate_options(true, false), |_| {}).await;
+    assert_eq!(only(&skipped).outcome, Outcome::Skipped);
+    assert!(only(&skipped).detail.contains("--min-interval"));
+    assert!(estate.changes().is_empty());
+
+    let forced = rotate(&estate, &scan.secrets, rotate_options(true, true), |_| {}).await;
+    assert_eq!(only(&forced).outcome, Outcome::Done);
+}
+
+#[tokio::test]
+async fn rotate_leaves_a_secret_with_rotation_off() {
+    let estate = FakeEstate::default();
+    alice(&estate, true);
+    let scan = scan_all(&estate).await;
+    let outcomes = rotate(&estate, &scan.secrets, rotate_options(true, true), |_| {}).await;
+    assert_eq!(only(&outcomes).outcome, Outcome::Skipped);
+    assert!(estate.changes().is_empty());
+}
+
+/// alice's rotation started two days ago and stopped after createSecret made AKIANEW, which is
+/// in its pending version; `orphan_used` says whether IAM shows AKIANEW used.
+async fn stuck(
+    orphan_used: bool,
+    pending_holds_it: bool,
+) -> (FakeEstate, String, Vec<SecretReport>) {
+    let estate = FakeEstate::default();
+    let arn = alice(&estate, true);
+    estate.rotation_on(&arn, Some(NOW - 30 * DAY));
+    let started = NOW - 2 * DAY;
+    estate.pending(
+        &arn,
+        "v-pending",
+        pending_holds_it
+            .then(|| key_value("alice", "AKIANEW"))
+            .as_deref(),
+        started,
+    );
+    estate.key("alice", "AKIANEW", started + 5);
+    if orphan_used {
+        estate.use_key("AKIANEW", NOW - DAY);
+    }
+    let scan = scan_all(&estate).await;
+    (estate, arn, scan.secrets)
+}
+
+#[tokio::test]
+async fn unstick_deletes_a_never_used_key_of_the_abandoned_rotation_and_keeps_the_current_one() {
+    let (estate, arn, secrets) = stuck(false, true).await;
+
+    let planned = unstick::unstick(&estate, &secrets, NOW, None, false, 4).await;
+    assert_eq!(only(&planned).outcome, Outcome::WouldDo);
+    assert!(estate.changes().is_empty());
+
+    let done = unstick::unstick(&estate, &secrets, NOW, None, true, 4).await;
+    assert_eq!(only(&done).outcome, Outcome::Done, "{}", only(&done).detail);
+    assert_eq!(
+        estate.changes(),
+        vec![
+            format!("RemovePending {arn} v-pending"),
+            "DeleteAccessKey alice AKIANEW".to_owned()
+        ]
+    );
+    assert_eq!(estate.key_ids("alice"), vec!["AKIAALICE1".to_owned()]);
+}
+
+#[tokio::test]
+async fn unstick_never_deletes_a_key_iam_shows_used() {
+    let (estate, _, secrets) = stuck(true, false).await;
+    let done = unstick::unstick(&estate, &secrets, NOW, None, true, 4).await;
+    assert_eq!(only(&done).outcome, Outcome::Done);
+    assert!(
+        only(&done).detail.contains("left AKIANEW"),
+        "{}",
+        only(&done).detail
+    );
+    assert!(
+        !estate
+            .changes()
+            .iter()
+            .any(|c| c.starts_with("DeleteAccessKey")),
+        "{:?}",
+        estate.changes()
+    );
+    assert!(estate.key_ids("alice").contains(&"AKIANEW".to_owned()));
+}
+
+#[tokio::test]
+async fn unstick_waits_out_the_rotation_window() {
+    let (estate, _, secrets) = stuck(false, true).await;
+    // Three days of minimum age: the pending version is two days old.
+    let outcomes = unstick::unstick(&estate, &secrets, NOW, Some(3 * DAY), true, 4).await;
+    assert_eq!(only(&outcomes).outcome, Outcome::Skipped);
+    assert!(estate.changes().is_empty());
+}

@@ -1,0 +1,3 @@
+//! Shared by the fleet crate's tests.
+
+pub mod fake;
