@@ -12,7 +12,7 @@ use lambda_runtime::Diagnostic;
 
 use crate::aws::AwsError;
 use crate::binding::{tag_user_command, BINDING_TAG, MAX_TAG_VALUE_LEN};
-use crate::event::Step;
+use crate::step::Step;
 
 /// What went wrong. Each message says what is wrong and what to do about it; none holds secret
 /// material (the value of a secret, a secret access key, a RotationToken).

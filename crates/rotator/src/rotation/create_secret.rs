@@ -4,8 +4,8 @@ use std::time::SystemTime;
 
 use tracing::{info, warn};
 
+use super::context::Rotation;
 use super::keys::{self, Evidence};
-use super::Rotation;
 use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPREVIOUS};
 use crate::error::Problem;
 use crate::secret_value::SecretValue;

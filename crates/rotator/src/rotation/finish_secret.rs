@@ -4,8 +4,8 @@
 
 use tracing::{info, warn};
 
+use super::context::Rotation;
 use super::keys::{self, PreviousKeyStep};
-use super::Rotation;
 use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
 use crate::error::Problem;

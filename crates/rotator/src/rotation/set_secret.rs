@@ -2,7 +2,7 @@
 
 use tracing::info;
 
-use super::Rotation;
+use super::context::Rotation;
 use crate::aws::{KeyStatus, VersionRef, AWSCURRENT};
 use crate::error::Problem;
 

@@ -4,7 +4,7 @@
 use tokio::time::{sleep_until, timeout_at, Instant};
 use tracing::info;
 
-use super::Rotation;
+use super::context::Rotation;
 use crate::aws::{VersionRef, AWSCURRENT};
 use crate::error::Problem;
 use crate::sensitive::Sensitive;

@@ -1,0 +1,178 @@
+//! What every step works with: the function's state ([`Rotator`], built once per process) and one
+//! step of one rotation ([`Rotation`]), with the reads and checks the steps share.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::time::Instant;
+use tracing::info;
+
+use crate::aws::{Iam, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING};
+use crate::binding::{self, Binding};
+use crate::config::Config;
+use crate::error::Problem;
+use crate::event::RotationEvent;
+use crate::secret_value::SecretValue;
+use crate::user_name::{resolve_user, NoUser};
+
+/// The function's state: configuration and the three services, built once per process.
+pub struct Rotator {
+    pub config: Config,
+    pub secrets: Arc<dyn SecretsManager>,
+    pub iam: Arc<dyn Iam>,
+    pub sts: Arc<dyn Sts>,
+}
+
+/// One step of one rotation, after the checks: what each step module works with.
+pub(super) struct Rotation<'a> {
+    pub(super) rotator: &'a Rotator,
+    pub(super) event: &'a RotationEvent,
+    pub(super) metadata: SecretMetadata,
+    /// testSecret must have answered by then.
+    pub(super) deadline: Instant,
+}
+
+impl Rotation<'_> {
+    pub(super) fn secret_id(&self) -> &str {
+        &self.event.secret_id
+    }
+
+    pub(super) fn config(&self) -> &Config {
+        &self.rotator.config
+    }
+
+    pub(super) fn pending(&self) -> VersionRef<'_> {
+        VersionRef::IdAndStage(&self.event.token, AWSPENDING)
+    }
+
+    /// Reads and parses a version; `None` when it holds no value.
+    pub(super) async fn read_value(
+        &self,
+        version: VersionRef<'_>,
+    ) -> Result<Option<SecretValue>, Problem> {
+        let Some(raw) = self
+            .rotator
+            .secrets
+            .get_secret_value(self.secret_id(), version)
+            .await?
+        else {
+            return Ok(None);
+        };
+        SecretValue::parse(&raw)
+            .map(Some)
+            .map_err(|reason| Problem::InvalidSecretValue {
+                version: version.to_string(),
+                reason,
+            })
+    }
+
+    /// Reads a version that must hold a value.
+    pub(super) async fn require_value(
+        &self,
+        version: VersionRef<'_>,
+        hint: &'static str,
+    ) -> Result<SecretValue, Problem> {
+        self.read_value(version)
+            .await?
+            .ok_or_else(|| Problem::MissingValue {
+                version: version.to_string(),
+                hint,
+            })
+    }
+
+    /// The IAM user of a value: its UserName, or the template over the secret's name (§4).
+    pub(super) fn resolve_user(
+        &self,
+        value: &SecretValue,
+        version: VersionRef<'_>,
+    ) -> Result<String, Problem> {
+        let template = self.config().user_name_template.as_ref();
+        let (user, _) = resolve_user(value.user_name(), template, &self.metadata.name).map_err(
+            |why| match (why, template) {
+                (NoUser::TemplateMismatch(reason), Some(template)) => Problem::TemplateMismatch {
+                    template: template.as_str().to_owned(),
+                    secret_name: self.metadata.name.clone(),
+                    reason,
+                },
+                _ => Problem::NoUserName {
+                    version: version.to_string(),
+                },
+            },
+        )?;
+        tracing::Span::current().record("user", user.as_str());
+        Ok(user)
+    }
+
+    /// §15: the user must carry the binding tag naming this very secret before any of its keys
+    /// is created, deleted or deactivated. GetUser gives the tags (and fails for a user that
+    /// does not exist).
+    pub(super) async fn require_binding(&self, user: &str) -> Result<(), Problem> {
+        let secret_arn = &self.metadata.arn;
+        binding::check_bindable(secret_arn)
+            .map_err(|length| Problem::SecretArnTooLong { length })?;
+        let iam_user = self.rotator.iam.get_user(user).await?;
+        let bound_to = match binding::binding_of(&iam_user.tags, secret_arn) {
+            Binding::Bound => return Ok(()),
+            Binding::Unbound => None,
+            Binding::BoundElsewhere(other) => Some(other),
+        };
+        Err(Problem::UserNotBound {
+            user: user.to_owned(),
+            secret_arn: secret_arn.clone(),
+            bound_to,
+        })
+    }
+
+    /// §9: AWSCURRENT must still be on a version older than this rotation, and the rotation's
+    /// version must never have been current. Otherwise someone changed AWSCURRENT by hand during
+    /// the rotation (a new value, or a label moved back), and going on would silently revert it.
+    /// Unknown creation dates fail closed. Returns when this rotation started (its version's
+    /// CreatedDate), which createSecret's orphan rule needs too: one listing serves both.
+    pub(super) async fn refuse_a_hand_edit(&self) -> Result<Option<SystemTime>, Problem> {
+        let token = &self.event.token;
+        let refuse = |reason: String| {
+            Err(Problem::CurrentWrittenDuringRotation {
+                reason,
+                token: token.clone(),
+            })
+        };
+        let labels = self.metadata.stages_of(token).unwrap_or_default();
+        if let Some(other) = labels.iter().find(|s| *s != AWSPENDING) {
+            return refuse(format!(
+                "this rotation's version {token} also carries {other}: it was AWSCURRENT, and AWSCURRENT was moved off it by hand"
+            ));
+        }
+        let Some(current) = self.metadata.version_with(AWSCURRENT) else {
+            return Ok(None);
+        };
+        let created = self
+            .rotator
+            .secrets
+            .versions_created(self.secret_id())
+            .await?;
+        match (created.get(current), created.get(token)) {
+            (Some(current_at), Some(started)) if current_at <= started => Ok(Some(*started)),
+            (Some(_), Some(_)) => refuse(format!(
+                "AWSCURRENT is on version {current}, written after this rotation started"
+            )),
+            _ => refuse(format!(
+                "Secrets Manager gives no creation date for version {current} or {token}, so whether AWSCURRENT was written during this rotation cannot be told"
+            )),
+        }
+    }
+
+    /// Deletes a key; one already gone counts as deleted, so a retry converges.
+    pub(super) async fn delete_key(
+        &self,
+        user: &str,
+        key_id: &str,
+        reason: &str,
+    ) -> Result<(), Problem> {
+        match self.rotator.iam.delete_access_key(user, key_id).await {
+            Ok(()) => info!(%key_id, reason, "deleted access key"),
+            Err(e) if e.is_not_found() => info!(%key_id, reason, "access key already deleted"),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+}
