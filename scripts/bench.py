@@ -209,7 +209,7 @@ def zip_size(binary: Path) -> int:
     return size
 
 
-# The calls the contract needs, per step, for this rotation (see README "Performance"): finishSecret
+# The calls the contract needs, per step, for this rotation (see docs/performance.md): finishSecret
 # needs DescribeSecret, the current value, GetUser (the binding, §15), ListSecretVersionIds (no
 # hand edit since the start), UpdateSecretVersionStage, the previous value, DeleteAccessKey;
 # createSecret GetUser for the binding and ListSecretVersionIds (no hand edit) beside its six.

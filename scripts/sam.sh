@@ -21,7 +21,7 @@ fi
 export PATH="$SAM_VENV/bin:$PATH"
 export SAM_CLI_TELEMETRY="${SAM_CLI_TELEMETRY:-0}"
 # cargo-lambda cross-compiles with zig by default; for x86_64 on an x86_64 machine plain cargo is
-# enough (and is what `make build` uses). An arm64 build needs zig: unset this, and see README.
+# enough (and is what `make build` uses). An arm64 build needs zig: unset this, and see the template's Architecture parameter.
 if [ "$(uname -m)" = x86_64 ]; then
   export CARGO_LAMBDA_COMPILER="${CARGO_LAMBDA_COMPILER:-cargo}"
 fi

@@ -181,7 +181,7 @@ async fn run_scan(
         Err(e) => {
             eprintln!(
                 "iam-key-fleet: the scan could not list what it needs: {e}\n\
-                 It needs secretsmanager:ListSecrets (and iam:ListUsers with --user-path): see README \"Fleet command\"."
+                 It needs secretsmanager:ListSecrets (and iam:ListUsers with --user-path): see docs/fleet.md."
             );
             None
         }

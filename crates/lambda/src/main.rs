@@ -5,7 +5,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 // One thread: the function serves one event at a time, and a worker pool would only add start-up
-// time and memory (README "Performance").
+// time and memory (docs/performance.md).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();

@@ -5,7 +5,7 @@
 //! them, so trusting the whole system store would only widen who can impersonate IAM or Secrets
 //! Manager. It is also what makes the cold start cheap: the SDK's default client reads and parses
 //! every file of the system store (about 300 on Debian) before the first request, which was two
-//! thirds of our start-up time (README "Performance").
+//! thirds of our start-up time (docs/performance.md).
 //!
 //! Setting `SSL_CERT_FILE` or `SSL_CERT_DIR` (the variables OpenSSL and rustls-native-certs read)
 //! adds the certificates found there: for a TLS-inspecting proxy, or a partition whose endpoints

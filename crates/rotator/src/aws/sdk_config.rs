@@ -19,7 +19,7 @@ impl Sources {
     /// The SDK's default credential chain would pick the environment first in the same case, so
     /// this changes where nothing comes from; it only skips building the chains' other providers
     /// (profile files, web identity, container, IMDS), which was a third of our start-up time
-    /// (README "Performance").
+    /// (docs/performance.md).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let set = |name: &str| lookup(name).filter(|v| !v.is_empty());
         match (
