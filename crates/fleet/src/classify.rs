@@ -59,8 +59,7 @@ fn classify_object(raw: &Sensitive, fields: &serde_json::Map<String, Value>) -> 
             Err(reason) => Holding::NotRotatable {
                 what: format!("the rotation function would refuse this value: {reason}"),
                 access_key_id: first_key_id(fields).map(|(_, id)| id),
-                fix: "correct the value as the reason says (docs/contract.md §4)"
-                    .into(),
+                fix: "correct the value as the reason says (docs/contract.md §4)".into(),
             },
         };
     }

@@ -13,8 +13,8 @@ use super::aws::{FleetAws, LastUsed, Rotation, Schedule, SecretEntry};
 use super::time::epoch_seconds;
 
 use iam_key_rotator::aws::{
-    sdk_error, AccessKeyInfo, AwsError, CallerIdentity, Iam, IamUser, SdkIam, SdkSecretsManager,
-    SdkSts, SecretsManager, Sts, VersionRef,
+    answer, sdk_error, AccessKeyInfo, AwsError, CallerIdentity, Iam, IamUser, SdkIam,
+    SdkSecretsManager, SdkSts, SecretsManager, Sts, VersionRef,
 };
 use iam_key_rotator::binding::BINDING_TAG;
 use iam_key_rotator::sensitive::Sensitive;
@@ -158,13 +158,8 @@ impl FleetAws for SdkFleet {
             .value(secret_arn)
             .build()
             .map_err(|e| AwsError::service("iam", "TagUser", None, Some(&e.to_string()), None))?;
-        self.iam
-            .tag_user()
-            .user_name(user)
-            .tags(tag)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam", "TagUser", e))?;
+        let request = self.iam.tag_user().user_name(user).tags(tag);
+        answer("iam", "TagUser", request.send()).await?;
         Ok(())
     }
 
@@ -227,10 +222,7 @@ impl FleetAws for SdkFleet {
                     .build(),
             );
         }
-        let out = request
-            .send()
-            .await
-            .map_err(|e| sdk_error("secretsmanager", "RotateSecret", e))?;
+        let out = answer("secretsmanager", "RotateSecret", request.send()).await?;
         Ok(out.version_id().unwrap_or_default().to_owned())
     }
 
@@ -241,14 +233,11 @@ impl FleetAws for SdkFleet {
 
     /// Takes AWSPENDING off `version_id`.
     async fn remove_pending(&self, arn: &str, version_id: &str) -> Result<(), AwsError> {
-        self.sm
-            .update_secret_version_stage()
-            .secret_id(arn)
+        let request = self.sm.update_secret_version_stage().secret_id(arn);
+        let request = request
             .version_stage("AWSPENDING")
-            .remove_from_version_id(version_id)
-            .send()
-            .await
-            .map_err(|e| sdk_error("secretsmanager", "UpdateSecretVersionStage", e))?;
+            .remove_from_version_id(version_id);
+        answer("secretsmanager", "UpdateSecretVersionStage", request.send()).await?;
         Ok(())
     }
 

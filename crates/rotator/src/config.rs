@@ -25,12 +25,16 @@ pub enum PreviousKeyAction {
 }
 
 impl PreviousKeyAction {
+    /// Each action and the name PREVIOUS_KEY_ACTION gives it: both directions read this table.
+    const NAMES: [(PreviousKeyAction, &'static str); 3] = [
+        (PreviousKeyAction::Keep, "keep"),
+        (PreviousKeyAction::Deactivate, "deactivate"),
+        (PreviousKeyAction::Delete, "delete"),
+    ];
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            PreviousKeyAction::Keep => "keep",
-            PreviousKeyAction::Deactivate => "deactivate",
-            PreviousKeyAction::Delete => "delete",
-        }
+        let named = Self::NAMES.iter().find(|(action, _)| *action == self);
+        named.map(|(_, name)| *name).unwrap_or_default()
     }
 }
 
@@ -44,12 +48,8 @@ impl FromStr for PreviousKeyAction {
     type Err = ();
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "keep" => Ok(PreviousKeyAction::Keep),
-            "deactivate" => Ok(PreviousKeyAction::Deactivate),
-            "delete" => Ok(PreviousKeyAction::Delete),
-            _ => Err(()),
-        }
+        let named = Self::NAMES.iter().find(|(_, name)| *name == s);
+        named.map(|(action, _)| *action).ok_or(())
     }
 }
 

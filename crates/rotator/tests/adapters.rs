@@ -82,9 +82,11 @@ async fn throttling_and_server_errors_are_transient_and_keep_their_code() {
     let err = secrets_manager!(broken)
         .put_pending_value(
             "s",
-            "v",
-            &iam_key_rotator::sensitive::Sensitive::new("{}"),
-            None,
+            iam_key_rotator::aws::Pending {
+                version_id: "v",
+                value: &iam_key_rotator::sensitive::Sensitive::new("{}"),
+                rotation_token: None,
+            },
         )
         .await
         .unwrap_err();

@@ -15,6 +15,16 @@ pub const AWSCURRENT: &str = "AWSCURRENT";
 pub const AWSPENDING: &str = "AWSPENDING";
 pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
 
+/// A value for a rotation's AWSPENDING version.
+#[derive(Debug, Clone, Copy)]
+pub struct Pending<'a> {
+    /// The rotation's token: the version id.
+    pub version_id: &'a str,
+    pub value: &'a Sensitive,
+    /// The RotationToken of the event, passed on so the put is the rotation's own.
+    pub rotation_token: Option<&'a Sensitive>,
+}
+
 /// What DescribeSecret tells us.
 #[derive(Debug, Clone)]
 pub struct SecretMetadata {
@@ -136,13 +146,11 @@ pub trait SecretsManager: Send + Sync {
         version: VersionRef<'_>,
     ) -> Result<Option<Sensitive>, AwsError>;
 
-    /// PutSecretValue onto `version_id` with the AWSPENDING label only.
+    /// PutSecretValue of `pending` with the AWSPENDING label only.
     async fn put_pending_value(
         &self,
         secret_id: &str,
-        version_id: &str,
-        value: &Sensitive,
-        rotation_token: Option<&Sensitive>,
+        pending: Pending<'_>,
     ) -> Result<(), AwsError>;
 
     /// UpdateSecretVersionStage: AWSCURRENT moves to `to_version`, off `from_version`.

@@ -115,6 +115,19 @@ impl AwsError {
     }
 }
 
+/// Awaits a request sent with the SDK, its error reduced to an [`AwsError`]: every adapter's call
+/// goes through here, `answer(SERVICE, "GetUser", request.send()).await?`.
+pub async fn answer<T, E>(
+    service: &'static str,
+    operation: &'static str,
+    sent: impl std::future::Future<Output = Result<T, aws_sdk_iam::error::SdkError<E>>>,
+) -> Result<T, AwsError>
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    sent.await.map_err(|e| sdk_error(service, operation, e))
+}
+
 /// Reduces an SDK error to an [`AwsError`]; [`AwsError::service`] decides from its code and status
 /// whether it is transient.
 pub fn sdk_error<E>(

@@ -8,7 +8,7 @@ use aws_sdk_iam::types::StatusType;
 use aws_sdk_iam::{Client, Config};
 
 use super::capabilities::{AccessKeyInfo, Iam, IamUser, KeyLastUse, KeyStatus, NewAccessKey};
-use super::error::{sdk_error, AwsError};
+use super::error::{answer, AwsError};
 use crate::sensitive::Sensitive;
 
 const SERVICE: &str = "iam";
@@ -44,13 +44,8 @@ fn missing(operation: &'static str, what: &str) -> AwsError {
 #[async_trait]
 impl Iam for SdkIam {
     async fn get_user(&self, user_name: &str) -> Result<IamUser, AwsError> {
-        let out = self
-            .client
-            .get_user()
-            .user_name(user_name)
-            .send()
-            .await
-            .map_err(|e| sdk_error(SERVICE, "GetUser", e))?;
+        let request = self.client.get_user().user_name(user_name);
+        let out = answer(SERVICE, "GetUser", request.send()).await?;
         let user = out.user().ok_or_else(|| missing("GetUser", "User"))?;
         Ok(IamUser {
             name: user.user_name().to_owned(),
@@ -65,17 +60,13 @@ impl Iam for SdkIam {
     }
 
     async fn list_access_keys(&self, user_name: &str) -> Result<Vec<AccessKeyInfo>, AwsError> {
-        let mut pages = self
-            .client
-            .list_access_keys()
-            .user_name(user_name)
-            .into_paginator()
-            .send();
-        let mut keys = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error(SERVICE, "ListAccessKeys", e))?;
-            for key in page.access_key_metadata() {
-                keys.push(AccessKeyInfo {
+        let request = self.client.list_access_keys().user_name(user_name);
+        let pages = request.into_paginator().send().try_collect();
+        let pages = answer(SERVICE, "ListAccessKeys", pages).await?;
+        let listed = pages.iter().flat_map(|page| page.access_key_metadata());
+        listed
+            .map(|key| {
+                Ok(AccessKeyInfo {
                     id: key
                         .access_key_id()
                         .ok_or_else(|| missing("ListAccessKeys", "AccessKeyId"))?
@@ -83,10 +74,9 @@ impl Iam for SdkIam {
                     status: status(key.status()),
                     created: to_system_time(key.create_date())
                         .ok_or_else(|| missing("ListAccessKeys", "CreateDate"))?,
-                });
-            }
-        }
-        Ok(keys)
+                })
+            })
+            .collect()
     }
 
     async fn create_access_key(&self, user_name: &str) -> Result<NewAccessKey, AwsError> {
@@ -94,15 +84,13 @@ impl Iam for SdkIam {
         // second key, stored nowhere, that later fills the user's last slot. So it is sent once;
         // Secrets Manager's retry of the rotation takes over, and §6 rule 4 deletes what the lost
         // attempt made.
-        let out = self
+        let request = self
             .client
             .create_access_key()
             .user_name(user_name)
             .customize()
-            .config_override(Config::builder().retry_config(RetryConfig::disabled()))
-            .send()
-            .await
-            .map_err(|e| sdk_error(SERVICE, "CreateAccessKey", e))?;
+            .config_override(Config::builder().retry_config(RetryConfig::disabled()));
+        let out = answer(SERVICE, "CreateAccessKey", request.send()).await?;
         let key = out
             .access_key()
             .ok_or_else(|| missing("CreateAccessKey", "AccessKey"))?;
@@ -115,13 +103,8 @@ impl Iam for SdkIam {
     }
 
     async fn access_key_last_used(&self, key_id: &str) -> Result<KeyLastUse, AwsError> {
-        let out = self
-            .client
-            .get_access_key_last_used()
-            .access_key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| sdk_error(SERVICE, "GetAccessKeyLastUsed", e))?;
+        let request = self.client.get_access_key_last_used().access_key_id(key_id);
+        let out = answer(SERVICE, "GetAccessKeyLastUsed", request.send()).await?;
         // IAM says "N/A" for the service and Region of a key never used.
         let known = |text: &str| Some(text.to_owned()).filter(|t| !t.is_empty() && t != "N/A");
         let used = out.access_key_last_used();
@@ -134,13 +117,12 @@ impl Iam for SdkIam {
     }
 
     async fn delete_access_key(&self, user_name: &str, key_id: &str) -> Result<(), AwsError> {
-        self.client
+        let request = self
+            .client
             .delete_access_key()
             .user_name(user_name)
-            .access_key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| sdk_error(SERVICE, "DeleteAccessKey", e))?;
+            .access_key_id(key_id);
+        answer(SERVICE, "DeleteAccessKey", request.send()).await?;
         Ok(())
     }
 
@@ -154,14 +136,13 @@ impl Iam for SdkIam {
             KeyStatus::Active => StatusType::Active,
             KeyStatus::Inactive => StatusType::Inactive,
         };
-        self.client
+        let request = self
+            .client
             .update_access_key()
             .user_name(user_name)
             .access_key_id(key_id)
-            .status(new_status)
-            .send()
-            .await
-            .map_err(|e| sdk_error(SERVICE, "UpdateAccessKey", e))?;
+            .status(new_status);
+        answer(SERVICE, "UpdateAccessKey", request.send()).await?;
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ mod secrets_manager;
 mod sts;
 
 pub use capabilities::*;
-pub use error::{sdk_error, AwsError, AwsErrorKind};
+pub use error::{answer, sdk_error, AwsError, AwsErrorKind};
 pub use iam::SdkIam;
 pub use secrets_manager::SdkSecretsManager;
 pub use sts::SdkSts;

@@ -6,8 +6,10 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 
-use super::capabilities::{SecretMetadata, SecretsManager, VersionRef, AWSCURRENT, AWSPENDING};
-use super::error::{sdk_error, AwsError};
+use super::capabilities::{
+    Pending, SecretMetadata, SecretsManager, VersionRef, AWSCURRENT, AWSPENDING,
+};
+use super::error::{answer, sdk_error, AwsError};
 use super::iam::to_system_time;
 use crate::sensitive::Sensitive;
 
@@ -26,13 +28,8 @@ impl SdkSecretsManager {
 #[async_trait]
 impl SecretsManager for SdkSecretsManager {
     async fn describe_secret(&self, secret_id: &str) -> Result<SecretMetadata, AwsError> {
-        let out = self
-            .client
-            .describe_secret()
-            .secret_id(secret_id)
-            .send()
-            .await
-            .map_err(|e| sdk_error(SERVICE, "DescribeSecret", e))?;
+        let request = self.client.describe_secret().secret_id(secret_id);
+        let out = answer(SERVICE, "DescribeSecret", request.send()).await?;
         // The full ARN is what a user's binding names (§15): never stand in the SecretId for it.
         let arn = out.arn().ok_or_else(|| {
             AwsError::service(
@@ -81,20 +78,18 @@ impl SecretsManager for SdkSecretsManager {
     async fn put_pending_value(
         &self,
         secret_id: &str,
-        version_id: &str,
-        value: &Sensitive,
-        rotation_token: Option<&Sensitive>,
+        pending: Pending<'_>,
     ) -> Result<(), AwsError> {
-        self.client
+        let token = pending.rotation_token.map(|t| t.expose().to_owned());
+        let request = self
+            .client
             .put_secret_value()
             .secret_id(secret_id)
-            .client_request_token(version_id)
-            .secret_string(value.expose())
+            .client_request_token(pending.version_id)
+            .secret_string(pending.value.expose())
             .version_stages(AWSPENDING)
-            .set_rotation_token(rotation_token.map(|t| t.expose().to_owned()))
-            .send()
-            .await
-            .map_err(|e| sdk_error(SERVICE, "PutSecretValue", e))?;
+            .set_rotation_token(token);
+        answer(SERVICE, "PutSecretValue", request.send()).await?;
         Ok(())
     }
 
@@ -104,15 +99,14 @@ impl SecretsManager for SdkSecretsManager {
         to_version: &str,
         from_version: Option<&str>,
     ) -> Result<(), AwsError> {
-        self.client
+        let request = self
+            .client
             .update_secret_version_stage()
             .secret_id(secret_id)
             .version_stage(AWSCURRENT)
             .move_to_version_id(to_version)
-            .set_remove_from_version_id(from_version.map(str::to_owned))
-            .send()
-            .await
-            .map_err(|e| sdk_error(SERVICE, "UpdateSecretVersionStage", e))?;
+            .set_remove_from_version_id(from_version.map(str::to_owned));
+        answer(SERVICE, "UpdateSecretVersionStage", request.send()).await?;
         Ok(())
     }
 
@@ -120,23 +114,13 @@ impl SecretsManager for SdkSecretsManager {
         &self,
         secret_id: &str,
     ) -> Result<BTreeMap<String, SystemTime>, AwsError> {
-        let mut pages = self
-            .client
-            .list_secret_version_ids()
-            .secret_id(secret_id)
-            .into_paginator()
-            .send();
-        let mut created = BTreeMap::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error(SERVICE, "ListSecretVersionIds", e))?;
-            for entry in page.versions() {
-                if let (Some(id), Some(date)) =
-                    (entry.version_id(), to_system_time(entry.created_date()))
-                {
-                    created.insert(id.to_owned(), date);
-                }
-            }
-        }
-        Ok(created)
+        let request = self.client.list_secret_version_ids().secret_id(secret_id);
+        let pages = request.into_paginator().send().try_collect();
+        let pages = answer(SERVICE, "ListSecretVersionIds", pages).await?;
+        let versions = pages.iter().flat_map(|page| page.versions());
+        // A version listed without a date is left out: the hand-edit check then fails closed.
+        let dated =
+            versions.filter_map(|v| Some((v.version_id()?, to_system_time(v.created_date())?)));
+        Ok(dated.map(|(id, date)| (id.to_owned(), date)).collect())
     }
 }

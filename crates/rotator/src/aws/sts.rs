@@ -10,7 +10,7 @@ use aws_sdk_sts::config::{Credentials, IdentityCache};
 use aws_sdk_sts::Client;
 
 use super::capabilities::{CallerIdentity, Sts};
-use super::error::{sdk_error, AwsError};
+use super::error::{answer, AwsError};
 use crate::sensitive::Sensitive;
 
 const SERVICE: &str = "sts";
@@ -53,11 +53,8 @@ impl Sts for SdkSts {
             "key-under-test",
         );
         let client = Client::from_conf(self.base.clone().credentials_provider(credentials).build());
-        let out = client
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| sdk_error(SERVICE, "GetCallerIdentity", e))?;
+        let request = client.get_caller_identity();
+        let out = answer(SERVICE, "GetCallerIdentity", request.send()).await?;
         Ok(CallerIdentity {
             account: out.account().unwrap_or_default().to_owned(),
             arn: out.arn().unwrap_or_default().to_owned(),

@@ -80,6 +80,18 @@ impl Rotation<'_> {
             })
     }
 
+    /// The AWSCURRENT value, which must exist (`hint` says what it must hold), and its user.
+    pub(super) async fn current_value_and_user(
+        &self,
+        hint: &'static str,
+    ) -> Result<(SecretValue, String), Problem> {
+        let current = self
+            .require_value(VersionRef::Stage(AWSCURRENT), hint)
+            .await?;
+        let user = self.resolve_user(&current, VersionRef::Stage(AWSCURRENT))?;
+        Ok((current, user))
+    }
+
     /// The IAM user of a value: its UserName, or the template over the secret's name (§4).
     pub(super) fn resolve_user(
         &self,

@@ -6,7 +6,7 @@ use tracing::{info, warn};
 
 use super::context::Rotation;
 use super::keys::{self, Evidence};
-use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPREVIOUS};
+use crate::aws::{KeyStatus, Pending, VersionRef, AWSCURRENT, AWSPREVIOUS};
 use crate::error::Problem;
 use crate::secret_value::SecretValue;
 
@@ -29,13 +29,11 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     let rotation_started = r.refuse_a_hand_edit().await?;
 
     // 2-3. The current value, its user (bound to this secret), and the user's keys must agree.
-    let current = r
-        .require_value(
-            VersionRef::Stage(AWSCURRENT),
+    let (current, user) = r
+        .current_value_and_user(
             "A rotatable secret needs an AWSCURRENT value, at least {\"UserName\": \"<IAM user>\"}",
         )
         .await?;
-    let user = r.resolve_user(&current, VersionRef::Stage(AWSCURRENT))?;
     if let Some(field) = current.other_credential_field() {
         return Err(Problem::NotAKeySecret {
             version: AWSCURRENT.into(),
@@ -92,9 +90,11 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     let stored = secrets
         .put_pending_value(
             r.secret_id(),
-            &r.event.token,
-            &pending_value.to_secret_string(),
-            r.event.rotation_token.as_ref(),
+            Pending {
+                version_id: &r.event.token,
+                value: &pending_value.to_secret_string(),
+                rotation_token: r.event.rotation_token.as_ref(),
+            },
         )
         .await;
     match stored {

@@ -3,7 +3,7 @@
 use tracing::info;
 
 use super::context::Rotation;
-use crate::aws::{KeyStatus, VersionRef, AWSCURRENT};
+use crate::aws::KeyStatus;
 use crate::error::Problem;
 
 pub(super) async fn set_secret(r: &Rotation<'_>) -> Result<(), Problem> {
@@ -13,13 +13,9 @@ pub(super) async fn set_secret(r: &Rotation<'_>) -> Result<(), Problem> {
             "createSecret stores the new key there before setSecret runs: let Secrets Manager run the rotation from createSecret",
         )
         .await?;
-    let current = r
-        .require_value(
-            VersionRef::Stage(AWSCURRENT),
-            "A rotatable secret needs an AWSCURRENT value",
-        )
+    let (_, current_user) = r
+        .current_value_and_user("A rotatable secret needs an AWSCURRENT value")
         .await?;
-    let current_user = r.resolve_user(&current, VersionRef::Stage(AWSCURRENT))?;
     let pending_user = r.resolve_user(&pending, r.pending())?;
     if pending_user != current_user {
         return Err(Problem::UserMismatch {

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use iam_key_rotator::aws::{
     AccessKeyInfo, AwsError, CallerIdentity, Iam, IamUser, KeyLastUse, KeyStatus, NewAccessKey,
-    SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
+    Pending, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
 use iam_key_rotator::sensitive::Sensitive;
 use iam_key_rotator::{Config, Rotator};
@@ -563,10 +563,13 @@ impl SecretsManager for FakeAws {
     async fn put_pending_value(
         &self,
         secret_id: &str,
-        version_id: &str,
-        value: &Sensitive,
-        rotation_token: Option<&Sensitive>,
+        pending: Pending<'_>,
     ) -> Result<(), AwsError> {
+        let Pending {
+            version_id,
+            value,
+            rotation_token,
+        } = pending;
         call!(self, "PutSecretValue", |s| {
             s.rotation_tokens_received
                 .push(rotation_token.map(|t| t.expose().to_owned()));
