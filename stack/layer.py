@@ -24,6 +24,10 @@ has a test for each.
 7. DescribeSecret and ListSecrets give NextRotationDate while rotation is on, as Secrets Manager
    does (moto leaves it out): the last rotation (or the creation) plus the schedule's interval,
    for rate() schedules and AutomaticallyAfterDays. The fleet command judges overdue rotations by it.
+8. AWSCURRENT is where its label is. Moto answers GetSecretValue without a stage or version (how
+   consumers read a secret) from the version that was current when a value was last written: after
+   UpdateSecretVersionStage moved AWSCURRENT (finishSecret does), it still gave the old key, and a
+   later PutSecretValue then left two versions labelled AWSCURRENT.
 
 RotateSecret runs the rotation synchronously, inside the request, so a caller knows the outcome
 when the call returns; the outcome of every rotation is kept and served at GET /_layer/rotations.
@@ -319,6 +323,26 @@ def put_secret_value(self: SecretsManagerBackend, secret_id: str, secret_string:
     return answer
 
 
+# ---- 8. AWSCURRENT is where its label is ----
+
+
+def update_secret_version_stage(self: SecretsManagerBackend, secret_id: str, version_stage: str,
+                                remove_from_version_id: str, move_to_version_id: str) -> tuple[str, str]:
+    answer = ORIGINAL["update_secret_version_stage"](
+        self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+    if version_stage == "AWSCURRENT" and move_to_version_id:
+        # Moto's "default version" is what it answers without a stage and what its next put demotes.
+        self.secrets[secret_id].set_default_version_id(move_to_version_id)
+    return answer
+
+
+def get_secret_value(self: SecretsManagerBackend, secret_id: str, version_id: str | None,
+                     version_stage: str | None) -> dict[str, Any]:
+    if not version_id and not version_stage:
+        version_stage = "AWSCURRENT"
+    return ORIGINAL["get_secret_value"](self, secret_id, version_id, version_stage)
+
+
 # ---- 4 and 5. Authentication: Inactive keys, and the propagation delay ----
 
 
@@ -428,8 +452,12 @@ def install() -> None:
     ORIGINAL["list_secret_version_ids"] = SecretsManagerBackend.list_secret_version_ids
     ORIGINAL["put_secret_value"] = SecretsManagerBackend.put_secret_value
     ORIGINAL["IAMUserAccessKey.__init__"] = IAMUserAccessKey.__init__
+    ORIGINAL["update_secret_version_stage"] = SecretsManagerBackend.update_secret_version_stage
+    ORIGINAL["get_secret_value"] = SecretsManagerBackend.get_secret_value
     SecretsManagerBackend.rotate_secret = rotate_secret
     FakeSecret.to_dict = describe_with_full_rules
     SecretsManagerBackend.list_secret_version_ids = list_secret_version_ids
     SecretsManagerBackend.put_secret_value = put_secret_value
     IAMUserAccessKey.__init__ = authenticate_key
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
+    SecretsManagerBackend.get_secret_value = get_secret_value

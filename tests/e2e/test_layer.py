@@ -117,6 +117,36 @@ def test_put_secret_value_does_not_overwrite_a_version(world):
     assert world.sm.get_secret_value(SecretId=secret, VersionId=token)["SecretString"] == "one"
 
 
+def promoted(world, secret, value):
+    """What finishSecret does: a value put as AWSPENDING, then AWSCURRENT moved onto it."""
+    token = str(uuid.uuid4())
+    world.sm.put_secret_value(SecretId=secret, ClientRequestToken=token, SecretString=value, VersionStages=["AWSPENDING"])
+    current = next(v for v, stages in world.stages(secret).items() if "AWSCURRENT" in stages)
+    world.sm.update_secret_version_stage(SecretId=secret, VersionStage="AWSCURRENT", MoveToVersionId=token,
+                                         RemoveFromVersionId=current)
+    return current, token
+
+
+def test_get_secret_value_without_a_stage_answers_awscurrent_after_a_promotion(world):
+    """Consumers read `get-secret-value --secret-id` with no stage: AWS answers AWSCURRENT. Moto
+    answered the version current when a value was last written, the old key after a rotation."""
+    secret = world.secret({"UserName": "nobody"}, bind=False)
+    _, token = promoted(world, secret, '{"UserName": "nobody", "AccessKeyId": "AKIANEW"}')
+    answer = world.sm.get_secret_value(SecretId=secret)
+    assert answer["VersionId"] == token
+    assert "AKIANEW" in answer["SecretString"]
+    assert world.sm.batch_get_secret_value(SecretIdList=[secret])["SecretValues"][0]["VersionId"] == token
+
+
+def test_a_value_put_by_hand_after_a_promotion_leaves_one_awscurrent(world):
+    secret = world.secret({"UserName": "nobody"}, bind=False)
+    _, token = promoted(world, secret, '{"UserName": "nobody"}')
+    edit = world.sm.put_secret_value(SecretId=secret, SecretString='{"UserName": "nobody", "x": 1}')["VersionId"]
+    stages = world.stages(secret)
+    assert [v for v, s in stages.items() if "AWSCURRENT" in s] == [edit], stages
+    assert stages[token] == ["AWSPREVIOUS"], "the promoted version is the one the edit demoted"
+
+
 def test_an_inactive_key_does_not_authenticate(world):
     user, (key,) = world.user(keys=1)
     arn = world.iam.get_user(UserName=user)["User"]["Arn"]
