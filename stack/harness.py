@@ -88,10 +88,10 @@ class Stack:
     def rotations(self) -> list[dict[str, Any]]:
         return self.call("GET", "/_layer/rotations")
 
-    def client(self, service: str, key: dict[str, str] | None = None) -> Any:
+    def client(self, service: str, key: dict[str, str] | None = None, region: str = REGION) -> Any:
         key = key or self.admin
         return boto3.client(
-            service, endpoint_url=self.endpoint, region_name=REGION,
+            service, endpoint_url=self.endpoint, region_name=region,
             aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
             config=BotoConfig(retries={"max_attempts": 1}, read_timeout=900),
         )

@@ -29,6 +29,12 @@ has a test for each.
    UpdateSecretVersionStage moved AWSCURRENT (finishSecret does), it still gave the old key, and a
    later PutSecretValue then left two versions labelled AWSCURRENT.
 
+9. A key's last use is recorded as IAM records it: by requests that authenticated (AccessDenied
+   counts, a rejected key or signature does not), with the service and Region of the request's
+   credential scope. Moto marks the key before it checks the signature. IAM keeps the first use in
+   each span of about 15 minutes and reports it with a delay of up to hours; the layer records
+   every use at once, so it shows a key as busy at least as long as AWS would.
+
 RotateSecret runs the rotation synchronously, inside the request, so a caller knows the outcome
 when the call returns; the outcome of every rotation is kept and served at GET /_layer/rotations.
 """
@@ -343,6 +349,31 @@ def get_secret_value(self: SecretsManagerBackend, secret_id: str, version_id: st
     return ORIGINAL["get_secret_value"](self, secret_id, version_id, version_stage)
 
 
+# ---- 9. Key last use, after authentication ----
+
+# The codes of a request AWS rejects before it knows who sent it: no use of the key.
+AUTHENTICATION_FAILURES = {"InvalidClientTokenId", "SignatureDoesNotMatch", "IncompleteSignature",
+                           "UnrecognizedClientException", "InvalidSignatureException", "AuthFailure"}
+
+
+def authenticated(status: int, body: bytes) -> bool:
+    """Whether a request moto answered got past authentication."""
+    if status not in (401, 403):
+        return True
+    match = MOTO_AUTH_ERROR.search(body.decode(errors="replace"))
+    return not (match and match["code"] in AUTHENTICATION_FAILURES)
+
+
+def record_key_use(iam: Any, key_id: str, service: str, region: str) -> None:
+    from moto.core.utils import utcnow
+    from moto.iam.models import AccessKeyLastUsed
+
+    for user in iam.users.values():
+        for key in user.access_keys:
+            if key.access_key_id == key_id:
+                key.last_used = AccessKeyLastUsed(timestamp=utcnow(), service=service, region=region)
+
+
 # ---- 4 and 5. Authentication: Inactive keys, and the propagation delay ----
 
 
@@ -459,5 +490,8 @@ def install() -> None:
     SecretsManagerBackend.list_secret_version_ids = list_secret_version_ids
     SecretsManagerBackend.put_secret_value = put_secret_value
     IAMUserAccessKey.__init__ = authenticate_key
+    # 9: moto.core.responses imports it at each request, before the signature is checked.
+    import moto.iam.models
+    moto.iam.models.mark_account_as_visited = lambda *args, **kwargs: None
     SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
     SecretsManagerBackend.get_secret_value = get_secret_value

@@ -117,11 +117,16 @@ def control(request: Request) -> Response:
     return Response(json.dumps({"error": f"no layer endpoint {request.method} {request.path}"}), status=404)
 
 
+def credential_scope(environ) -> tuple[str, str, str]:
+    """(access key id, Region, service) of a signed request; empty strings when it is not signed."""
+    scope = re.search(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return scope.groups() if scope else ("", "", "")
+
+
 def identify(environ) -> tuple[str, str, str, bool]:
     """(access key id, service, action, json protocol) of an AWS request. Reads the body of a
     query-protocol request (and puts it back for moto)."""
-    scope = re.search(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-    key, service = scope.groups() if scope else ("", "")
+    key, _, service = credential_scope(environ)
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return key, service, target.split(".")[-1], True
@@ -170,10 +175,13 @@ def make_app():
             return lambda data: None
 
         body = b"".join(moto_app(environ, capture))
+        status_code = int(str(captured["status"]).split()[0])
+        if key and layer.authenticated(status_code, body):
+            _, region, _ = credential_scope(environ)
+            layer.record_key_use(get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"], key, service, region)
         if crash == "after" or lost:
             # The call took effect; its answer is lost on the way back.
             return respond(start_response, *layer.fault_response("5xx", json_protocol))
-        status_code = int(str(captured["status"]).split()[0])
         rewritten = layer.aws_error_body(status_code, body, json_protocol)
         if rewritten is None:
             start_response(captured["status"], captured["headers"])

@@ -147,6 +147,38 @@ def test_a_value_put_by_hand_after_a_promotion_leaves_one_awscurrent(world):
     assert stages[token] == ["AWSPREVIOUS"], "the promoted version is the one the edit demoted"
 
 
+def last_use(world, key_id):
+    return world.iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"]
+
+
+def test_a_key_use_is_recorded_with_the_service_and_region_of_the_request(stack, world):
+    """What the previous key's retirement reads (issue 13): GetAccessKeyLastUsed as IAM answers it.
+    Plain moto records these too; the layer records them itself now (patch 9), so this guards it."""
+    _, (key,) = world.user(keys=1)
+    assert "LastUsedDate" not in last_use(world, key["AccessKeyId"]), "a new key was never used"
+    stack.client("sts", key, region="eu-west-1").get_caller_identity()
+    used = last_use(world, key["AccessKeyId"])
+    assert (used["ServiceName"], used["Region"]) == ("sts", "eu-west-1")
+    assert abs(used["LastUsedDate"].timestamp() - time.time()) < 60
+    # Denied is still a use: the request was signed with the key, and AWS knew who sent it.
+    with pytest.raises(ClientError, match="AccessDenied"):
+        stack.client("secretsmanager", key).list_secrets()
+    assert last_use(world, key["AccessKeyId"])["ServiceName"] == "secretsmanager"
+
+
+def test_a_request_rejected_before_authentication_is_no_use(stack, world):
+    """Moto marked the key before it checked the request: a bad signature or an Inactive key
+    counted as a use, and a key nobody could use looked busy."""
+    user, (key,) = world.user(keys=1)
+    forged = {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": "not-the-secret"}
+    with pytest.raises(ClientError, match="SignatureDoesNotMatch"):
+        stack.client("sts", forged).get_caller_identity()
+    world.iam.update_access_key(UserName=user, AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    with pytest.raises(ClientError, match="InvalidClientTokenId"):
+        stack.client("sts", key).get_caller_identity()
+    assert "LastUsedDate" not in last_use(world, key["AccessKeyId"])
+
+
 def test_an_inactive_key_does_not_authenticate(world):
     user, (key,) = world.user(keys=1)
     arn = world.iam.get_user(UserName=user)["User"]["Arn"]
