@@ -319,3 +319,25 @@ class World:
             assert key_id in keys, f"foreign key {key_id} was touched"
         pending = [v for v, s in self.stages(secret).items() if "AWSPENDING" in s]
         assert not pending, "no AWSPENDING after a completed rotation"
+
+
+class Consumer:
+    """A program that uses the secret's key as real ones are written: it reads the secret by its
+    id alone (`GetSecretValue(SecretId)`, no stage: AWS answers AWSCURRENT), keeps the key it got,
+    and calls AWS with it, from its own Region, until it reads the secret again."""
+
+    def __init__(self, world: World, secret: str, region: str = "eu-west-1") -> None:
+        self.world, self.secret, self.region = world, secret, region
+        self.key: dict[str, str] | None = None
+        self.refresh()
+
+    def refresh(self) -> str:
+        """Reads the secret again; returns the key id it now uses."""
+        value = json.loads(self.world.sm.get_secret_value(SecretId=self.secret)["SecretString"])
+        self.key = {"AccessKeyId": value.get("AccessKeyId") or value["aws_access_key_id"],
+                    "SecretAccessKey": value.get("SecretAccessKey") or value["aws_secret_access_key"]}
+        return self.key["AccessKeyId"]
+
+    def use(self) -> str:
+        """One call with the key it holds (sts:GetCallerIdentity); returns the identity's ARN."""
+        return self.world.stack.client("sts", self.key, region=self.region).get_caller_identity()["Arn"]

@@ -274,9 +274,21 @@ def rotation_interval_seconds(rules: dict[str, Any]) -> int | None:
 
 def age(secrets: dict[str, FakeSecret], iam: Any, body: dict[str, Any]) -> dict[str, Any]:
     """Test support (POST /_layer/age): moves dates into the past, as time would. One of
-    {"secret", "last_rotated_days_ago"}, {"secret", "version", "created_seconds_ago"},
-    {"user", "key", "created_days_ago"}."""
+    {"hours"} (every date of every key and secret), {"secret", "last_rotated_days_ago"},
+    {"secret", "version", "created_seconds_ago"}, {"user", "key", "created_days_ago"},
+    {"user", "key", "last_used_hours_ago", "service"?, "region"?}."""
     now = time.time()
+    if "hours" in body:
+        return age_everything(secrets, iam, float(body["hours"]))
+    if "last_used_hours_ago" in body:
+        from moto.iam.models import AccessKeyLastUsed
+
+        (key,) = [k for k in iam.list_access_keys(body["user"]) if k.access_key_id == body["key"]]
+        at = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(
+            hours=body["last_used_hours_ago"])
+        key.last_used = AccessKeyLastUsed(timestamp=at, service=body.get("service", "sts"),
+                                          region=body.get("region", "us-east-1"))
+        return {"last_used": at.isoformat()}
     if "key" in body:
         (key,) = [k for k in iam.list_access_keys(body["user"]) if k.access_key_id == body["key"]]
         key.create_date = key.create_date - datetime.timedelta(days=body["created_days_ago"])
@@ -287,6 +299,46 @@ def age(secrets: dict[str, FakeSecret], iam: Any, body: dict[str, Any]) -> dict[
         return {"created": secret.versions[body["version"]]["createdate"]}
     secret.last_rotation_date = int(now - body["last_rotated_days_ago"] * 86400)
     return {"last_rotated": secret.last_rotation_date}
+
+
+def age_everything(secrets: dict[str, FakeSecret], iam: Any, hours: float) -> dict[str, Any]:
+    """Every date the rotation and its retirement read, `hours` earlier: keys' creation and last
+    use, secrets' creation, last change and last rotation, versions' creation. As if that much
+    time had passed, for the whole stack at once."""
+    shift = datetime.timedelta(hours=hours)
+    seconds = shift.total_seconds()
+    keys = [key for user in iam.users.values() for key in user.access_keys]
+    for key in keys:
+        key.create_date -= shift
+        if key.last_used is not None:
+            key.last_used._timestamp -= shift
+    for secret in secrets.values():
+        for attribute in ("created_date", "last_changed_date", "last_rotation_date"):
+            if getattr(secret, attribute, None):
+                setattr(secret, attribute, getattr(secret, attribute) - seconds)
+        for version in secret.versions.values():
+            if version.get("createdate") is not None:
+                version["createdate"] -= seconds
+    return {"keys": len(keys), "secrets": len(secrets)}
+
+
+def scheduled_event(function_arn: str, at: float | None = None) -> dict[str, Any]:
+    """POST /_layer/schedule: what an EventBridge schedule rule sends its target (the standard
+    "Scheduled Event"), delivered to the function as Lambda would. Returns the event and the
+    function's error, if any."""
+    when = datetime.datetime.fromtimestamp(at or time.time(), datetime.timezone.utc)
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": function_arn.split(":")[4],
+        "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": function_arn.split(":")[3],
+        "resources": [f"arn:aws:events:{function_arn.split(':')[3]}:{function_arn.split(':')[4]}:rule/iam-key-rotator-sweep"],
+        "detail": {},
+    }
+    return {"event": event, "error": invoke(function_arn, event)}
 
 
 # ---- 2. ListSecretVersionIds with real creation dates ----

@@ -21,8 +21,11 @@ Beside the AWS APIs it serves the layer's own endpoints:
   POST /_layer/retry     {"secret"}: Secrets Manager's own retry of an incomplete rotation: the
                          whole rotation again, with the same token
   GET  /_layer/rotation-tokens   the RotationTokens sent (secret material: for leak checks only)
-  POST /_layer/age       test support: dates moved into the past (a key's CreateDate, a secret's
-                         last rotation, a version's CreatedDate); see layer.age
+  POST /_layer/age       test support: dates moved into the past (all of them by {"hours"}, or a
+                         key's CreateDate or last use, a secret's last rotation, a version's
+                         CreatedDate); see layer.age
+  POST /_layer/schedule  {"function_arn", "time"?}: an EventBridge "Scheduled Event" delivered to
+                         the function, as a schedule rule would; -> {"event", "error"}
   POST /_layer/reset     moto's state and the layer's records, back to empty; signatures off
 """
 
@@ -109,6 +112,9 @@ def control(request: Request) -> Response:
         secrets = get_backend("secretsmanager")[DEFAULT_ACCOUNT_ID]["us-east-1"].secrets
         iam = get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"]
         return Response(json.dumps(layer.age(secrets, iam, body)), mimetype="application/json")
+    if path == "schedule" and request.method == "POST":
+        return Response(json.dumps(layer.scheduled_event(body["function_arn"], body.get("time"))),
+                        mimetype="application/json")
     if path == "reset" and request.method == "POST":
         moto_api_backend.reset()
         layer.STATE.reset()

@@ -10,6 +10,8 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
+from stack.harness import Consumer
+
 
 
 
@@ -238,3 +240,46 @@ def test_the_layer_endpoints_refuse_what_they_do_not_know(stack):
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request)
     assert error.value.code == 404
+
+
+def test_a_consumer_follows_awscurrent_and_its_use_is_recorded_where_it_runs(stack, functions, world):
+    """The consumer of issue 13: it keeps the old key until it reads the secret again. Its calls
+    come from its own Region, which is what GetAccessKeyLastUsed then names."""
+    function = functions("keep")
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **key})
+    consumer = Consumer(world, secret, region="ap-southeast-2")
+    assert world.rotate(secret, function)["outcome"] == "succeeded"
+    assert consumer.key["AccessKeyId"] == key["AccessKeyId"], "it has not read the secret again"
+    consumer.use()
+    used = last_use(world, key["AccessKeyId"])
+    assert (used["ServiceName"], used["Region"]) == ("sts", "ap-southeast-2")
+    assert consumer.refresh() == world.key_of(secret) != key["AccessKeyId"]
+
+
+def test_age_moves_every_date_back_and_sets_a_keys_last_use(stack, world):
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **key}, bind=False)
+    key_before = world.iam.list_access_keys(UserName=user)["AccessKeyMetadata"][0]["CreateDate"]
+    secret_before = world.sm.describe_secret(SecretId=secret)["CreatedDate"]
+    stack.call("POST", "/_layer/age", {"hours": 30})
+    key_after = world.iam.list_access_keys(UserName=user)["AccessKeyMetadata"][0]["CreateDate"]
+    secret_after = world.sm.describe_secret(SecretId=secret)["CreatedDate"]
+    assert round((key_before - key_after).total_seconds()) == 30 * 3600
+    assert round((secret_before - secret_after).total_seconds()) == 30 * 3600
+    stack.call("POST", "/_layer/age", {"user": user, "key": key["AccessKeyId"], "last_used_hours_ago": 5,
+                                       "service": "s3", "region": "eu-central-1"})
+    used = last_use(world, key["AccessKeyId"])
+    assert (used["ServiceName"], used["Region"]) == ("s3", "eu-central-1")
+    assert abs(time.time() - 5 * 3600 - used["LastUsedDate"].timestamp()) < 60
+
+
+def test_schedule_delivers_the_standard_scheduled_event(stack, functions):
+    """What an EventBridge schedule rule sends the function. Today's function knows no such
+    event and says so, which still proves it was delivered (issue 13 adds the sweep)."""
+    function = functions("keep")
+    answer = stack.call("POST", "/_layer/schedule", {"function_arn": function.arn})
+    event = answer["event"]
+    assert (event["source"], event["detail-type"], event["detail"]) == ("aws.events", "Scheduled Event", {})
+    assert event["resources"][0].startswith("arn:aws:events:")
+    assert answer["error"]["errorType"] == "Permanent.InvalidEvent", answer
