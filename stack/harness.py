@@ -311,7 +311,7 @@ class World:
         assert current_id != old_key, "AWSCURRENT holds a new key"
         assert self.key_of(secret, "AWSPREVIOUS") == old_key, "AWSPREVIOUS holds the old key"
         if old_key:
-            expected = {"keep": "Active", "deactivate": "Inactive", "delete": None}[action]
+            expected = {"keep": "Active", "retire": "Active", "deactivate": "Inactive", "delete": None}[action]
             assert keys.get(old_key) == expected, f"old key per {action}: {keys}"
         for key_id in keys:
             assert key_id in (current_id, old_key) or key_id in foreign, f"stray key {key_id}"

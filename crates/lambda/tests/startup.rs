@@ -21,8 +21,9 @@ fn an_invalid_setting_stops_the_function_at_start_up() {
         (
             "PREVIOUS_KEY_ACTION",
             "purge",
-            "keep (the default), deactivate, delete",
+            "keep (the default), deactivate, delete, retire",
         ),
+        ("RETIRE_IDLE_HOURS", "1", "whole hours from 4 to 720"),
         (
             "PROPAGATION_TIMEOUT_SECONDS",
             "-5",

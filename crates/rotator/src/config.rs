@@ -10,6 +10,11 @@ use crate::user_name::UserNameTemplate;
 pub const PREVIOUS_KEY_ACTION: &str = "PREVIOUS_KEY_ACTION";
 pub const PROPAGATION_TIMEOUT_SECONDS: &str = "PROPAGATION_TIMEOUT_SECONDS";
 pub const USER_NAME_TEMPLATE: &str = "USER_NAME_TEMPLATE";
+pub const RETIRE_IDLE_HOURS: &str = "RETIRE_IDLE_HOURS";
+
+/// IAM records a key's last use late (by hours) and to about 15 minutes: a shorter idle time
+/// could take a key in use for an idle one (docs/contract.md §16).
+const RETIRE_IDLE_HOURS_RANGE: std::ops::RangeInclusive<u64> = 4..=720;
 
 /// Longer than a Lambda can run (15 minutes) makes no sense.
 const MAX_PROPAGATION_TIMEOUT_SECONDS: u64 = 840;
@@ -22,14 +27,18 @@ pub enum PreviousKeyAction {
     Keep,
     Deactivate,
     Delete,
+    /// Leave it active; the next rotation's createSecret deletes it only once it has not been
+    /// used for RETIRE_IDLE_HOURS (§16). Its retirement by use, on a schedule, is issue 13's.
+    Retire,
 }
 
 impl PreviousKeyAction {
     /// Each action and the name PREVIOUS_KEY_ACTION gives it: both directions read this table.
-    const NAMES: [(PreviousKeyAction, &'static str); 3] = [
+    const NAMES: [(PreviousKeyAction, &'static str); 4] = [
         (PreviousKeyAction::Keep, "keep"),
         (PreviousKeyAction::Deactivate, "deactivate"),
         (PreviousKeyAction::Delete, "delete"),
+        (PreviousKeyAction::Retire, "retire"),
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +68,9 @@ pub struct Config {
     /// How long testSecret waits for a new key to work.
     pub propagation_timeout: Duration,
     pub user_name_template: Option<UserNameTemplate>,
+    /// Under `retire`: how long the previous key must have gone unused before createSecret may
+    /// delete it.
+    pub retire_idle: Duration,
     /// How often testSecret tries the new key: how late, at most, it notices that the key works.
     pub poll_interval: Duration,
     /// testSecret gives up this long before the Lambda's own deadline, to report its error.
@@ -71,6 +83,7 @@ impl Default for Config {
             previous_key_action: PreviousKeyAction::Keep,
             propagation_timeout: Duration::from_secs(60),
             user_name_template: None,
+            retire_idle: Duration::from_secs(24 * 3_600),
             poll_interval: Duration::from_secs(1),
             deadline_margin: Duration::from_secs(3),
         }
@@ -99,7 +112,7 @@ impl Config {
             config.previous_key_action = value.trim().parse().map_err(|()| ConfigError {
                 variable: PREVIOUS_KEY_ACTION,
                 value: value.clone(),
-                problem: "allowed values are keep (the default), deactivate, delete".into(),
+                problem: "allowed values are keep (the default), deactivate, delete, retire".into(),
             })?;
         }
         if let Some(value) = get(PROPAGATION_TIMEOUT_SECONDS) {
@@ -116,6 +129,23 @@ impl Config {
                     ),
                 })?;
             config.propagation_timeout = Duration::from_secs(seconds);
+        }
+        if let Some(value) = get(RETIRE_IDLE_HOURS) {
+            let hours = value
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|h| RETIRE_IDLE_HOURS_RANGE.contains(h))
+                .ok_or_else(|| ConfigError {
+                    variable: RETIRE_IDLE_HOURS,
+                    value: value.clone(),
+                    problem: format!(
+                        "allowed values are whole hours from {} to {} (default 24): IAM reports a key's last use up to hours late",
+                        RETIRE_IDLE_HOURS_RANGE.start(),
+                        RETIRE_IDLE_HOURS_RANGE.end()
+                    ),
+                })?;
+            config.retire_idle = Duration::from_secs(hours * 3_600);
         }
         if let Some(value) = get(USER_NAME_TEMPLATE) {
             config.user_name_template = Some(UserNameTemplate::parse(&value).map_err(

@@ -63,6 +63,15 @@ pub enum Problem {
     #[error("{reason}: going on would move AWSCURRENT off a value a person (or another tool) put there, and act on its key. Nothing was changed. If that value is right, cancel this rotation: remove AWSPENDING from version {token}, and delete the key its value holds, if any (aws iam delete-access-key), which no secret will hold then; if not, put AWSCURRENT back where it was and let Secrets Manager retry")]
     CurrentWrittenDuringRotation { reason: String, token: String },
 
+    #[error("the previous access key {key_id} of IAM user {user} was last used at {last_use}, within RETIRE_IDLE_HOURS={idle_hours}: a consumer may not have moved to AWSCURRENT yet, and deleting it now (to make room for a new key) would cut that consumer off. Secrets Manager retries the rotation; it goes ahead once the key has been idle for {idle_hours} hours. To go ahead now, deactivate the key (aws iam update-access-key --status Inactive) once nothing needs it; nothing was changed")]
+    PreviousKeyInUse {
+        key_id: String,
+        user: String,
+        /// When, and where if IAM says: "2026-12-03T10:00:00Z by sts in eu-west-1".
+        last_use: String,
+        idle_hours: u64,
+    },
+
     #[error("AWSCURRENT holds access key {key_id}, which IAM user {user} does not have: the secret and the user disagree. Fix the secret by hand (or write a value with only UserName to start over); nothing was changed")]
     KeyNotOwnedByUser { key_id: String, user: String },
 
@@ -103,7 +112,7 @@ pub enum Problem {
 impl Problem {
     pub fn is_transient(&self) -> bool {
         match self {
-            Problem::KeyNotPropagated { .. } => true,
+            Problem::KeyNotPropagated { .. } | Problem::PreviousKeyInUse { .. } => true,
             Problem::Aws(e) => e.is_transient(),
             _ => false,
         }
@@ -124,6 +133,7 @@ impl Problem {
             Problem::SecretArnTooLong { .. } => "SecretArnTooLong",
             Problem::NotAKeySecret { .. } => "NotAKeySecret",
             Problem::CurrentWrittenDuringRotation { .. } => "CurrentWrittenDuringRotation",
+            Problem::PreviousKeyInUse { .. } => "PreviousKeyInUse",
             Problem::KeyNotOwnedByUser { .. } => "KeyNotOwnedByUser",
             Problem::CurrentKeyInactive { .. } => "CurrentKeyInactive",
             Problem::NoFreeKeySlot { .. } => "NoFreeKeySlot",
@@ -134,6 +144,16 @@ impl Problem {
             Problem::Aws(e) => return format!("Aws.{}", e.code.as_deref().unwrap_or("NoAnswer")),
         };
         name.to_owned()
+    }
+}
+
+/// "<date> by sts in eu-west-1": when and where IAM saw a key used, so its consumer can be found.
+pub fn describe_use(at: &str, service: Option<&str>, region: Option<&str>) -> String {
+    match (service, region) {
+        (Some(service), Some(region)) => format!("{at} by {service} in {region}"),
+        (Some(service), None) => format!("{at} by {service}"),
+        (None, Some(region)) => format!("{at} in {region}"),
+        (None, None) => at.to_owned(),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod binding;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod event;
@@ -36,6 +37,7 @@ impl Rotator {
             )),
             iam: Arc::new(aws::SdkIam::new(aws_sdk_iam::Client::new(sdk_config))),
             sts: Arc::new(aws::SdkSts::new(sdk_config)),
+            clock: Arc::new(clock::SystemClock),
         }
     }
 }

@@ -217,7 +217,8 @@ fn names_other_credential(name: &str) -> bool {
     WHOLE.contains(&folded.as_str()) || PARTS.iter().any(|part| folded.contains(part))
 }
 
-fn format_date(time: SystemTime) -> String {
+/// An RFC 3339 date, as IAM writes CreateDate.
+pub fn format_date(time: SystemTime) -> String {
     DateTime::from(time)
         .fmt(DateTimeFormat::DateTime)
         .unwrap_or_default()

@@ -242,6 +242,14 @@ fn configuration_defaults_and_values() {
     assert_eq!(c.previous_key_action, PreviousKeyAction::Keep);
     assert_eq!(c.propagation_timeout, Duration::from_secs(60));
     assert!(c.user_name_template.is_none());
+    assert_eq!(c.retire_idle, Duration::from_secs(24 * 3_600));
+    let c = Config::from_lookup(lookup(&[
+        ("PREVIOUS_KEY_ACTION", "retire"),
+        ("RETIRE_IDLE_HOURS", "72"),
+    ]))
+    .unwrap();
+    assert_eq!(c.previous_key_action, PreviousKeyAction::Retire);
+    assert_eq!(c.retire_idle, Duration::from_secs(72 * 3_600));
     let c = Config::from_lookup(lookup(&[
         ("PREVIOUS_KEY_ACTION", "delete"),
         ("PROPAGATION_TIMEOUT_SECONDS", "120"),
@@ -256,11 +264,26 @@ fn configuration_defaults_and_values() {
 #[test]
 fn invalid_configuration_names_the_variable_and_the_allowed_values() {
     type Vars = &'static [(&'static str, &'static str)];
-    let cases: [(Vars, &str, &str); 5] = [
+    let cases: [(Vars, &str, &str); 8] = [
         (
             &[("PREVIOUS_KEY_ACTION", "remove")],
             "PREVIOUS_KEY_ACTION",
-            "keep (the default), deactivate, delete",
+            "keep (the default), deactivate, delete, retire",
+        ),
+        (
+            &[("RETIRE_IDLE_HOURS", "2")],
+            "RETIRE_IDLE_HOURS",
+            "whole hours from 4 to 720",
+        ),
+        (
+            &[("RETIRE_IDLE_HOURS", "721")],
+            "RETIRE_IDLE_HOURS",
+            "whole hours from 4 to 720",
+        ),
+        (
+            &[("RETIRE_IDLE_HOURS", "a day")],
+            "RETIRE_IDLE_HOURS",
+            "whole hours",
         ),
         (
             &[("PROPAGATION_TIMEOUT_SECONDS", "soon")],

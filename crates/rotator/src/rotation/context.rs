@@ -9,18 +9,20 @@ use tracing::info;
 
 use crate::aws::{Iam, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING};
 use crate::binding::{self, Binding};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Problem;
 use crate::event::RotationEvent;
 use crate::secret_value::SecretValue;
 use crate::user_name::{resolve_user, NoUser};
 
-/// The function's state: configuration and the three services, built once per process.
+/// The function's state: configuration, the three services and the clock, built once per process.
 pub struct Rotator {
     pub config: Config,
     pub secrets: Arc<dyn SecretsManager>,
     pub iam: Arc<dyn Iam>,
     pub sts: Arc<dyn Sts>,
+    pub clock: Arc<dyn Clock>,
 }
 
 /// One step of one rotation, after the checks: what each step module works with.

@@ -5,10 +5,11 @@ use std::time::SystemTime;
 use tracing::{info, warn};
 
 use super::context::Rotation;
-use super::keys::{self, Evidence};
-use crate::aws::{KeyStatus, Pending, VersionRef, AWSCURRENT, AWSPREVIOUS};
-use crate::error::Problem;
-use crate::secret_value::SecretValue;
+use super::keys::{self, DeleteReason, Evidence, RoomPlan};
+use crate::aws::{AccessKeyInfo, KeyStatus, Pending, VersionRef, AWSCURRENT, AWSPREVIOUS};
+use crate::config::PreviousKeyAction;
+use crate::error::{describe_use, Problem};
+use crate::secret_value::{format_date, SecretValue};
 
 pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     let secrets = &r.rotator.secrets;
@@ -76,6 +77,9 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     })?;
     for key_id in &plan.foreign {
         info!(%key_id, "left access key alone: not ours (in no labelled version, created before this rotation)");
+    }
+    if r.config().previous_key_action == PreviousKeyAction::Retire {
+        refuse_a_previous_key_in_use(r, &user, &plan, &user_keys).await?;
     }
     for (key_id, reason) in &plan.delete {
         r.delete_key(&user, key_id, reason.as_str()).await?;
@@ -197,4 +201,40 @@ async fn gather_evidence(
         }
     }
     Ok(evidence)
+}
+
+/// §16, under `retire`: the AWSPREVIOUS key is deleted to make room only once nothing has used it
+/// for RETIRE_IDLE_HOURS. Checked before anything is deleted. An Inactive key is let go: nobody
+/// can use it, so deleting it cuts nobody off (a person deactivates it to say nothing needs it).
+async fn refuse_a_previous_key_in_use(
+    r: &Rotation<'_>,
+    user: &str,
+    plan: &RoomPlan,
+    user_keys: &[AccessKeyInfo],
+) -> Result<(), Problem> {
+    let idle = r.config().retire_idle;
+    let active = |id: &str| {
+        let listed = user_keys.iter().find(|k| k.id == id);
+        listed.is_some_and(|k| k.status == KeyStatus::Active)
+    };
+    let previous = plan
+        .delete
+        .iter()
+        .filter(|(_, why)| *why == DeleteReason::Previous);
+    for (key_id, _) in previous.filter(|(id, _)| active(id)) {
+        let used = r.rotator.iam.access_key_last_used(key_id).await?;
+        if keys::still_in_use(used.at, r.rotator.clock.now(), idle) {
+            return Err(Problem::PreviousKeyInUse {
+                key_id: key_id.clone(),
+                user: user.to_owned(),
+                last_use: describe_use(
+                    &used.at.map(format_date).unwrap_or_default(),
+                    used.service.as_deref(),
+                    used.region.as_deref(),
+                ),
+                idle_hours: idle.as_secs() / 3_600,
+            });
+        }
+    }
+    Ok(())
 }

@@ -132,6 +132,16 @@ pub fn wait_before_creating(now: SystemTime) -> Duration {
 }
 
 pub const KEEP_REASON: &str = "PREVIOUS_KEY_ACTION=keep: it stays active until the next rotation";
+pub const RETIRE_REASON: &str =
+    "PREVIOUS_KEY_ACTION=retire: it stays active until it has gone unused for RETIRE_IDLE_HOURS";
+
+/// Under `retire`: whether the previous key, last used `last_used` (as IAM dates it), still has a
+/// consumer at `now`: used within `idle`, that consumer may not have moved to AWSCURRENT yet.
+/// Measured from now, not from the rotation's start, so Secrets Manager's retry of the same
+/// rotation goes ahead once the key has gone quiet.
+pub fn still_in_use(last_used: Option<SystemTime>, now: SystemTime, idle: Duration) -> bool {
+    last_used.is_some_and(|at| at + idle > now)
+}
 
 /// What finishSecret does to the key that just left AWSCURRENT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +165,7 @@ pub fn previous_key_step(
     }
     match action {
         PreviousKeyAction::Keep => PreviousKeyStep::LeaveAlone(KEEP_REASON),
+        PreviousKeyAction::Retire => PreviousKeyStep::LeaveAlone(RETIRE_REASON),
         PreviousKeyAction::Deactivate => PreviousKeyStep::Deactivate(previous_key.to_owned()),
         PreviousKeyAction::Delete => PreviousKeyStep::Delete(previous_key.to_owned()),
     }

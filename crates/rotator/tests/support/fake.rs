@@ -14,6 +14,7 @@ use iam_key_rotator::aws::{
     AccessKeyInfo, AwsError, CallerIdentity, Iam, IamUser, KeyLastUse, KeyStatus, NewAccessKey,
     Pending, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
+use iam_key_rotator::clock::Clock;
 use iam_key_rotator::sensitive::Sensitive;
 use iam_key_rotator::{Config, Rotator};
 
@@ -136,9 +137,14 @@ fn not_found(service: &'static str, operation: &'static str, what: &str) -> AwsE
 }
 
 impl State {
+    /// The logical time now, without moving it.
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_790_000_000 + self.clock)
+    }
+
     fn tick(&mut self) -> SystemTime {
         self.clock += 1;
-        UNIX_EPOCH + Duration::from_secs(1_790_000_000 + self.clock)
+        self.now()
     }
 
     fn next_id(&mut self, prefix: &str) -> String {
@@ -217,6 +223,7 @@ impl FakeAws {
             secrets: Arc::new(self.clone()),
             iam: Arc::new(self.clone()),
             sts: Arc::new(self.clone()),
+            clock: Arc::new(self.clone()),
         }
     }
 
@@ -275,6 +282,11 @@ impl FakeAws {
     }
 
     /// A consumer authenticates with the key: IAM records its last use.
+    /// Time passes: `by` of it, at once.
+    pub fn advance(&self, by: Duration) {
+        self.state.lock().unwrap().clock += by.as_secs();
+    }
+
     pub fn use_key(&self, user: &str, key_id: &str) {
         let mut s = self.state.lock().unwrap();
         assert!(s.world.users[user].keys.iter().any(|k| k.id == key_id));
@@ -807,5 +819,12 @@ impl Sts for FakeAws {
                 user_id,
             })
         })
+    }
+}
+
+/// The function's clock is the fake's logical time, so `advance` lets a day pass.
+impl Clock for FakeAws {
+    fn now(&self) -> SystemTime {
+        self.state.lock().unwrap().now()
     }
 }

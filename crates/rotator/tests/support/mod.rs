@@ -166,7 +166,7 @@ pub async fn check_invariants(
     if let Some(old) = old_key {
         let old_state = state.keys.iter().find(|k| k.id == old).map(|k| k.status);
         let expected = match rotator.config.previous_key_action {
-            PreviousKeyAction::Keep => Some(KeyStatus::Active),
+            PreviousKeyAction::Keep | PreviousKeyAction::Retire => Some(KeyStatus::Active),
             PreviousKeyAction::Deactivate => Some(KeyStatus::Inactive),
             PreviousKeyAction::Delete => None,
         };
