@@ -420,10 +420,9 @@ def record_key_use(iam: Any, key_id: str, service: str, region: str) -> None:
     from moto.core.utils import utcnow
     from moto.iam.models import AccessKeyLastUsed
 
-    for user in iam.users.values():
-        for key in user.access_keys:
-            if key.access_key_id == key_id:
-                key.last_used = AccessKeyLastUsed(timestamp=utcnow(), service=service, region=region)
+    key = iam.access_keys.get(key_id)  # the account's keys by id: the objects users hold
+    if key is not None:
+        key.last_used = AccessKeyLastUsed(timestamp=utcnow(), service=service, region=region)
 
 
 # ---- 4 and 5. Authentication: Inactive keys, and the propagation delay ----

@@ -96,7 +96,7 @@ def check_environment_matches_config(t):
     action = t["Parameters"]["PreviousKeyAction"]
     assert action["AllowedValues"] == ["keep", "deactivate", "delete", "retire"]
     idle = t["Parameters"]["RetireIdleHours"]
-    assert 4 <= int(idle["MinValue"]) <= int(idle["Default"]) <= int(idle["MaxValue"]) <= 720
+    assert 8 <= int(idle["MinValue"]) <= int(idle["Default"]) <= int(idle["MaxValue"]) <= 720
     assert action["Default"] == "keep"
     timeout = t["Parameters"]["PropagationTimeoutSeconds"]
     assert 1 <= int(timeout["MinValue"]) <= int(timeout["Default"]) <= int(timeout["MaxValue"]) <= 840

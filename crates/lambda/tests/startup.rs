@@ -23,7 +23,7 @@ fn an_invalid_setting_stops_the_function_at_start_up() {
             "purge",
             "keep (the default), deactivate, delete, retire",
         ),
-        ("RETIRE_IDLE_HOURS", "1", "whole hours from 4 to 720"),
+        ("RETIRE_IDLE_HOURS", "1", "whole hours from 8 to 720"),
         (
             "PROPAGATION_TIMEOUT_SECONDS",
             "-5",

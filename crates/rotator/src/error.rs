@@ -63,7 +63,7 @@ pub enum Problem {
     #[error("{reason}: going on would move AWSCURRENT off a value a person (or another tool) put there, and act on its key. Nothing was changed. If that value is right, cancel this rotation: remove AWSPENDING from version {token}, and delete the key its value holds, if any (aws iam delete-access-key), which no secret will hold then; if not, put AWSCURRENT back where it was and let Secrets Manager retry")]
     CurrentWrittenDuringRotation { reason: String, token: String },
 
-    #[error("the previous access key {key_id} of IAM user {user} was last used at {last_use}, within RETIRE_IDLE_HOURS={idle_hours}: a consumer may not have moved to AWSCURRENT yet, and deleting it now (to make room for a new key) would cut that consumer off. Secrets Manager retries the rotation; it goes ahead once the key has been idle for {idle_hours} hours. To go ahead now, deactivate the key (aws iam update-access-key --status Inactive) once nothing needs it; nothing was changed")]
+    #[error("the previous access key {key_id} of IAM user {user} was last used at {last_use}, within RETIRE_IDLE_HOURS={idle_hours}: a consumer may not have moved to AWSCURRENT yet, and deleting it now (to make room for a new key) would cut that consumer off. Nothing was changed. A later attempt (Secrets Manager's retry, or the next rotation) goes ahead once the key has been idle for {idle_hours} hours. To go ahead now, once nothing needs the key, deactivate it (aws iam update-access-key --user-name {user} --access-key-id {key_id} --status Inactive) and rotate again")]
     PreviousKeyInUse {
         key_id: String,
         user: String,

@@ -271,14 +271,14 @@ fn invalid_configuration_names_the_variable_and_the_allowed_values() {
             "keep (the default), deactivate, delete, retire",
         ),
         (
-            &[("RETIRE_IDLE_HOURS", "2")],
+            &[("RETIRE_IDLE_HOURS", "4")],
             "RETIRE_IDLE_HOURS",
-            "whole hours from 4 to 720",
+            "whole hours from 8 to 720",
         ),
         (
             &[("RETIRE_IDLE_HOURS", "721")],
             "RETIRE_IDLE_HOURS",
-            "whole hours from 4 to 720",
+            "whole hours from 8 to 720",
         ),
         (
             &[("RETIRE_IDLE_HOURS", "a day")],
@@ -488,7 +488,13 @@ fn the_previous_key_action_never_touches_the_current_key() {
         keys::previous_key_step(Keep, "OLD", Some("NEW")),
         PreviousKeyStep::LeaveAlone(_)
     ));
-    for action in [Keep, Deactivate, Delete] {
+    assert_eq!(
+        keys::previous_key_step(Retire, "OLD", Some("NEW")),
+        PreviousKeyStep::LeaveAlone(keys::RETIRE_REASON)
+    );
+    for action in [Keep, Deactivate, Delete, Retire] {
+        // Every action has its name, both ways (one table in config.rs).
+        assert_eq!(action.as_str().parse::<PreviousKeyAction>(), Ok(action));
         assert!(matches!(
             keys::previous_key_step(action, "OLD", Some("OLD")),
             PreviousKeyStep::LeaveAlone(_)

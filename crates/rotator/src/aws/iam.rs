@@ -107,12 +107,15 @@ impl Iam for SdkIam {
         let out = answer(SERVICE, "GetAccessKeyLastUsed", request.send()).await?;
         // IAM says "N/A" for the service and Region of a key never used.
         let known = |text: &str| Some(text.to_owned()).filter(|t| !t.is_empty() && t != "N/A");
-        let used = out.access_key_last_used();
+        // No record at all is not "never used": the orphan rule and `retire` fail closed.
+        let used = out
+            .access_key_last_used()
+            .ok_or_else(|| missing("GetAccessKeyLastUsed", "AccessKeyLastUsed"))?;
         Ok(KeyLastUse {
             user: out.user_name().map(str::to_owned),
-            at: to_system_time(used.and_then(|u| u.last_used_date())),
-            service: used.and_then(|u| known(u.service_name())),
-            region: used.and_then(|u| known(u.region())),
+            at: to_system_time(used.last_used_date()),
+            service: known(used.service_name()),
+            region: known(used.region()),
         })
     }
 

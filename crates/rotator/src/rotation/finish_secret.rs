@@ -47,10 +47,11 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
     };
 
     let Some((current, user)) = acting_on else {
-        info!(
-            reason = keys::KEEP_REASON,
-            "left the previous access key alone"
-        );
+        let reason = match action {
+            PreviousKeyAction::Retire => keys::RETIRE_REASON,
+            _ => keys::KEEP_REASON,
+        };
+        info!(reason, "left the previous access key alone");
         return Ok(());
     };
     let Some(previous_version) = previous_version else {
