@@ -117,35 +117,25 @@ impl Config {
             })?;
         }
         if let Some(value) = get(PROPAGATION_TIMEOUT_SECONDS) {
-            let seconds = value
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|s| (1..=MAX_PROPAGATION_TIMEOUT_SECONDS).contains(s))
-                .ok_or_else(|| ConfigError {
-                    variable: PROPAGATION_TIMEOUT_SECONDS,
-                    value: value.clone(),
-                    problem: format!(
-                        "allowed values are whole seconds from 1 to {MAX_PROPAGATION_TIMEOUT_SECONDS} (default 60)"
-                    ),
-                })?;
+            let seconds = whole_number(
+                PROPAGATION_TIMEOUT_SECONDS,
+                &value,
+                1..=MAX_PROPAGATION_TIMEOUT_SECONDS,
+                format!("allowed values are whole seconds from 1 to {MAX_PROPAGATION_TIMEOUT_SECONDS} (default 60)"),
+            )?;
             config.propagation_timeout = Duration::from_secs(seconds);
         }
         if let Some(value) = get(RETIRE_IDLE_HOURS) {
-            let hours = value
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|h| RETIRE_IDLE_HOURS_RANGE.contains(h))
-                .ok_or_else(|| ConfigError {
-                    variable: RETIRE_IDLE_HOURS,
-                    value: value.clone(),
-                    problem: format!(
-                        "allowed values are whole hours from {} to {} (default 24): IAM reports a key's last use up to hours late",
-                        RETIRE_IDLE_HOURS_RANGE.start(),
-                        RETIRE_IDLE_HOURS_RANGE.end()
-                    ),
-                })?;
+            let hours = whole_number(
+                RETIRE_IDLE_HOURS,
+                &value,
+                RETIRE_IDLE_HOURS_RANGE,
+                format!(
+                    "allowed values are whole hours from {} to {} (default 24): IAM reports a key's last use up to hours late",
+                    RETIRE_IDLE_HOURS_RANGE.start(),
+                    RETIRE_IDLE_HOURS_RANGE.end()
+                ),
+            )?;
             config.retire_idle = Duration::from_secs(hours * 3_600);
         }
         if let Some(value) = get(USER_NAME_TEMPLATE) {
@@ -159,4 +149,21 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// A whole number within `range`, or the error naming the variable and `allowed`.
+fn whole_number(
+    variable: &'static str,
+    value: &str,
+    range: std::ops::RangeInclusive<u64>,
+    allowed: String,
+) -> Result<u64, ConfigError> {
+    let number = value.trim().parse::<u64>().ok();
+    number
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| ConfigError {
+            variable,
+            value: value.to_owned(),
+            problem: allowed,
+        })
 }
