@@ -53,7 +53,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.core.utils import utcnow
 from moto.iam.access_control import CreateAccessKeyFailure, IAMUserAccessKey
+from moto.iam.models import AccessKeyLastUsed
 from moto.secretsmanager.exceptions import (
     InvalidRequestException,
     ResourceExistsException,
@@ -280,17 +282,13 @@ def age(secrets: dict[str, FakeSecret], iam: Any, body: dict[str, Any]) -> dict[
     now = time.time()
     if "hours" in body:
         return age_everything(secrets, iam, float(body["hours"]))
-    if "last_used_hours_ago" in body:
-        from moto.iam.models import AccessKeyLastUsed
-
-        (key,) = [k for k in iam.list_access_keys(body["user"]) if k.access_key_id == body["key"]]
-        at = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(
-            hours=body["last_used_hours_ago"])
-        key.last_used = AccessKeyLastUsed(timestamp=at, service=body.get("service", "sts"),
-                                          region=body.get("region", "us-east-1"))
-        return {"last_used": at.isoformat()}
     if "key" in body:
         (key,) = [k for k in iam.list_access_keys(body["user"]) if k.access_key_id == body["key"]]
+        if "last_used_hours_ago" in body:
+            at = utcnow() - datetime.timedelta(hours=body["last_used_hours_ago"])
+            key.last_used = AccessKeyLastUsed(timestamp=at, service=body.get("service", "sts"),
+                                              region=body.get("region", "us-east-1"))
+            return {"last_used": at.isoformat()}
         key.create_date = key.create_date - datetime.timedelta(days=body["created_days_ago"])
         return {"created": key.create_date.isoformat()}
     secret = secrets[body["secret"]]
@@ -417,9 +415,6 @@ def authenticated(status: int, body: bytes) -> bool:
 
 
 def record_key_use(iam: Any, key_id: str, service: str, region: str) -> None:
-    from moto.core.utils import utcnow
-    from moto.iam.models import AccessKeyLastUsed
-
     key = iam.access_keys.get(key_id)  # the account's keys by id: the objects users hold
     if key is not None:
         key.last_used = AccessKeyLastUsed(timestamp=utcnow(), service=service, region=region)

@@ -129,18 +129,18 @@ def credential_scope(environ) -> tuple[str, str, str]:
     return scope.groups() if scope else ("", "", "")
 
 
-def identify(environ) -> tuple[str, str, str, bool]:
-    """(access key id, service, action, json protocol) of an AWS request. Reads the body of a
-    query-protocol request (and puts it back for moto)."""
-    key, _, service = credential_scope(environ)
+def identify(environ) -> tuple[str, str, str, str, bool]:
+    """(access key id, Region, service, action, json protocol) of an AWS request. Reads the body
+    of a query-protocol request (and puts it back for moto)."""
+    key, region, service = credential_scope(environ)
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
-        return key, service, target.split(".")[-1], True
+        return key, region, service, target.split(".")[-1], True
     length = int(environ.get("CONTENT_LENGTH") or 0)
     raw = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(raw)
     action = urllib.parse.parse_qs(raw.decode(errors="replace")).get("Action", [""])[0]
-    return key, service, action, False
+    return key, region, service, action, False
 
 
 def respond(start_response, status: int, content_type: str, body: bytes):
@@ -155,7 +155,7 @@ def make_app():
     def app(environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_layer/"):
             return control(Request(environ))(environ, start_response)
-        key, service, action, json_protocol = identify(environ)
+        key, region, service, action, json_protocol = identify(environ)
         with layer.STATE.lock:
             layer.STATE.calls.append({"key": key, "service": service, "action": action, "at": time.time()})
         crash = layer.crash_decision()
@@ -183,7 +183,6 @@ def make_app():
         body = b"".join(moto_app(environ, capture))
         status_code = int(str(captured["status"]).split()[0])
         if key and layer.authenticated(status_code, body):
-            _, region, _ = credential_scope(environ)
             layer.record_key_use(get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"], key, service, region)
         if crash == "after" or lost:
             # The call took effect; its answer is lost on the way back.
