@@ -85,6 +85,16 @@ class Stack:
     def configure(self, **settings: Any) -> None:
         self.call("POST", "/_layer/config", settings)
 
+    def sweep(self, function: "Function") -> dict[str, Any]:
+        """Delivers the schedule's Scheduled Event to `function`; returns the sweep's report."""
+        answer = self.call("POST", "/_layer/schedule", {"function_arn": function.arn})
+        assert answer["error"] is None, answer["error"]
+        return answer["answer"]
+
+    def age(self, hours: float) -> None:
+        """As if `hours` had passed, for every date of the stack."""
+        self.call("POST", "/_layer/age", {"hours": hours})
+
     def rotations(self) -> list[dict[str, Any]]:
         return self.call("GET", "/_layer/rotations")
 
@@ -141,6 +151,9 @@ class Function:
             "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
             "AWS_LAMBDA_LOG_FORMAT": "json",
             "AWS_EC2_METADATA_DISABLED": "true",
+            # `cargo lambda watch` gives the function the ARN "function-arn": the sweep needs the
+            # one the secrets name as their rotation function.
+            "EMULATED_FUNCTION_ARN": self.arn,
             **(env or {}),
         }
         environment.pop("AWS_PROFILE", None)

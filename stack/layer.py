@@ -114,13 +114,18 @@ STATE = LayerState()
 # ---- 1. RotateSecret as Secrets Manager does it ----
 
 
-def invoke(function_arn: str, event: dict[str, str]) -> dict[str, Any] | None:
+def invoke(function_arn: str, event: dict[str, Any]) -> dict[str, Any] | None:
     """Invokes the rotation function through the Lambda Invoke API that `cargo lambda watch`
     serves. Returns None on success, else the function's error (errorType, errorMessage)."""
+    return call_function(function_arn, event)[1]
+
+
+def call_function(function_arn: str, event: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+    """Invokes the function; returns its answer (parsed JSON) and its error, one of them None."""
     name = function_arn.split(":function:")[-1].split(":")[0]
     base = STATE.lambda_endpoints.get(name) or STATE.lambda_endpoints.get("*")
     if not base:
-        return {"errorType": "Layer.NoFunction", "errorMessage": f"no endpoint for function {name}"}
+        return None, {"errorType": "Layer.NoFunction", "errorMessage": f"no endpoint for function {name}"}
     # `cargo lambda watch` serves the binary under its own name.
     request = urllib.request.Request(
         f"{base}/2015-03-31/functions/iam-key-rotator/invocations",
@@ -130,16 +135,19 @@ def invoke(function_arn: str, event: dict[str, str]) -> dict[str, Any] | None:
     )
     try:
         with urllib.request.urlopen(request, timeout=900) as response:
-            response.read()
-            return None
+            body = response.read().decode(errors="replace")
+            try:
+                return json.loads(body) if body else None, None
+            except ValueError:
+                return body, None
     except urllib.error.HTTPError as error:
         body = error.read().decode(errors="replace")
         try:
-            return json.loads(body)
+            return None, json.loads(body)
         except ValueError:
-            return {"errorType": f"Layer.HTTP{error.code}", "errorMessage": body[:500]}
+            return None, {"errorType": f"Layer.HTTP{error.code}", "errorMessage": body[:500]}
     except OSError as error:
-        return {"errorType": "Layer.Unreachable", "errorMessage": str(error)}
+        return None, {"errorType": "Layer.Unreachable", "errorMessage": str(error)}
 
 
 def run_steps(secret: FakeSecret, token: str, steps: list[str], record: dict[str, Any]) -> bool:
@@ -317,7 +325,21 @@ def age_everything(secrets: dict[str, FakeSecret], iam: Any, hours: float) -> di
         for version in secret.versions.values():
             if version.get("createdate") is not None:
                 version["createdate"] -= seconds
+        # The sweep's bookkeeping tag ends in a time: it ages with the rest.
+        for tag in secret.tags or []:
+            tag["Value"] = age_tag_value(tag.get("Value", ""), shift)
     return {"keys": len(keys), "secrets": len(secrets)}
+
+
+def age_tag_value(value: str, shift: datetime.timedelta) -> str:
+    """A tag value ending in an RFC 3339 UTC time, that time moved `shift` back; others unchanged."""
+    head, _, last = value.rpartition(" ")
+    try:
+        at = datetime.datetime.strptime(last.split(".")[0].rstrip("Z"), "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return value
+    moved = (at - shift).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{head} {moved}" if head else moved
 
 
 def scheduled_event(function_arn: str, at: float | None = None) -> dict[str, Any]:
@@ -336,7 +358,8 @@ def scheduled_event(function_arn: str, at: float | None = None) -> dict[str, Any
         "resources": [f"arn:aws:events:{function_arn.split(':')[3]}:{function_arn.split(':')[4]}:rule/iam-key-rotator-sweep"],
         "detail": {},
     }
-    return {"event": event, "error": invoke(function_arn, event)}
+    answer, error = call_function(function_arn, event)
+    return {"event": event, "answer": answer, "error": error}
 
 
 # ---- 2. ListSecretVersionIds with real creation dates ----

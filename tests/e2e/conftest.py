@@ -19,14 +19,14 @@ def stack(request):
 
 @pytest.fixture(scope="module")
 def functions(stack):
-    """functions(action=..., timeout=..., template=..., log_level=...): the function so configured,
-    started once."""
+    """functions(action=..., timeout=..., template=..., log_level=..., env={...}): the function so
+    configured, started once."""
     running = {}
 
-    def get(action="keep", timeout=None, template=None, log_level=None):
-        key = (action, timeout, template, log_level)
+    def get(action="keep", timeout=None, template=None, log_level=None, env=None):
+        key = (action, timeout, template, log_level, tuple(sorted((env or {}).items())))
         if key not in running:
-            env = {"PREVIOUS_KEY_ACTION": action}
+            env = {"PREVIOUS_KEY_ACTION": action, **(env or {})}
             if log_level is not None:
                 # Both ways a level is set, each asking for everything.
                 env.update({"AWS_LAMBDA_LOG_LEVEL": log_level, "RUST_LOG": f"{log_level.lower()},lambda_runtime=trace,aws_smithy_runtime=trace"})

@@ -1,20 +1,29 @@
-"""PREVIOUS_KEY_ACTION=retire (§16, the first part of issue 13), end to end: the function under
-`cargo lambda watch`, rotations through RotateSecret, a consumer written as real ones are (it
-reads the secret by id, keeps the key, calls AWS with it from its own Region) and IAM's record of
-the key's last use as the stack keeps it."""
+"""PREVIOUS_KEY_ACTION=retire (§16, issue 13), end to end: the function under `cargo lambda
+watch`, rotations through RotateSecret, sweeps through the schedule's Scheduled Event, a consumer
+written as real ones are (it reads the secret by id, keeps the key, calls AWS with it from its own
+Region), and IAM's record of the key's last use as the stack keeps it."""
 
 from stack.harness import Consumer
 
+DAY = 24
 
-def test_a_second_rotation_waits_while_a_consumer_still_uses_the_old_key(stack, functions, world):
-    function = functions("retire")
+
+def rotated(stack, world, function):
+    """A bound user's secret rotated once under `function`, and its consumer, which used the old key
+    and has not read the secret since. Returns the secret, the user, the old key's id and the
+    consumer."""
     user, (first,) = world.user(keys=1)
     secret = world.secret({"UserName": user, **first})
     consumer = Consumer(world, secret, region="eu-west-1")
     consumer.use()
-
     assert world.rotate(secret, function)["outcome"] == "succeeded"
     world.check_invariants(secret, user, first["AccessKeyId"], "retire")
+    return secret, user, first["AccessKeyId"], consumer
+
+
+def test_a_second_rotation_waits_while_a_consumer_still_uses_the_old_key(stack, functions, world):
+    function = functions("retire")
+    secret, user, old, consumer = rotated(stack, world, function)
     second = world.key_of(secret)
     # The consumer has not read the secret again: it still signs with the first key.
     consumer.use()
@@ -24,7 +33,7 @@ def test_a_second_rotation_waits_while_a_consumer_still_uses_the_old_key(stack, 
     assert refused["outcome"] == "failed"
     (step,) = refused["steps"]
     assert step["errorType"] == "Transient.PreviousKeyInUse", step
-    assert first["AccessKeyId"] in step["errorMessage"] and "by sts in eu-west-1" in step["errorMessage"]
+    assert old in step["errorMessage"] and "by sts in eu-west-1" in step["errorMessage"]
     assert world.keys(user) == keys_before, "nothing was deleted or created"
     assert world.key_of(secret) == second, "AWSCURRENT did not move"
 
@@ -34,6 +43,104 @@ def test_a_second_rotation_waits_while_a_consumer_still_uses_the_old_key(stack, 
     stack.call("POST", "/_layer/age", {"hours": 25})
     retried = stack.call("POST", "/_layer/retry", {"secret": secret})
     assert retried["outcome"] == "succeeded", retried
-    assert first["AccessKeyId"] not in world.keys(user), "the idle first key made room"
+    assert old not in world.keys(user), "the idle first key made room"
     world.check_invariants(secret, user, second, "retire")
     assert consumer.use() == world.iam.get_user(UserName=user)["User"]["Arn"], "the consumer's key still works"
+
+
+# ---- the sweep: the schedule's Scheduled Event, the function's own clock, IAM's record of use ----
+
+
+def bookkeeping_tag(world, secret):
+    tags = world.sm.describe_secret(SecretId=secret).get("Tags", [])
+    return next((t["Value"] for t in tags if t["Key"] == "iam-key-rotator:previous-key-inactive-since"), None)
+
+
+def test_a_consumer_that_moves_at_once_sees_the_old_key_deactivated_then_deleted(stack, functions, world):
+    function = functions("retire")
+    secret, user, old, consumer = rotated(stack, world, function)
+    assert consumer.refresh() != old
+    consumer.use()
+
+    stack.age(DAY + 1)
+    report = stack.sweep(function)
+    assert report["deactivated"] >= 1, report
+    assert world.keys(user)[old] == "Inactive"
+    assert bookkeeping_tag(world, secret).startswith(old + " ")
+    assert consumer.use() == world.iam.get_user(UserName=user)["User"]["Arn"], "the current key works"
+
+    stack.age(6 * DAY)
+    stack.sweep(function)
+    assert world.keys(user)[old] == "Inactive", "still in quarantine"
+    stack.age(DAY + 1)
+    report = stack.sweep(function)
+    assert report["deleted"] >= 1, report
+    assert old not in world.keys(user)
+    assert bookkeeping_tag(world, secret) is None
+    assert consumer.use() == world.iam.get_user(UserName=user)["User"]["Arn"]
+
+    # The next rotation goes ahead at once: nothing is left to wait for.
+    assert world.rotate(secret, function)["outcome"] == "succeeded"
+
+
+def test_a_consumer_that_keeps_using_the_old_key_keeps_it(stack, functions, world):
+    function = functions("retire")
+    user, (first,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **first})
+    consumer = Consumer(world, secret, region="eu-west-1")
+    assert world.rotate(secret, function)["outcome"] == "succeeded"
+    for _ in range(3):
+        stack.age(20)
+        consumer.use()  # never reads the secret again
+        stack.sweep(function)
+        assert world.keys(user)[first["AccessKeyId"]] == "Active"
+    assert bookkeeping_tag(world, secret) is None
+
+
+def test_a_consumer_that_moves_late_has_the_idle_time_counted_from_its_last_use(stack, functions, world):
+    function = functions("retire")
+    secret, user, old, consumer = rotated(stack, world, function)
+    # rotated() moved nobody: the consumer still holds the old key until it reads the secret.
+    stack.age(10)
+    consumer.use()
+    consumer.refresh()
+    stack.age(20)
+    stack.sweep(function)
+    assert world.keys(user)[old] == "Active", "used 20 h ago"
+    stack.age(5)
+    stack.sweep(function)
+    assert world.keys(user)[old] == "Inactive", "25 h without a use"
+
+
+def test_past_the_deadline_a_key_in_use_is_reported_where_it_was_used(stack, functions, world):
+    function = functions("retire")
+    secret, user, old, consumer = rotated(stack, world, function)
+    stack.age(7 * DAY + 0.5)
+    consumer.use()
+    report = stack.sweep(function)
+    assert report["alarmed"] >= 1, report
+    assert world.keys(user)[old] == "Active", "reported, not deactivated"
+    alarms = [line for line in function.logs().splitlines() if "past RETIRE_DEADLINE_DAYS" in line and old in line]
+    assert alarms and '"level":"ERROR"' in alarms[-1], alarms
+    assert "by sts in eu-west-1" in alarms[-1], alarms[-1]
+
+
+def test_past_an_enforced_deadline_a_key_in_use_is_deactivated(stack, functions, world):
+    function = functions("retire", env={"RETIRE_ENFORCE_DEADLINE": "true"})
+    secret, user, old, consumer = rotated(stack, world, function)
+    stack.age(7 * DAY + 0.5)
+    consumer.use()
+    stack.sweep(function)
+    assert world.keys(user)[old] == "Inactive"
+    assert world.keys(user)[world.key_of(secret)] == "Active", "the current key is untouched"
+
+
+def test_an_unbound_user_whose_secret_names_the_function_is_left_alone(stack, functions, world):
+    function = functions("retire")
+    secret, user, old, consumer = rotated(stack, world, function)
+    world.iam.untag_user(UserName=user, TagKeys=["iam-key-rotator:secret"])
+    stack.age(DAY + 1)
+    report = stack.sweep(function)
+    assert report["skipped"].get("user-not-bound", 0) >= 1, report
+    assert world.keys(user)[old] == "Active"
+    assert bookkeeping_tag(world, secret) is None

@@ -5,8 +5,8 @@ actions only (SPEC §14), so this half is proven here and the code half end to e
 (tests/e2e/test_rotation.py).
 
 The evaluator covers what these statements use: Allow statements, `*`/`?` wildcards in actions
-and resources, and the StringEquals / StringLike operators, a missing context key failing the
-condition as it does in IAM. Tag keys in `aws:ResourceTag/<key>` compare without case, as IAM's do.
+and resources, and the StringEquals / StringLike / ForAllValues:StringEquals / Null operators, a
+missing context key failing a condition (but ForAllValues and Null) as it does in IAM. Tag keys in `aws:ResourceTag/<key>` compare without case, as IAM's do.
 """
 
 import copy
@@ -37,9 +37,14 @@ def matches(pattern, value, case_sensitive=True):
 
 def holds(operator, key, expected, context):
     found = [v for k, v in context.items() if k.lower() == key.lower()]
+    expected = [text(e) for e in (expected if isinstance(expected, list) else [expected])]
+    if operator == "Null":
+        return (not found) == (expected == ["true"])
+    if operator == "ForAllValues:StringEquals":
+        # True for a missing key too, as in IAM: hence the Null condition beside it.
+        return all(v in expected for v in (found[0] if found else []))
     if not found:
         return False
-    expected = [text(e) for e in (expected if isinstance(expected, list) else [expected])]
     if operator == "StringEquals":
         return found[0] in expected
     if operator == "StringLike":
@@ -114,3 +119,24 @@ def test_the_secrets_statement_reaches_only_secrets_rotated_by_this_function():
     other = {"secretsmanager:resource/AllowRotationLambdaArn": arn.replace("iam-key-rotator", "other")}
     assert not allowed(load(), "secretsmanager:PutSecretValue", SECRET, other)
     assert not allowed(load(), "secretsmanager:PutSecretValue", SECRET, {})
+
+
+BOOKKEEPING = "iam-key-rotator:previous-key-inactive-since"
+OURS = {"secretsmanager:resource/AllowRotationLambdaArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:iam-key-rotator"}
+
+
+@pytest.mark.parametrize("what, action, tag_keys, expected", [
+    ("the bookkeeping tag", "secretsmanager:TagResource", [BOOKKEEPING], True),
+    ("removing it", "secretsmanager:UntagResource", [BOOKKEEPING], True),
+    ("an override tag", "secretsmanager:TagResource", ["iam-key-rotator:previous-key-action"], False),
+    ("the bookkeeping tag and another", "secretsmanager:TagResource", [BOOKKEEPING, "owner"], False),
+    ("no tag keys in the request", "secretsmanager:TagResource", None, False),
+])
+def test_the_sweep_may_write_its_bookkeeping_tag_and_no_other(what, action, tag_keys, expected):
+    context = dict(OURS)
+    if tag_keys is not None:
+        context["aws:TagKeys"] = tag_keys
+    assert allowed(load(), action, SECRET, context) is expected, what
+    # And only on secrets rotated by this function.
+    other = {**context, "secretsmanager:resource/AllowRotationLambdaArn": "arn:aws:lambda:eu-west-1:111122223333:function:other"}
+    assert allowed(load(), action, SECRET, other) is False

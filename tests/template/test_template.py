@@ -24,6 +24,7 @@ SECRETS_ACTIONS = {
     "secretsmanager:UpdateSecretVersionStage",
     "secretsmanager:ListSecretVersionIds",
 }
+
 IAM_READ_ACTIONS = {"iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"}
 IAM_KEY_ACTIONS = {"iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:UpdateAccessKey"}
 # SPEC §15: the tag that binds a user to a secret, as the code spells it.
@@ -89,6 +90,9 @@ def check_environment_matches_config(t):
     config_rs = (ROOT / "crates" / "rotator" / "src" / "config.rs").read_text()
     names = set(re.findall(r'pub const [A-Z_]+: &str = "([A-Z_]+)";', config_rs))
     assert names, "config.rs names its variables"
+    # Only an emulator, which gives no function ARN, needs it; Lambda gives the real one.
+    assert "EMULATED_FUNCTION_ARN" in names and "EMULATED_FUNCTION_ARN" not in variables
+    names.discard("EMULATED_FUNCTION_ARN")
     assert set(variables) == names, f"template sets {sorted(variables)}, config.rs reads {sorted(names)}"
     for name, value in variables.items():
         assert isinstance(value, dict) and "Ref" in value, f"{name} comes from a parameter"
@@ -134,8 +138,37 @@ def check_no_wildcards(t):
     for s in statements(t):
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         assert all("*" not in a for a in actions), f"wildcard action in {s.get('Sid')}"
-        assert s["Resource"] != "*", f"wildcard resource in {s.get('Sid')}"
-    assert len(statements(t)) == 3, "no statement beyond the three the function needs"
+        # ListSecrets supports no resource scoping: its statement, and no other, is on "*".
+        if s["Resource"] == "*":
+            assert actions == ["secretsmanager:ListSecrets"], f"wildcard resource in {s.get('Sid')}"
+    assert len(statements(t)) == 5, "no statement beyond the five the function needs"
+
+
+def check_sweep(t):
+    """Under retire, an EventBridge schedule invokes the function with the standard event (no
+    Input), only from its own rule; the function may write one tag key on its own secrets."""
+    resources = t["Resources"]
+    assert t["Conditions"]["Retires"] == {"Fn::Equals": [{"Ref": "PreviousKeyAction"}, "retire"]}
+    rule = resources["SweepRule"]
+    assert rule["Condition"] == "Retires"
+    assert sub_text(rule["Properties"]["ScheduleExpression"]) == "rate(${SweepIntervalMinutes} minutes)"
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["RotatorFunction", "Arn"]}
+    assert "Input" not in target and "InputPath" not in target and "InputTransformer" not in target
+    permission = resources["SweepInvokePermission"]
+    assert permission["Condition"] == "Retires"
+    props = permission["Properties"]
+    assert props["Principal"] == "events.amazonaws.com"
+    assert props["SourceArn"] == {"Fn::GetAtt": ["SweepRule", "Arn"]}
+    assert int(t["Parameters"]["SweepIntervalMinutes"]["MinValue"]) >= 5, "rate(N minutes) needs N > 1"
+    tag = statement(t, "RetireBookkeepingTag")
+    assert set(tag["Action"]) == {"secretsmanager:TagResource", "secretsmanager:UntagResource"}
+    conditions = tag["Condition"]
+    tag_rs = (ROOT / "crates" / "rotator" / "src" / "retire" / "decide.rs").read_text()
+    (bookkeeping,) = re.findall(r'pub const INACTIVE_SINCE_TAG: &str = "([^"]+)";', tag_rs)
+    assert conditions["ForAllValues:StringEquals"]["aws:TagKeys"] == [bookkeeping]
+    assert conditions["Null"]["aws:TagKeys"] == "false"
+    assert conditions["StringEquals"] == statement(t, "SecretsRotatedByThisFunction")["Condition"]["StringEquals"]
 
 
 def check_kms_only_with_a_key(t):
@@ -152,7 +185,7 @@ def check_kms_only_with_a_key(t):
 
 
 def check_invoke_permission(t):
-    (permission,) = [r for r in t["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    permission = t["Resources"]["SecretsManagerInvokePermission"]
     props = permission["Properties"]
     assert props["Principal"] == "secretsmanager.amazonaws.com"
     assert props["Action"] == "lambda:InvokeFunction"
@@ -238,6 +271,7 @@ CHECKS = [
     check_secrets_statement,
     check_iam_statement,
     check_no_wildcards,
+    check_sweep,
     check_kms_only_with_a_key,
     check_invoke_permission,
     check_failure_alarm,
@@ -265,7 +299,7 @@ def test_the_policy_grants_exactly_the_calls_the_code_makes():
         source = (ROOT / "crates" / "rotator" / "src" / "aws" / file).read_text()
         for op in re.findall(r"\.client\s*\.(\w+)\(\)", source):
             called.add(f"{service}:" + "".join(part.title() for part in op.split("_")))
-    assert len(called) == 11, sorted(called)
+    assert len(called) == 14, sorted(called)
     assert called == granted_actions(load())
 
 
@@ -342,6 +376,11 @@ KEYS = FN + ["Policies", 0, "Statement", 2]
         (check_example_behind_parameter, ["Resources", "ExampleUser", "Properties", "Tags"], []),
         (check_no_wildcards, IAM + ["Resource"], "*"),
         (check_no_wildcards, SM + ["Action"], ["secretsmanager:*"]),
+        (check_no_wildcards, FN + ["Policies", 0, "Statement", 3, "Action"], ["secretsmanager:ListSecrets", "secretsmanager:GetSecretValue"]),
+        (check_sweep, ["Resources", "SweepRule", "Properties", "Targets", 0, "Input"], "{}"),
+        (check_sweep, ["Resources", "SweepInvokePermission", "Properties", "SourceArn"], KeyError),
+        (check_sweep, FN + ["Policies", 0, "Statement", 4, "Condition", "ForAllValues:StringEquals", "aws:TagKeys"], ["iam-key-rotator:*"]),
+        (check_sweep, FN + ["Policies", 0, "Statement", 4, "Condition", "Null"], KeyError),
         (check_kms_only_with_a_key, FN + ["Policies", 1], {"Fn::If": ["HasKmsKey", {"Statement": [{"Action": ["kms:*"], "Resource": "*", "Condition": {}}]}, {"Ref": "AWS::NoValue"}]}),
         (check_invoke_permission, ["Resources", "SecretsManagerInvokePermission", "Properties", "SourceAccount"], KeyError),
         (check_failure_alarm, ["Resources", "RotationFailedRule", "Properties", "EventPattern", "detail", "eventName"], ["RotationSucceeded"]),

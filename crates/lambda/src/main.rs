@@ -17,6 +17,10 @@ async fn main() -> Result<(), Error> {
     tracing::info!(
         previous_key_action = %config.previous_key_action,
         propagation_timeout_seconds = config.propagation_timeout.as_secs(),
+        retire_idle_hours = config.retire_idle.as_secs() / 3_600,
+        retire_quarantine_days = config.retire_quarantine.as_secs() / 86_400,
+        retire_deadline_days = config.retire_deadline.as_secs() / 86_400,
+        retire_enforce_deadline = config.retire_enforce_deadline,
         user_name_template = config.user_name_template.as_ref().map(|t| t.as_str()),
         trusted_roots = ?roots,
         aws_settings_from = if sources == Sources::DefaultChains { "default chains" } else { "environment" },

@@ -2,6 +2,7 @@
 //! function before it serves any event, with a message naming the variable and what it accepts.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,11 +12,18 @@ pub const PREVIOUS_KEY_ACTION: &str = "PREVIOUS_KEY_ACTION";
 pub const PROPAGATION_TIMEOUT_SECONDS: &str = "PROPAGATION_TIMEOUT_SECONDS";
 pub const USER_NAME_TEMPLATE: &str = "USER_NAME_TEMPLATE";
 pub const RETIRE_IDLE_HOURS: &str = "RETIRE_IDLE_HOURS";
+pub const RETIRE_QUARANTINE_DAYS: &str = "RETIRE_QUARANTINE_DAYS";
+pub const RETIRE_DEADLINE_DAYS: &str = "RETIRE_DEADLINE_DAYS";
+pub const RETIRE_ENFORCE_DEADLINE: &str = "RETIRE_ENFORCE_DEADLINE";
+pub const SWEEP_INTERVAL_MINUTES: &str = "SWEEP_INTERVAL_MINUTES";
+/// Under an emulator that gives no function ARN (`cargo lambda watch`), the ARN the sweep looks
+/// for in the secrets' RotationLambdaARN. Never set by the template: Lambda gives the real one.
+pub const EMULATED_FUNCTION_ARN: &str = "EMULATED_FUNCTION_ARN";
 
 /// IAM records a key's last use to about 15 minutes and reports it up to about 4 hours late: a
 /// shorter idle time could take a key in use for an idle one. 8 hours leaves that lag twice over
 /// (docs/contract.md §16).
-const RETIRE_IDLE_HOURS_RANGE: std::ops::RangeInclusive<u64> = 8..=720;
+const RETIRE_IDLE_HOURS_RANGE: RangeInclusive<u64> = 8..=720;
 
 /// Longer than a Lambda can run (15 minutes) makes no sense.
 const MAX_PROPAGATION_TIMEOUT_SECONDS: u64 = 840;
@@ -28,8 +36,9 @@ pub enum PreviousKeyAction {
     Keep,
     Deactivate,
     Delete,
-    /// Leave it active; the next rotation's createSecret deletes it only once it has not been
-    /// used for RETIRE_IDLE_HOURS (§16). Its retirement by use, on a schedule, is issue 13's.
+    /// Leave it active; the scheduled sweep deactivates it once it has not been used for
+    /// RETIRE_IDLE_HOURS and deletes it after RETIRE_QUARANTINE_DAYS, and the next rotation's
+    /// createSecret deletes it only once it is idle (§16).
     Retire,
 }
 
@@ -69,9 +78,18 @@ pub struct Config {
     /// How long testSecret waits for a new key to work.
     pub propagation_timeout: Duration,
     pub user_name_template: Option<UserNameTemplate>,
-    /// Under `retire`: how long the previous key must have gone unused before createSecret may
-    /// delete it.
+    /// Under `retire`: how long the previous key must have gone unused before the sweep
+    /// deactivates it, or createSecret may delete it.
     pub retire_idle: Duration,
+    /// Under `retire`: how long a deactivated previous key waits before the sweep deletes it.
+    pub retire_quarantine: Duration,
+    /// Under `retire`: how long after the promotion a previous key still in use raises the alarm.
+    pub retire_deadline: Duration,
+    /// Under `retire`: deactivate a previous key still in use at the deadline.
+    pub retire_enforce_deadline: bool,
+    /// How often the schedule sweeps (the template's rule): the deadline alarm's daily window.
+    pub sweep_interval: Duration,
+    pub emulated_function_arn: Option<String>,
     /// How often testSecret tries the new key: how late, at most, it notices that the key works.
     pub poll_interval: Duration,
     /// testSecret gives up this long before the Lambda's own deadline, to report its error.
@@ -84,7 +102,12 @@ impl Default for Config {
             previous_key_action: PreviousKeyAction::Keep,
             propagation_timeout: Duration::from_secs(60),
             user_name_template: None,
-            retire_idle: Duration::from_secs(24 * 3_600),
+            retire_idle: Duration::from_secs(24 * HOURS.1),
+            retire_quarantine: Duration::from_secs(7 * DAYS.1),
+            retire_deadline: Duration::from_secs(7 * DAYS.1),
+            retire_enforce_deadline: false,
+            sweep_interval: Duration::from_secs(3_600),
+            emulated_function_arn: None,
             poll_interval: Duration::from_secs(1),
             deadline_margin: Duration::from_secs(3),
         }
@@ -116,28 +139,78 @@ impl Config {
                 problem: "allowed values are keep (the default), deactivate, delete, retire".into(),
             })?;
         }
-        if let Some(value) = get(PROPAGATION_TIMEOUT_SECONDS) {
-            let seconds = whole_number(
+        // The durations: each a whole number of its unit within its range; the message gives
+        // the default, read from `Config::default()`.
+        let idle_note = ": IAM reports a key's last use up to hours late";
+        let durations: [(&'static str, Unit, RangeInclusive<u64>, &str, &mut Duration); 5] = [
+            (
                 PROPAGATION_TIMEOUT_SECONDS,
-                &value,
+                SECONDS,
                 1..=MAX_PROPAGATION_TIMEOUT_SECONDS,
-                format!("allowed values are whole seconds from 1 to {MAX_PROPAGATION_TIMEOUT_SECONDS} (default 60)"),
-            )?;
-            config.propagation_timeout = Duration::from_secs(seconds);
-        }
-        if let Some(value) = get(RETIRE_IDLE_HOURS) {
-            let hours = whole_number(
+                "",
+                &mut config.propagation_timeout,
+            ),
+            (
                 RETIRE_IDLE_HOURS,
-                &value,
+                HOURS,
                 RETIRE_IDLE_HOURS_RANGE,
-                format!(
-                    "allowed values are whole hours from {} to {} (default 24): IAM reports a key's last use up to hours late",
-                    RETIRE_IDLE_HOURS_RANGE.start(),
-                    RETIRE_IDLE_HOURS_RANGE.end()
-                ),
-            )?;
-            config.retire_idle = Duration::from_secs(hours * 3_600);
+                idle_note,
+                &mut config.retire_idle,
+            ),
+            (
+                RETIRE_QUARANTINE_DAYS,
+                DAYS,
+                1..=90,
+                "",
+                &mut config.retire_quarantine,
+            ),
+            (
+                RETIRE_DEADLINE_DAYS,
+                DAYS,
+                1..=90,
+                "",
+                &mut config.retire_deadline,
+            ),
+            (
+                SWEEP_INTERVAL_MINUTES,
+                MINUTES,
+                5..=1_440,
+                "",
+                &mut config.sweep_interval,
+            ),
+        ];
+        for (variable, unit, range, note, field) in durations {
+            if let Some(value) = get(variable) {
+                *field = whole_units(variable, &value, unit, range, *field, note)?;
+            }
         }
+        if get(RETIRE_DEADLINE_DAYS).is_none() {
+            // Unset, the deadline is never shorter than the idle time.
+            config.retire_deadline = config.retire_deadline.max(config.retire_idle);
+        } else if config.retire_deadline < config.retire_idle {
+            return Err(ConfigError {
+                variable: RETIRE_DEADLINE_DAYS,
+                value: (config.retire_deadline.as_secs() / DAYS.1).to_string(),
+                problem: format!(
+                    "the deadline is shorter than RETIRE_IDLE_HOURS={}: a key would be past its deadline before it could be idle. Raise RETIRE_DEADLINE_DAYS or lower RETIRE_IDLE_HOURS",
+                    config.retire_idle.as_secs() / HOURS.1
+                ),
+            });
+        }
+        if let Some(value) = get(RETIRE_ENFORCE_DEADLINE) {
+            config.retire_enforce_deadline = match value.trim() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(ConfigError {
+                        variable: RETIRE_ENFORCE_DEADLINE,
+                        value: value.clone(),
+                        problem: "allowed values are true and false (the default)".into(),
+                    })
+                }
+            };
+        }
+        config.emulated_function_arn = get(EMULATED_FUNCTION_ARN).map(|v| v.trim().to_owned());
         if let Some(value) = get(USER_NAME_TEMPLATE) {
             config.user_name_template = Some(UserNameTemplate::parse(&value).map_err(
                 |problem| ConfigError {
@@ -151,19 +224,39 @@ impl Config {
     }
 }
 
-/// A whole number within `range`, or the error naming the variable and `allowed`.
-fn whole_number(
+/// A unit of time a setting is given in.
+/// Its name, and how many seconds it has.
+#[derive(Clone, Copy)]
+struct Unit(&'static str, u64);
+
+const SECONDS: Unit = Unit("seconds", 1);
+const MINUTES: Unit = Unit("minutes", 60);
+const HOURS: Unit = Unit("hours", 3_600);
+const DAYS: Unit = Unit("days", 86_400);
+
+/// A whole number of `unit`s within `range`, or the error naming the variable, the range and the
+/// default (`default`, the value the setting has unset), and `note`.
+fn whole_units(
     variable: &'static str,
     value: &str,
-    range: std::ops::RangeInclusive<u64>,
-    allowed: String,
-) -> Result<u64, ConfigError> {
+    unit: Unit,
+    range: RangeInclusive<u64>,
+    default: Duration,
+    note: &str,
+) -> Result<Duration, ConfigError> {
     let number = value.trim().parse::<u64>().ok();
-    number
+    let number = number
         .filter(|n| range.contains(n))
         .ok_or_else(|| ConfigError {
             variable,
             value: value.to_owned(),
-            problem: allowed,
-        })
+            problem: format!(
+                "allowed values are whole {} from {} to {} (default {}){note}",
+                unit.0,
+                range.start(),
+                range.end(),
+                default.as_secs() / unit.1
+            ),
+        })?;
+    Ok(Duration::from_secs(number * unit.1))
 }

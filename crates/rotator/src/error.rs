@@ -105,6 +105,9 @@ pub enum Problem {
         actual: String,
     },
 
+    #[error("the sweep cannot tell which secrets are this function's: the runtime gave the function ARN {given:?}, not an ARN, and EMULATED_FUNCTION_ARN is not set. Under an emulator, set EMULATED_FUNCTION_ARN to the ARN the secrets name in RotationLambdaARN; nothing was changed")]
+    UnknownFunctionArn { given: String },
+
     #[error("{0}")]
     Aws(#[from] AwsError),
 }
@@ -141,6 +144,7 @@ impl Problem {
             Problem::PendingKeyNotUsable { .. } => "PendingKeyNotUsable",
             Problem::KeyNotPropagated { .. } => "KeyNotPropagated",
             Problem::IdentityMismatch { .. } => "IdentityMismatch",
+            Problem::UnknownFunctionArn { .. } => "UnknownFunctionArn",
             Problem::Aws(e) => return format!("Aws.{}", e.code.as_deref().unwrap_or("NoAnswer")),
         };
         name.to_owned()
@@ -179,6 +183,15 @@ impl RotationError {
         RotationError {
             secret: Some(secret.to_owned()),
             step: Some(step),
+            problem: problem.into(),
+        }
+    }
+
+    /// A failure of the sweep as a whole, which is about no one secret.
+    pub fn of_sweep(problem: impl Into<Problem>) -> Self {
+        RotationError {
+            secret: None,
+            step: None,
             problem: problem.into(),
         }
     }

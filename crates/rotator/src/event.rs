@@ -1,11 +1,36 @@
-//! The event Secrets Manager sends (§2), parsed by hand so that every problem names its field
-//! and the RotationToken, which is secret material, is kept but never shown.
+//! The events the function serves: the one Secrets Manager sends (§2), parsed by hand so that
+//! every problem names its field and the RotationToken, which is secret material, is kept but
+//! never shown; and EventBridge's standard Scheduled Event, which starts a sweep (§16).
 
 use serde_json::Value;
 
 use crate::error::RotationError;
 use crate::sensitive::{json_type, Sensitive};
 pub use crate::step::Step;
+
+/// What an invocation asks for.
+#[derive(Debug, Clone)]
+pub enum Invocation {
+    /// One step of one rotation, from Secrets Manager.
+    Rotation(RotationEvent),
+    /// The schedule's sweep of the previous keys (§16). The event carries nothing the sweep
+    /// uses: every decision comes from AWS and the function's clock, so whoever may invoke the
+    /// function can only make a sweep happen sooner, never change what it decides.
+    Sweep,
+}
+
+impl Invocation {
+    /// An EventBridge Scheduled Event (source `aws.events`, detail-type `Scheduled Event`) is a
+    /// sweep; anything else must be a rotation event, and its errors are the rotation event's.
+    pub fn parse(value: &Value) -> Result<Self, RotationError> {
+        let field = |name: &str| value.get(name).and_then(Value::as_str);
+        if field("source") == Some("aws.events") && field("detail-type") == Some("Scheduled Event")
+        {
+            return Ok(Invocation::Sweep);
+        }
+        RotationEvent::parse(value).map(Invocation::Rotation)
+    }
+}
 
 /// One invocation by Secrets Manager.
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod logging;
+pub mod retire;
 pub mod rotation;
 pub mod secret_value;
 pub mod sensitive;
@@ -23,8 +24,8 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 pub use config::Config;
-pub use error::RotationError;
-pub use event::RotationEvent;
+pub use error::{Problem, RotationError};
+pub use event::{Invocation, RotationEvent};
 pub use rotation::Rotator;
 
 impl Rotator {
@@ -42,9 +43,10 @@ impl Rotator {
     }
 }
 
-/// The Lambda handler: parse the event, run the step, answer `null` on success.
+/// The Lambda handler: a rotation step answers `null` on success; the schedule's sweep answers
+/// its report.
 pub async fn handler(rotator: &Rotator, event: LambdaEvent<Value>) -> Result<Value, RotationError> {
-    let parsed = RotationEvent::parse(&event.payload).inspect_err(|e| {
+    let invocation = Invocation::parse(&event.payload).inspect_err(|e| {
         tracing::warn!(error_type = %e.error_type(), "{e}");
     })?;
     let deadline = instant_of_epoch_millis(event.context.deadline).unwrap_or_else(|| {
@@ -54,8 +56,47 @@ pub async fn handler(rotator: &Rotator, event: LambdaEvent<Value>) -> Result<Val
         );
         tokio::time::Instant::now() + LAMBDA_MAX_DURATION
     });
-    rotator.handle(&parsed, deadline).await?;
-    Ok(Value::Null)
+    match invocation {
+        Invocation::Rotation(parsed) => {
+            rotator.handle(&parsed, deadline).await?;
+            Ok(Value::Null)
+        }
+        Invocation::Sweep => {
+            let given = &event.context.invoked_function_arn;
+            let own_arn = own_function_arn(given, rotator.config.emulated_function_arn.as_deref())
+                .map_err(RotationError::of_sweep)
+                .inspect_err(|e| tracing::warn!(error_type = %e.error_type(), "{e}"))?;
+            let report = rotator.sweep(&own_arn, deadline).await.map_err(|problem| {
+                let error = RotationError::of_sweep(problem);
+                tracing::warn!(error_type = %error.error_type(), "{error}");
+                error
+            })?;
+            Ok(serde_json::to_value(report).unwrap_or_default())
+        }
+    }
+}
+
+/// The function's own ARN without a qualifier (`:$LATEST`, a version, an alias): what a secret's
+/// RotationLambdaARN names. An emulator that gives no ARN may say which one with
+/// EMULATED_FUNCTION_ARN; a real ARN always wins over it.
+pub fn own_function_arn(given: &str, emulated: Option<&str>) -> Result<String, Problem> {
+    let parts: Vec<&str> = given.split(':').collect();
+    if parts.len() >= 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" {
+        return Ok(parts[..7].join(":"));
+    }
+    match emulated {
+        Some(arn) => {
+            tracing::warn!(
+                given,
+                emulated = arn,
+                "the runtime gave no function ARN: using EMULATED_FUNCTION_ARN"
+            );
+            Ok(arn.to_owned())
+        }
+        None => Err(Problem::UnknownFunctionArn {
+            given: given.to_owned(),
+        }),
+    }
 }
 
 const LAMBDA_MAX_DURATION: Duration = Duration::from_secs(900);

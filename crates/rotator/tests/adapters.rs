@@ -141,6 +141,73 @@ async fn versions_created_reads_every_page() {
 }
 
 #[tokio::test]
+async fn list_secrets_reads_every_page_with_each_rotation_function() {
+    use aws_sdk_secretsmanager::operation::list_secrets::ListSecretsOutput;
+    use aws_sdk_secretsmanager::types::SecretListEntry;
+    use iam_key_rotator::aws::SecretSummary;
+    let first = mock!(aws_sdk_secretsmanager::Client::list_secrets)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(|| {
+            ListSecretsOutput::builder()
+                .secret_list(
+                    SecretListEntry::builder()
+                        .arn("arn:a")
+                        .rotation_enabled(true)
+                        .rotation_lambda_arn("arn:f")
+                        .build(),
+                )
+                .next_token("page-2")
+                .build()
+        });
+    let second = mock!(aws_sdk_secretsmanager::Client::list_secrets)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(|| {
+            ListSecretsOutput::builder()
+                .secret_list(SecretListEntry::builder().arn("arn:b").build())
+                .build()
+        });
+    let listed = secrets_manager!(first, second)
+        .list_secrets()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        [
+            SecretSummary {
+                arn: "arn:a".into(),
+                rotation_enabled: true,
+                rotation_lambda_arn: Some("arn:f".into()),
+            },
+            SecretSummary {
+                arn: "arn:b".into(),
+                rotation_enabled: false,
+                rotation_lambda_arn: None,
+            },
+        ]
+    );
+}
+
+#[tokio::test]
+async fn describe_gives_the_rotation_function_last_rotation_and_tags() {
+    use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+    use aws_sdk_secretsmanager::primitives::DateTime;
+    use aws_sdk_secretsmanager::types::Tag;
+    let rule = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(|| {
+        DescribeSecretOutput::builder()
+            .arn("arn:s")
+            .rotation_lambda_arn("arn:f")
+            .last_rotated_date(DateTime::from_secs(300))
+            .tags(Tag::builder().key("k").value("v").build())
+            .build()
+    });
+    let metadata = secrets_manager!(rule).describe_secret("s").await.unwrap();
+    assert_eq!(metadata.rotation_lambda_arn.as_deref(), Some("arn:f"));
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(300);
+    assert_eq!(metadata.last_rotated, Some(at));
+    assert_eq!(metadata.tags, [("k".to_owned(), "v".to_owned())]);
+}
+
+#[tokio::test]
 async fn list_access_keys_reads_every_page() {
     use aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput;
     use aws_sdk_iam::primitives::DateTime;

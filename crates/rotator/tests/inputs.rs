@@ -251,6 +251,28 @@ fn configuration_defaults_and_values() {
     assert_eq!(c.previous_key_action, PreviousKeyAction::Retire);
     assert_eq!(c.retire_idle, Duration::from_secs(72 * 3_600));
     let c = Config::from_lookup(lookup(&[
+        ("RETIRE_QUARANTINE_DAYS", "3"),
+        ("RETIRE_DEADLINE_DAYS", "14"),
+        ("RETIRE_ENFORCE_DEADLINE", "true"),
+        ("SWEEP_INTERVAL_MINUTES", "30"),
+        (
+            "EMULATED_FUNCTION_ARN",
+            "arn:aws:lambda:us-east-1:123456789012:function:f",
+        ),
+    ]))
+    .unwrap();
+    assert_eq!(c.retire_quarantine, Duration::from_secs(3 * 86_400));
+    assert_eq!(c.retire_deadline, Duration::from_secs(14 * 86_400));
+    assert!(c.retire_enforce_deadline);
+    assert_eq!(c.sweep_interval, Duration::from_secs(1_800));
+    assert_eq!(
+        c.emulated_function_arn.as_deref(),
+        Some("arn:aws:lambda:us-east-1:123456789012:function:f")
+    );
+    // Unset, the deadline is never shorter than the idle time.
+    let c = Config::from_lookup(lookup(&[("RETIRE_IDLE_HOURS", "720")])).unwrap();
+    assert_eq!(c.retire_deadline, Duration::from_secs(30 * 86_400));
+    let c = Config::from_lookup(lookup(&[
         ("PREVIOUS_KEY_ACTION", "delete"),
         ("PROPAGATION_TIMEOUT_SECONDS", "120"),
         ("USER_NAME_TEMPLATE", "{1}-{2}"),
@@ -264,7 +286,7 @@ fn configuration_defaults_and_values() {
 #[test]
 fn invalid_configuration_names_the_variable_and_the_allowed_values() {
     type Vars = &'static [(&'static str, &'static str)];
-    let cases: [(Vars, &str, &str); 8] = [
+    let cases: [(Vars, &str, &str); 13] = [
         (
             &[("PREVIOUS_KEY_ACTION", "remove")],
             "PREVIOUS_KEY_ACTION",
@@ -284,6 +306,31 @@ fn invalid_configuration_names_the_variable_and_the_allowed_values() {
             &[("RETIRE_IDLE_HOURS", "a day")],
             "RETIRE_IDLE_HOURS",
             "whole hours",
+        ),
+        (
+            &[("RETIRE_QUARANTINE_DAYS", "0")],
+            "RETIRE_QUARANTINE_DAYS",
+            "whole days from 1 to 90",
+        ),
+        (
+            &[("RETIRE_DEADLINE_DAYS", "91")],
+            "RETIRE_DEADLINE_DAYS",
+            "whole days from 1 to 90",
+        ),
+        (
+            &[("RETIRE_IDLE_HOURS", "72"), ("RETIRE_DEADLINE_DAYS", "2")],
+            "RETIRE_DEADLINE_DAYS",
+            "shorter than RETIRE_IDLE_HOURS=72",
+        ),
+        (
+            &[("RETIRE_ENFORCE_DEADLINE", "yes")],
+            "RETIRE_ENFORCE_DEADLINE",
+            "true and false",
+        ),
+        (
+            &[("SWEEP_INTERVAL_MINUTES", "1")],
+            "SWEEP_INTERVAL_MINUTES",
+            "whole minutes from 5 to 1440",
         ),
         (
             &[("PROPAGATION_TIMEOUT_SECONDS", "soon")],

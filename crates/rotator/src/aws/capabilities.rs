@@ -26,13 +26,19 @@ pub struct Pending<'a> {
 }
 
 /// What DescribeSecret tells us.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SecretMetadata {
     pub arn: String,
     pub name: String,
     pub rotation_enabled: bool,
+    /// The function Secrets Manager invokes to rotate the secret, as the secret names it.
+    pub rotation_lambda_arn: Option<String>,
+    /// When the last rotation completed (LastRotatedDate); a value put by hand leaves it alone.
+    pub last_rotated: Option<SystemTime>,
     /// Version id to its staging labels.
     pub versions: BTreeMap<String, Vec<String>>,
+    /// The secret's tags, key and value.
+    pub tags: Vec<(String, String)>,
 }
 
 impl SecretMetadata {
@@ -134,9 +140,27 @@ pub struct CallerIdentity {
     pub user_id: String,
 }
 
+/// One secret as ListSecrets shows it: enough to tell whether this function rotates it. The
+/// listing is eventually consistent, so a sweep reads each match again with DescribeSecret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSummary {
+    pub arn: String,
+    pub rotation_enabled: bool,
+    pub rotation_lambda_arn: Option<String>,
+}
+
 #[async_trait]
 pub trait SecretsManager: Send + Sync {
     async fn describe_secret(&self, secret_id: &str) -> Result<SecretMetadata, AwsError>;
+
+    /// Every secret of the account and Region (ListSecrets, all pages).
+    async fn list_secrets(&self) -> Result<Vec<SecretSummary>, AwsError>;
+
+    /// TagResource with one tag: sets `key` to `value`, replacing its value if present.
+    async fn tag_secret(&self, secret_id: &str, key: &str, value: &str) -> Result<(), AwsError>;
+
+    /// UntagResource of one tag key; a key the secret does not carry is no error.
+    async fn untag_secret(&self, secret_id: &str, key: &str) -> Result<(), AwsError>;
 
     /// The SecretString of a version, or `None` when the version holds no value (AWS answers
     /// ResourceNotFoundException, as for the empty AWSPENDING placeholder of §3).

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 
 use super::capabilities::{
-    Pending, SecretMetadata, SecretsManager, VersionRef, AWSCURRENT, AWSPENDING,
+    Pending, SecretMetadata, SecretSummary, SecretsManager, VersionRef, AWSCURRENT, AWSPENDING,
 };
 use super::error::{answer, sdk_error, AwsError};
 use super::iam::to_system_time;
@@ -44,11 +44,53 @@ impl SecretsManager for SdkSecretsManager {
             arn: arn.to_owned(),
             name: out.name().unwrap_or(secret_id).to_owned(),
             rotation_enabled: out.rotation_enabled().unwrap_or(false),
+            rotation_lambda_arn: out.rotation_lambda_arn().map(str::to_owned),
+            last_rotated: to_system_time(out.last_rotated_date()),
             versions: out
                 .version_ids_to_stages()
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_else(BTreeMap::new),
+            tags: out
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                .collect(),
         })
+    }
+
+    async fn list_secrets(&self) -> Result<Vec<SecretSummary>, AwsError> {
+        let pages = self.client.list_secrets().into_paginator().send();
+        let pages = answer(SERVICE, "ListSecrets", pages.try_collect()).await?;
+        let entries = pages.iter().flat_map(|page| page.secret_list());
+        Ok(entries
+            .filter_map(|entry| {
+                Some(SecretSummary {
+                    arn: entry.arn()?.to_owned(),
+                    rotation_enabled: entry.rotation_enabled().unwrap_or(false),
+                    rotation_lambda_arn: entry.rotation_lambda_arn().map(str::to_owned),
+                })
+            })
+            .collect())
+    }
+
+    async fn tag_secret(&self, secret_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        let tag = aws_sdk_secretsmanager::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build();
+        let request = self.client.tag_resource().secret_id(secret_id).tags(tag);
+        answer(SERVICE, "TagResource", request.send()).await?;
+        Ok(())
+    }
+
+    async fn untag_secret(&self, secret_id: &str, key: &str) -> Result<(), AwsError> {
+        let request = self
+            .client
+            .untag_resource()
+            .secret_id(secret_id)
+            .tag_keys(key);
+        answer(SERVICE, "UntagResource", request.send()).await?;
+        Ok(())
     }
 
     async fn get_secret_value(

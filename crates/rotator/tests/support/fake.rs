@@ -12,13 +12,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use iam_key_rotator::aws::{
     AccessKeyInfo, AwsError, CallerIdentity, Iam, IamUser, KeyLastUse, KeyStatus, NewAccessKey,
-    Pending, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
+    Pending, SecretMetadata, SecretSummary, SecretsManager, Sts, VersionRef, AWSCURRENT,
+    AWSPENDING, AWSPREVIOUS,
 };
 use iam_key_rotator::clock::Clock;
 use iam_key_rotator::sensitive::Sensitive;
 use iam_key_rotator::{Config, Rotator};
 
 pub const ACCOUNT: &str = "123456789012";
+/// The function the fake's secrets name as their rotation function.
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:iam-key-rotator";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
@@ -33,7 +36,10 @@ pub struct Secret {
     pub arn: String,
     pub name: String,
     pub rotation_enabled: bool,
+    pub rotation_lambda_arn: Option<String>,
+    pub last_rotated: Option<SystemTime>,
     pub versions: Vec<Version>,
+    pub tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,6 +322,9 @@ impl FakeAws {
                 arn,
                 name: name.into(),
                 rotation_enabled,
+                rotation_lambda_arn: rotation_enabled.then(|| FUNCTION_ARN.to_owned()),
+                last_rotated: None,
+                tags: Vec::new(),
                 versions: vec![Version {
                     id,
                     value: Some(value.into()),
@@ -367,11 +376,32 @@ impl FakeAws {
     /// After a successful finishSecret the service removes AWSPENDING itself (§3).
     pub fn complete_rotation(&self, secret: &str, token: &str) {
         let mut s = self.state.lock().unwrap();
+        let now = s.tick();
         let secret = s.world.secrets.get_mut(secret).expect("secret");
+        secret.last_rotated = Some(now);
         if let Some(v) = secret.versions.iter_mut().find(|v| v.id == token) {
             v.stages.retain(|st| st != AWSPENDING);
         }
         drop_unlabelled(secret);
+    }
+
+    /// RotateSecret naming another function (or none).
+    pub fn set_rotation_function(&self, secret: &str, arn: Option<&str>) {
+        let mut s = self.state.lock().unwrap();
+        let secret = s.world.secrets.get_mut(secret).expect("secret");
+        secret.rotation_lambda_arn = arn.map(str::to_owned);
+    }
+
+    /// A person's TagResource (or UntagResource with `None`) on a secret.
+    pub fn tag_secret_by_hand(&self, secret: &str, key: &str, value: Option<&str>) {
+        let mut s = self.state.lock().unwrap();
+        let secret = s.world.secrets.get_mut(secret).expect("secret");
+        set_tag(&mut secret.tags, key, value);
+    }
+
+    /// The time the function's clock reads now.
+    pub fn now(&self) -> SystemTime {
+        self.state.lock().unwrap().now()
     }
 
     pub fn set_rotation_enabled(&self, secret: &str, enabled: bool) {
@@ -514,6 +544,13 @@ impl FakeAws {
     }
 }
 
+fn set_tag(tags: &mut Vec<(String, String)>, key: &str, value: Option<&str>) {
+    tags.retain(|(k, _)| k != key);
+    if let Some(value) = value {
+        tags.push((key.to_owned(), value.to_owned()));
+    }
+}
+
 fn has(version: &Version, stage: &str) -> bool {
     version.stages.iter().any(|s| s == stage)
 }
@@ -545,12 +582,45 @@ impl SecretsManager for FakeAws {
                 arn: secret.arn.clone(),
                 name: secret.name.clone(),
                 rotation_enabled: secret.rotation_enabled,
+                rotation_lambda_arn: secret.rotation_lambda_arn.clone(),
+                last_rotated: secret.last_rotated,
                 versions: secret
                     .versions
                     .iter()
                     .map(|v| (v.id.clone(), v.stages.clone()))
                     .collect(),
+                tags: secret.tags.clone(),
             })
+        })
+    }
+
+    async fn list_secrets(&self) -> Result<Vec<SecretSummary>, AwsError> {
+        call!(self, "ListSecrets", |s| {
+            Ok(s.world
+                .secrets
+                .values()
+                .map(|secret| SecretSummary {
+                    arn: secret.arn.clone(),
+                    rotation_enabled: secret.rotation_enabled,
+                    rotation_lambda_arn: secret.rotation_lambda_arn.clone(),
+                })
+                .collect())
+        })
+    }
+
+    async fn tag_secret(&self, secret_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        call!(self, "TagResource", |s| {
+            let secret = s.secret_mut(secret_id, "TagResource")?;
+            set_tag(&mut secret.tags, key, Some(value));
+            Ok(())
+        })
+    }
+
+    async fn untag_secret(&self, secret_id: &str, key: &str) -> Result<(), AwsError> {
+        call!(self, "UntagResource", |s| {
+            let secret = s.secret_mut(secret_id, "UntagResource")?;
+            set_tag(&mut secret.tags, key, None);
+            Ok(())
         })
     }
 

@@ -1,0 +1,137 @@
+//! The sweep (§16): on EventBridge's schedule, the same function visits every secret it rotates
+//! and retires each previous key by its use: deactivated once idle, deleted after a quarantine,
+//! an alarm while still in use past the deadline. `decide.rs` holds the policy, `visit.rs` one
+//! secret, this file the walk over all of them.
+
+pub mod decide;
+mod previous;
+mod visit;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::time::Instant;
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::error::Problem;
+use crate::rotation::Rotator;
+pub use previous::Skip;
+pub use visit::Outcome;
+
+/// No secret is started with less than this left before the Lambda's deadline: a visit takes a
+/// few calls, and the answer must still reach the runtime.
+pub const SWEEP_MARGIN: Duration = Duration::from_secs(20);
+
+/// What one sweep did: the function's answer to the schedule, and its last log line.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Secrets whose RotationLambdaARN names this function.
+    pub secrets: usize,
+    pub visited: usize,
+    pub settled: usize,
+    pub waiting: usize,
+    pub deactivated: usize,
+    pub deleted: usize,
+    pub marked_inactive: usize,
+    pub alarmed: usize,
+    /// Left alone, by reason.
+    pub skipped: BTreeMap<&'static str, usize>,
+    /// Visits that met an AWS error; the next sweep visits them again.
+    pub failed: usize,
+    /// Not reached before the deadline; the next sweep starts elsewhere.
+    pub cut_short: usize,
+}
+
+impl SweepReport {
+    fn count(&mut self, outcome: Outcome) {
+        self.visited += 1;
+        let counter = match outcome {
+            Outcome::Settled => &mut self.settled,
+            Outcome::Waiting => &mut self.waiting,
+            Outcome::Deactivated => &mut self.deactivated,
+            Outcome::Deleted => &mut self.deleted,
+            Outcome::Marked => &mut self.marked_inactive,
+            Outcome::Alarmed => &mut self.alarmed,
+            Outcome::Skipped(skip) => self.skipped.entry(skip.as_str()).or_default(),
+        };
+        *counter += 1;
+    }
+}
+
+impl Rotator {
+    /// Visits every secret rotated by `own_arn` (the function's unqualified ARN) until `deadline`
+    /// comes near. A secret's problem is logged and counted, never the sweep's end: only a failed
+    /// ListSecrets fails the sweep.
+    pub async fn sweep(&self, own_arn: &str, deadline: Instant) -> Result<SweepReport, Problem> {
+        let listed = self.secrets.list_secrets().await?;
+        let mut ours: Vec<String> = listed
+            .into_iter()
+            .filter(|s| s.rotation_enabled && s.rotation_lambda_arn.as_deref() == Some(own_arn))
+            .map(|s| s.arn)
+            .collect();
+        ours.sort();
+        let mut report = SweepReport {
+            secrets: ours.len(),
+            ..SweepReport::default()
+        };
+        let now = self
+            .clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let tick = now.as_secs() / self.config.sweep_interval.as_secs().max(1);
+        let start = start_offset(ours.len(), tick);
+        for (visited, arn) in ours.iter().cycle().skip(start).take(ours.len()).enumerate() {
+            if deadline.saturating_duration_since(Instant::now()) < SWEEP_MARGIN {
+                report.cut_short = ours.len() - visited;
+                warn!(
+                    not_reached = report.cut_short,
+                    "the sweep ran out of time; the next one starts elsewhere"
+                );
+                break;
+            }
+            let span = info_span!("sweep", secret = %arn);
+            match visit::visit(self, own_arn, arn)
+                .instrument(span.clone())
+                .await
+            {
+                Ok(outcome) => {
+                    span.in_scope(|| info!(outcome = ?outcome, "visited"));
+                    report.count(outcome);
+                }
+                Err(problem) => {
+                    span.in_scope(|| warn!(error_type = %problem.name(), "{problem}"));
+                    report.visited += 1;
+                    report.failed += 1;
+                }
+            }
+        }
+        info!(report = ?report, "sweep done");
+        Ok(report)
+    }
+}
+
+/// Where in the sorted list the sweep of `tick` starts: `tick × stride` round the list, with a
+/// stride near the golden section of its length and prime to it. Over `len` ticks every secret is
+/// a start once, and two sweeps in a row never start at the same place, so a sweep cut short (or
+/// killed by one poisonous secret) never leaves the same tail unvisited twice in a row.
+pub fn start_offset(len: usize, tick: u64) -> usize {
+    if len < 2 {
+        return 0;
+    }
+    let len = len as u64;
+    let mut stride = ((len as f64 * 0.618_033_988_749_895).round() as u64).max(1);
+    while gcd(stride, len) != 1 {
+        stride += 1;
+    }
+    ((tick % len) * stride % len) as usize
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}

@@ -1,0 +1,148 @@
+//! Which key a secret names as its previous one, read from its labels and values, and whether the
+//! secret is still as read just before the sweep acts: what it may act on, and why not.
+
+use crate::aws::{SecretMetadata, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use crate::config::PreviousKeyAction;
+use crate::error::Problem;
+use crate::rotation::Rotator;
+use crate::secret_value::SecretValue;
+use crate::user_name::resolve_user;
+
+/// Why the sweep left a secret alone. The names are the report's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Skip {
+    NotRotatedByThisFunction,
+    ActionIsNotRetire,
+    RotationInProgress,
+    ValueNotUsable,
+    UserMismatch,
+    KeyOfAnotherUser,
+    UserNotBound,
+    CurrentKeyNotActive,
+    PromotionUnknown,
+}
+
+impl Skip {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Skip::NotRotatedByThisFunction => "not-rotated-by-this-function",
+            Skip::ActionIsNotRetire => "previous-key-action-is-not-retire",
+            Skip::RotationInProgress => "rotation-in-progress",
+            Skip::ValueNotUsable => "value-not-usable",
+            Skip::UserMismatch => "previous-and-current-users-differ",
+            Skip::KeyOfAnotherUser => "previous-key-of-another-user",
+            Skip::UserNotBound => "user-not-bound",
+            Skip::CurrentKeyNotActive => "current-key-not-active",
+            Skip::PromotionUnknown => "promotion-date-unknown",
+        }
+    }
+}
+
+/// The previous key, with the versions and the user it was read for.
+pub(super) struct Previous {
+    pub(super) key_id: String,
+    pub(super) user: String,
+    pub(super) current_key: Option<String>,
+    pub(super) previous_version: String,
+    pub(super) current_version: String,
+}
+
+/// What the secret's labels and values say before IAM is asked anything.
+pub(super) enum Found {
+    Key(Previous),
+    /// Nothing to retire: no previous version, or no key in it, or the current key itself.
+    Nothing,
+    Skip(Skip),
+}
+
+/// Reads the labels and the two values: the previous key and its user, or why there is nothing to
+/// do, or why the secret is left alone.
+pub(super) async fn previous_key(
+    rotator: &Rotator,
+    own_arn: &str,
+    metadata: &SecretMetadata,
+) -> Result<Found, Problem> {
+    if !metadata.rotation_enabled || metadata.rotation_lambda_arn.as_deref() != Some(own_arn) {
+        return Ok(Found::Skip(Skip::NotRotatedByThisFunction));
+    }
+    if rotator.config.previous_key_action != PreviousKeyAction::Retire {
+        return Ok(Found::Skip(Skip::ActionIsNotRetire));
+    }
+    if in_rotation(metadata) {
+        return Ok(Found::Skip(Skip::RotationInProgress));
+    }
+    let (Some(previous_version), Some(current_version)) = (
+        metadata.version_with(AWSPREVIOUS),
+        metadata.version_with(AWSCURRENT),
+    ) else {
+        return Ok(Found::Nothing);
+    };
+    let read_previous = VersionRef::IdAndStage(previous_version, AWSPREVIOUS);
+    let read_current = VersionRef::IdAndStage(current_version, AWSCURRENT);
+    let (previous, current) = match (
+        read(rotator, &metadata.arn, read_previous).await?,
+        read(rotator, &metadata.arn, read_current).await?,
+    ) {
+        (Some(Ok(previous)), Some(Ok(current))) => (previous, current),
+        (None, _) => return Ok(Found::Nothing),
+        _ => return Ok(Found::Skip(Skip::ValueNotUsable)),
+    };
+    let Some(key_id) = previous.access_key_id() else {
+        return Ok(Found::Nothing);
+    };
+    if current.access_key_id() == Some(key_id) {
+        return Ok(Found::Nothing);
+    }
+    let template = rotator.config.user_name_template.as_ref();
+    let user_of = |value: &SecretValue| {
+        let resolved = resolve_user(value.user_name(), template, &metadata.name);
+        resolved.ok().map(|(user, _)| user)
+    };
+    let (Some(user), Some(current_user)) = (user_of(&previous), user_of(&current)) else {
+        return Ok(Found::Skip(Skip::ValueNotUsable));
+    };
+    if user != current_user {
+        return Ok(Found::Skip(Skip::UserMismatch));
+    }
+    Ok(Found::Key(Previous {
+        key_id: key_id.to_owned(),
+        user,
+        current_key: current.access_key_id().map(str::to_owned),
+        previous_version: previous_version.to_owned(),
+        current_version: current_version.to_owned(),
+    }))
+}
+
+/// A version's value, parsed; `None` when it holds none.
+async fn read(
+    rotator: &Rotator,
+    arn: &str,
+    version: VersionRef<'_>,
+) -> Result<Option<Result<SecretValue, String>>, Problem> {
+    let raw = rotator.secrets.get_secret_value(arn, version).await?;
+    Ok(raw.map(|raw| SecretValue::parse(&raw)))
+}
+
+/// A rotation is under way while AWSPENDING is on a version other than AWSCURRENT's.
+fn in_rotation(metadata: &SecretMetadata) -> bool {
+    metadata.versions.values().any(|stages| {
+        stages.iter().any(|s| s == AWSPENDING) && !stages.iter().any(|s| s == AWSCURRENT)
+    })
+}
+
+/// The secret read again just before acting still has its labels where the decision found them.
+pub(super) fn unchanged(
+    again: &SecretMetadata,
+    own_arn: &str,
+    previous: &Previous,
+) -> Result<(), Skip> {
+    if !again.rotation_enabled || again.rotation_lambda_arn.as_deref() != Some(own_arn) {
+        return Err(Skip::NotRotatedByThisFunction);
+    }
+    let same = again.version_with(AWSPREVIOUS) == Some(previous.previous_version.as_str())
+        && again.version_with(AWSCURRENT) == Some(previous.current_version.as_str());
+    if in_rotation(again) || !same {
+        return Err(Skip::RotationInProgress);
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! One secret of the sweep: read what AWS says of its previous key (`previous.rs`), decide
+//! (`decide.rs`), check that nothing moved, act. Every way the secret is not what a rotation by this function leaves
+//! is a [`Skip`] with its reason, never an action: the sweep acts only on a previous key that
+//! AWSPREVIOUS names, that belongs to the user bound to this very secret (§15), that is not the
+//! current key, while the current key is the user's and Active and no rotation is under way.
+
+use std::time::SystemTime;
+
+use tracing::{error, info};
+
+use super::decide::{self, Decision, Facts, Settings, Why, INACTIVE_SINCE_TAG};
+use super::previous::{previous_key, unchanged, Found, Skip};
+use crate::aws::{KeyStatus, SecretMetadata};
+use crate::binding::{self, Binding};
+use crate::error::{describe_use, Problem};
+use crate::rotation::Rotator;
+use crate::secret_value::format_date;
+
+/// What the visit of one secret came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// No previous key to retire (none, gone, or the current key itself).
+    Settled,
+    Waiting,
+    Deactivated,
+    Deleted,
+    Alarmed,
+    /// An Inactive previous key whose quarantine starts now.
+    Marked,
+    Skipped(Skip),
+}
+
+pub(super) async fn visit(rotator: &Rotator, own_arn: &str, arn: &str) -> Result<Outcome, Problem> {
+    let metadata = rotator.secrets.describe_secret(arn).await?;
+    let previous = match previous_key(rotator, own_arn, &metadata).await? {
+        Found::Key(previous) => previous,
+        Found::Nothing => return untag_if_tagged(rotator, &metadata, Outcome::Settled).await,
+        Found::Skip(skip) => return Ok(Outcome::Skipped(skip)),
+    };
+    let (key_id, user) = (previous.key_id.as_str(), previous.user.as_str());
+
+    let last_use = match rotator.iam.access_key_last_used(key_id).await {
+        Err(e) if e.is_not_found() => {
+            return untag_if_tagged(rotator, &metadata, Outcome::Settled).await
+        }
+        other => other?,
+    };
+    if last_use.user.as_deref() != Some(user) {
+        return Ok(Outcome::Skipped(Skip::KeyOfAnotherUser));
+    }
+    let keys = rotator.iam.list_access_keys(user).await?;
+    let Some(status) = keys.iter().find(|k| k.id == key_id).map(|k| k.status) else {
+        return untag_if_tagged(rotator, &metadata, Outcome::Settled).await;
+    };
+    // Never retire a key while the current one does not work: it may be all the consumers have.
+    let current_active = keys.iter().any(|k| {
+        Some(k.id.as_str()) == previous.current_key.as_deref() && k.status == KeyStatus::Active
+    });
+    if !current_active {
+        return Ok(Outcome::Skipped(Skip::CurrentKeyNotActive));
+    }
+    let Some(promoted) = promoted(rotator, &metadata, &previous.current_version).await? else {
+        return Ok(Outcome::Skipped(Skip::PromotionUnknown));
+    };
+
+    let facts = Facts {
+        status,
+        last_use,
+        promoted,
+        inactive_since: decide::inactive_since_of(&metadata.tags, key_id),
+    };
+    let settings = Settings::from_config(&rotator.config);
+    let now = rotator.clock.now();
+    let decision = decide::decide(&facts, &settings, now);
+    if decision == Decision::Wait {
+        // A key a person reactivated has left its quarantine.
+        return match status {
+            KeyStatus::Active => untag_if_tagged(rotator, &metadata, Outcome::Waiting).await,
+            KeyStatus::Inactive => Ok(Outcome::Waiting),
+        };
+    }
+
+    // About to raise an alarm or change a key: the user must be bound to this secret (anyone who
+    // may call RotateSecret can name this function on any secret), and the secret must still be
+    // as read (a rotation may have started since).
+    let iam_user = rotator.iam.get_user(user).await?;
+    if binding::binding_of(&iam_user.tags, &metadata.arn) != Binding::Bound {
+        return Ok(Outcome::Skipped(Skip::UserNotBound));
+    }
+    let last_use = describe_last_use(&facts);
+    if decision == Decision::Alarm {
+        error!(%key_id, %user, %last_use, deadline_days = settings.deadline.as_secs() / 86_400,
+            "the previous access key is still in use past RETIRE_DEADLINE_DAYS: find its consumer by where it was last used and move it to AWSCURRENT");
+        return Ok(Outcome::Alarmed);
+    }
+    let again = rotator.secrets.describe_secret(&metadata.arn).await?;
+    if let Err(skip) = unchanged(&again, own_arn, &previous) {
+        return Ok(Outcome::Skipped(skip));
+    }
+    let tag_now = decide::inactive_since_value(key_id, now);
+    match decision {
+        Decision::Deactivate(why) => {
+            let why = match why {
+                Why::Idle => "unused for RETIRE_IDLE_HOURS",
+                Why::Deadline => {
+                    "still in use at RETIRE_DEADLINE_DAYS, and RETIRE_ENFORCE_DEADLINE=true"
+                }
+            };
+            let inactive = KeyStatus::Inactive;
+            rotator
+                .iam
+                .update_access_key(user, key_id, inactive)
+                .await?;
+            info!(%key_id, %user, %last_use, why, "deactivated the previous access key");
+            tag(rotator, &metadata.arn, &tag_now).await?;
+            Ok(Outcome::Deactivated)
+        }
+        Decision::MarkInactive => {
+            tag(rotator, &metadata.arn, &tag_now).await?;
+            info!(%key_id, %user, "the previous access key is Inactive: its quarantine starts now");
+            Ok(Outcome::Marked)
+        }
+        Decision::Delete => {
+            match rotator.iam.delete_access_key(user, key_id).await {
+                Err(e) if !e.is_not_found() => return Err(e.into()),
+                _ => {
+                    info!(%key_id, %user, %last_use, "deleted the previous access key: its quarantine is over")
+                }
+            }
+            let untag = rotator
+                .secrets
+                .untag_secret(&metadata.arn, INACTIVE_SINCE_TAG);
+            untag.await?;
+            Ok(Outcome::Deleted)
+        }
+        Decision::Wait | Decision::Alarm => Ok(Outcome::Waiting),
+    }
+}
+
+/// When the current version became AWSCURRENT, never earlier than it did: the later of the last
+/// rotation's completion (a hand-put value leaves it alone) and the version's CreatedDate (a
+/// rotation writes its version at its start, before the promotion).
+async fn promoted(
+    rotator: &Rotator,
+    metadata: &SecretMetadata,
+    current_version: &str,
+) -> Result<Option<SystemTime>, Problem> {
+    let created = rotator.secrets.versions_created(&metadata.arn).await?;
+    let created = created.get(current_version).copied();
+    Ok(created.map(|created| metadata.last_rotated.map_or(created, |l| l.max(created))))
+}
+
+fn describe_last_use(facts: &Facts) -> String {
+    let at = facts.last_use.at.map_or("never".to_owned(), format_date);
+    let use_ = &facts.last_use;
+    describe_use(&at, use_.service.as_deref(), use_.region.as_deref())
+}
+
+async fn tag(rotator: &Rotator, arn: &str, value: &str) -> Result<(), Problem> {
+    Ok(rotator
+        .secrets
+        .tag_secret(arn, INACTIVE_SINCE_TAG, value)
+        .await?)
+}
+
+/// Removes a leftover inactive-since tag (its key is gone, or Active again), then answers `outcome`.
+async fn untag_if_tagged(
+    rotator: &Rotator,
+    metadata: &SecretMetadata,
+    outcome: Outcome,
+) -> Result<Outcome, Problem> {
+    if metadata.tags.iter().any(|(k, _)| k == INACTIVE_SINCE_TAG) {
+        rotator
+            .secrets
+            .untag_secret(&metadata.arn, INACTIVE_SINCE_TAG)
+            .await?;
+        info!("removed the inactive-since tag: its key is gone or in use again");
+    }
+    Ok(outcome)
+}
