@@ -262,6 +262,32 @@ async fn a_rotation_under_way_is_left_alone() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_rotation_that_starts_while_the_sweep_decides_stops_it_before_it_acts() {
+    let fake = FakeAws::new();
+    let (rotator, first_key) = rotated_once(&fake, retire_config()).await;
+    fake.advance(2 * DAY);
+    // Between the sweep's first read of the secret and its check just before it acts, Secrets
+    // Manager starts a rotation: the empty AWSPENDING version.
+    fake.before_call("DescribeSecret", 1, |world| {
+        let secret = world.secrets.get_mut(SECRET).unwrap();
+        secret.versions.push(support::fake::Version {
+            id: "race-0000-4000-8000-000000000001".into(),
+            value: None,
+            stages: vec!["AWSPENDING".into()],
+            created: std::time::UNIX_EPOCH,
+        });
+    });
+    let report = sweep(&rotator).await;
+    assert_eq!(
+        report.skipped.get("rotation-in-progress"),
+        Some(&1),
+        "{report:?}"
+    );
+    assert_eq!(status(&fake, &first_key), Some(KeyStatus::Active));
+    assert_eq!(inactive_tag(&fake), None);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_secret_whose_current_key_is_inactive_is_left_alone() {
     left_alone(
         |fake, _| {

@@ -90,6 +90,8 @@ struct State {
     /// When set, GetCallerIdentity answers with this ARN whatever the key (a wrong identity).
     identity_override: Option<String>,
     crash: Option<Crash>,
+    /// Changes to make just before a call: (operation, calls of it to let pass first, change).
+    hooks: Vec<(&'static str, usize, Hook)>,
     /// Key id to when IAM last saw it authenticate (GetAccessKeyLastUsed), as STS records it.
     /// Kept out of the World: "nothing changed" is about keys and secrets, not this record.
     last_used: HashMap<String, SystemTime>,
@@ -103,6 +105,8 @@ struct Crash {
     after_effect: bool,
     crashed: bool,
 }
+
+type Hook = Box<dyn FnOnce(&mut World) + Send>;
 
 #[derive(Clone)]
 pub enum Fault {
@@ -161,6 +165,14 @@ impl State {
     /// Records the call and answers with an injected fault if one is due.
     fn enter(&mut self, operation: &'static str) -> Option<Fault> {
         self.calls.push(operation);
+        if let Some(i) = self.hooks.iter().position(|(op, _, _)| *op == operation) {
+            if self.hooks[i].1 == 0 {
+                let (_, _, change) = self.hooks.remove(i);
+                change(&mut self.world);
+            } else {
+                self.hooks[i].1 -= 1;
+            }
+        }
         if let Some(crash) = &mut self.crash {
             let dead = || AwsError::no_answer("fake", operation, "the process died".into());
             if crash.crashed {
@@ -497,6 +509,22 @@ impl FakeAws {
 
     pub fn clear_calls(&self) {
         self.state.lock().unwrap().calls.clear();
+    }
+
+    /// Someone changes the world just before the call of `operation` that comes after `skip`
+    /// others: a race with the function.
+    pub fn before_call(
+        &self,
+        operation: &'static str,
+        skip: usize,
+        change: impl FnOnce(&mut World) + Send + 'static,
+    ) {
+        let hook: Hook = Box::new(change);
+        self.state
+            .lock()
+            .unwrap()
+            .hooks
+            .push((operation, skip, hook));
     }
 
     pub fn fail(&self, operation: &'static str, fault: Fault) {
