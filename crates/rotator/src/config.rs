@@ -187,7 +187,9 @@ impl Config {
         if get(RETIRE_DEADLINE_DAYS).is_none() {
             // Unset, the deadline is never shorter than the idle time.
             config.retire_deadline = config.retire_deadline.max(config.retire_idle);
-        } else if config.retire_deadline < config.retire_idle {
+        } else if config.retire_deadline < config.retire_idle
+            && config.previous_key_action == PreviousKeyAction::Retire
+        {
             return Err(ConfigError {
                 variable: RETIRE_DEADLINE_DAYS,
                 value: (config.retire_deadline.as_secs() / DAYS.1).to_string(),

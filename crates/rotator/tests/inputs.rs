@@ -269,6 +269,9 @@ fn configuration_defaults_and_values() {
         c.emulated_function_arn.as_deref(),
         Some("arn:aws:lambda:us-east-1:123456789012:function:f")
     );
+    // The template sets every variable: a deadline below the idle time matters only under retire.
+    let vars = lookup(&[("RETIRE_IDLE_HOURS", "200"), ("RETIRE_DEADLINE_DAYS", "7")]);
+    assert!(Config::from_lookup(vars).is_ok());
     // Unset, the deadline is never shorter than the idle time.
     let c = Config::from_lookup(lookup(&[("RETIRE_IDLE_HOURS", "720")])).unwrap();
     assert_eq!(c.retire_deadline, Duration::from_secs(30 * 86_400));
@@ -318,7 +321,11 @@ fn invalid_configuration_names_the_variable_and_the_allowed_values() {
             "whole days from 1 to 90",
         ),
         (
-            &[("RETIRE_IDLE_HOURS", "72"), ("RETIRE_DEADLINE_DAYS", "2")],
+            &[
+                ("RETIRE_DEADLINE_DAYS", "2"),
+                ("RETIRE_IDLE_HOURS", "72"),
+                ("PREVIOUS_KEY_ACTION", "retire"),
+            ],
             "RETIRE_DEADLINE_DAYS",
             "shorter than RETIRE_IDLE_HOURS=72",
         ),

@@ -7,6 +7,7 @@
 //! | Active       | unused for `idle` since max(last use, promotion)   | deactivate      |
 //! | Active       | `deadline` after the promotion, still in use       | alarm, daily (deactivate if enforced) |
 //! | Active       | otherwise                                          | wait            |
+//! | Active       | tagged Inactive (a person reactivated it)          | tag it reactivated now: a whole idle time again, no enforced deadline |
 //! | Inactive     | no inactive-since tag naming it                    | tag it now      |
 //! | Inactive     | tagged `quarantine` ago, and the floor passed      | delete          |
 //! | Inactive     | otherwise                                          | wait            |
@@ -59,8 +60,18 @@ pub struct Facts {
     pub last_use: KeyLastUse,
     /// When the current version became AWSCURRENT, as late as AWS's dates allow (see `visit.rs`).
     pub promoted: SystemTime,
-    /// The inactive-since tag's time, when the tag names this key.
-    pub inactive_since: Option<SystemTime>,
+    /// What the bookkeeping tag says of this key, if it names it.
+    pub tag: Option<Tag>,
+}
+
+/// The bookkeeping tag's two forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    /// `<key id> <time>`: the sweep first saw the key Inactive then.
+    InactiveSince(SystemTime),
+    /// `<key id> reactivated <time>`: the sweep first saw the key Active again then, after a
+    /// person reactivated it during its quarantine.
+    ReactivatedAt(SystemTime),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,35 +91,49 @@ pub enum Decision {
     Alarm,
     /// Inactive, and the sweep has not recorded since when: record it now.
     MarkInactive,
+    /// Active again during its quarantine: a person reactivated it for a consumer that showed up.
+    /// Record when, so that the key gets a whole idle time from now (IAM may not show that
+    /// consumer's use for hours) and is never deactivated by an enforced deadline.
+    MarkReactivated,
     Delete,
 }
 
-pub fn decide(facts: &Facts, settings: &Settings, now: SystemTime) -> Decision {
-    let idle_since = idle_since(facts);
-    match facts.status {
-        KeyStatus::Active => {
+/// `now` decides the key's fate; `alarm_clock` (the sweep's start, the same for every secret of
+/// a sweep) only whether today's alarm is due.
+pub fn decide(
+    facts: &Facts,
+    settings: &Settings,
+    now: SystemTime,
+    alarm_clock: SystemTime,
+) -> Decision {
+    let reactivated = match facts.tag {
+        Some(Tag::ReactivatedAt(at)) => Some(at),
+        _ => None,
+    };
+    let idle_since = idle_since(facts).max(reactivated.unwrap_or(UNIX_EPOCH));
+    match (facts.status, facts.tag) {
+        (KeyStatus::Active, Some(Tag::InactiveSince(_))) => Decision::MarkReactivated,
+        (KeyStatus::Active, _) => {
             let deadline = facts.promoted + settings.deadline;
             if idle_since + settings.idle <= now {
                 Decision::Deactivate(Why::Idle)
-            } else if deadline <= now && settings.enforce_deadline {
+            } else if deadline <= now && settings.enforce_deadline && reactivated.is_none() {
                 Decision::Deactivate(Why::Deadline)
-            } else if deadline <= now && alarm_due(now, deadline, settings.interval) {
+            } else if deadline <= now && alarm_due(alarm_clock, deadline, settings.interval) {
                 Decision::Alarm
             } else {
                 Decision::Wait
             }
         }
-        KeyStatus::Inactive => match facts.inactive_since {
-            None => Decision::MarkInactive,
-            Some(since) => {
-                let floor = idle_since + settings.idle + settings.quarantine;
-                if since + settings.quarantine <= now && floor <= now {
-                    Decision::Delete
-                } else {
-                    Decision::Wait
-                }
+        (KeyStatus::Inactive, Some(Tag::InactiveSince(since))) => {
+            let floor = idle_since + settings.idle + settings.quarantine;
+            if since + settings.quarantine <= now && floor <= now {
+                Decision::Delete
+            } else {
+                Decision::Wait
             }
-        },
+        }
+        (KeyStatus::Inactive, _) => Decision::MarkInactive,
     }
 }
 
@@ -128,21 +153,32 @@ pub fn alarm_due(now: SystemTime, deadline: SystemTime, interval: Duration) -> b
     interval >= DAY || Duration::from_secs(past.as_secs() % DAY.as_secs()) < interval
 }
 
-/// The inactive-since tag's value for `key_id`, Inactive since `at`.
-pub fn inactive_since_value(key_id: &str, at: SystemTime) -> String {
-    // Whole seconds: the tag is read by people too.
+/// The bookkeeping tag's value for `key_id` in the form `tag` (whole seconds: people read it too).
+pub fn tag_value(key_id: &str, tag: Tag) -> String {
+    let (word, at) = match tag {
+        Tag::InactiveSince(at) => ("", at),
+        Tag::ReactivatedAt(at) => (" reactivated", at),
+    };
     let seconds = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    format!(
-        "{key_id} {}",
-        format_date(UNIX_EPOCH + Duration::from_secs(seconds))
-    )
+    let at = format_date(UNIX_EPOCH + Duration::from_secs(seconds));
+    format!("{key_id}{word} {at}")
 }
 
-/// The time of the inactive-since tag if it names `key_id`. A tag that does not parse, or names
-/// another key, is none: the quarantine then starts again, which only delays a deletion.
-pub fn inactive_since_of(tags: &[(String, String)], key_id: &str) -> Option<SystemTime> {
+/// What the bookkeeping tag says of `key_id`. A tag that does not parse, or names another key, is
+/// none: a quarantine then starts again, which only delays a deletion.
+pub fn tag_of(tags: &[(String, String)], key_id: &str) -> Option<Tag> {
     let (_, value) = tags.iter().find(|(k, _)| k == INACTIVE_SINCE_TAG)?;
-    let (named, at) = value.trim().split_once(' ')?;
-    let at = DateTime::from_str(at.trim(), DateTimeFormat::DateTime).ok()?;
-    (named == key_id).then(|| SystemTime::try_from(at).ok())?
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let (named, reactivated, at) = match words.as_slice() {
+        [named, at] => (*named, false, *at),
+        [named, "reactivated", at] => (*named, true, *at),
+        _ => return None,
+    };
+    let at = DateTime::from_str(at, DateTimeFormat::DateTime).ok()?;
+    let at = SystemTime::try_from(at).ok()?;
+    (named == key_id).then_some(if reactivated {
+        Tag::ReactivatedAt(at)
+    } else {
+        Tag::InactiveSince(at)
+    })
 }

@@ -19,6 +19,8 @@ pub enum Skip {
     KeyOfAnotherUser,
     UserNotBound,
     CurrentKeyNotActive,
+    PreviousNewerThanCurrent,
+    KeyChanged,
     PromotionUnknown,
 }
 
@@ -34,6 +36,8 @@ impl Skip {
             Skip::UserNotBound => "user-not-bound",
             Skip::CurrentKeyNotActive => "current-key-not-active",
             Skip::PromotionUnknown => "promotion-date-unknown",
+            Skip::PreviousNewerThanCurrent => "previous-key-newer-than-current",
+            Skip::KeyChanged => "previous-key-changed-since-read",
         }
     }
 }
@@ -139,10 +143,13 @@ pub(super) fn unchanged(
     if !again.rotation_enabled || again.rotation_lambda_arn.as_deref() != Some(own_arn) {
         return Err(Skip::NotRotatedByThisFunction);
     }
+    if in_rotation(again) {
+        return Err(Skip::RotationInProgress);
+    }
     let same = again.version_with(AWSPREVIOUS) == Some(previous.previous_version.as_str())
         && again.version_with(AWSCURRENT) == Some(previous.current_version.as_str());
-    if in_rotation(again) || !same {
-        return Err(Skip::RotationInProgress);
+    if !same {
+        return Err(Skip::KeyChanged);
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use tracing::{error, info};
 
-use super::decide::{self, Decision, Facts, Settings, Why, INACTIVE_SINCE_TAG};
+use super::decide::{self, Decision, Facts, Settings, Tag, Why, INACTIVE_SINCE_TAG};
 use super::previous::{previous_key, unchanged, Found, Skip};
 use crate::aws::{KeyStatus, SecretMetadata};
 use crate::binding::{self, Binding};
@@ -30,7 +30,12 @@ pub enum Outcome {
     Skipped(Skip),
 }
 
-pub(super) async fn visit(rotator: &Rotator, own_arn: &str, arn: &str) -> Result<Outcome, Problem> {
+pub(super) async fn visit(
+    rotator: &Rotator,
+    own_arn: &str,
+    arn: &str,
+    alarm_clock: SystemTime,
+) -> Result<Outcome, Problem> {
     let metadata = rotator.secrets.describe_secret(arn).await?;
     let previous = match previous_key(rotator, own_arn, &metadata).await? {
         Found::Key(previous) => previous,
@@ -39,6 +44,27 @@ pub(super) async fn visit(rotator: &Rotator, own_arn: &str, arn: &str) -> Result
     };
     let (key_id, user) = (previous.key_id.as_str(), previous.user.as_str());
 
+    // The user's keys first: a key the user no longer has is gone (or never was theirs), and
+    // nothing is asked about it (IAM may deny GetAccessKeyLastUsed on a key of no user).
+    let keys = rotator.iam.list_access_keys(user).await?;
+    let find = |id: Option<&str>| keys.iter().find(|k| Some(k.id.as_str()) == id);
+    let Some(previous_key) = find(Some(key_id)) else {
+        return untag_if_tagged(rotator, &metadata, Outcome::Settled).await;
+    };
+    // Never retire a key while the current one does not work: it may be all the consumers have.
+    let Some(current_key) = find(previous.current_key.as_deref()) else {
+        return Ok(Outcome::Skipped(Skip::CurrentKeyNotActive));
+    };
+    if current_key.status != KeyStatus::Active {
+        return Ok(Outcome::Skipped(Skip::CurrentKeyNotActive));
+    }
+    // A rotation makes the new key after the old one. A current key older than the previous one
+    // means a hand edit put an old key back in AWSCURRENT: the "previous" key may be the one the
+    // consumers really use.
+    if previous_key.created >= current_key.created {
+        return Ok(Outcome::Skipped(Skip::PreviousNewerThanCurrent));
+    }
+    let status = previous_key.status;
     let last_use = match rotator.iam.access_key_last_used(key_id).await {
         Err(e) if e.is_not_found() => {
             return untag_if_tagged(rotator, &metadata, Outcome::Settled).await
@@ -48,17 +74,6 @@ pub(super) async fn visit(rotator: &Rotator, own_arn: &str, arn: &str) -> Result
     if last_use.user.as_deref() != Some(user) {
         return Ok(Outcome::Skipped(Skip::KeyOfAnotherUser));
     }
-    let keys = rotator.iam.list_access_keys(user).await?;
-    let Some(status) = keys.iter().find(|k| k.id == key_id).map(|k| k.status) else {
-        return untag_if_tagged(rotator, &metadata, Outcome::Settled).await;
-    };
-    // Never retire a key while the current one does not work: it may be all the consumers have.
-    let current_active = keys.iter().any(|k| {
-        Some(k.id.as_str()) == previous.current_key.as_deref() && k.status == KeyStatus::Active
-    });
-    if !current_active {
-        return Ok(Outcome::Skipped(Skip::CurrentKeyNotActive));
-    }
     let Some(promoted) = promoted(rotator, &metadata, &previous.current_version).await? else {
         return Ok(Outcome::Skipped(Skip::PromotionUnknown));
     };
@@ -67,16 +82,16 @@ pub(super) async fn visit(rotator: &Rotator, own_arn: &str, arn: &str) -> Result
         status,
         last_use,
         promoted,
-        inactive_since: decide::inactive_since_of(&metadata.tags, key_id),
+        tag: decide::tag_of(&metadata.tags, key_id),
     };
     let settings = Settings::from_config(&rotator.config);
     let now = rotator.clock.now();
-    let decision = decide::decide(&facts, &settings, now);
+    let decision = decide::decide(&facts, &settings, now, alarm_clock);
     if decision == Decision::Wait {
-        // A key a person reactivated has left its quarantine.
-        return match status {
-            KeyStatus::Active => untag_if_tagged(rotator, &metadata, Outcome::Waiting).await,
-            KeyStatus::Inactive => Ok(Outcome::Waiting),
+        // A tag for another key, or one that does not parse, is left from before: remove it.
+        return match facts.tag {
+            None => untag_if_tagged(rotator, &metadata, Outcome::Waiting).await,
+            Some(_) => Ok(Outcome::Waiting),
         };
     }
 
@@ -97,7 +112,7 @@ pub(super) async fn visit(rotator: &Rotator, own_arn: &str, arn: &str) -> Result
     if let Err(skip) = unchanged(&again, own_arn, &previous) {
         return Ok(Outcome::Skipped(skip));
     }
-    let tag_now = decide::inactive_since_value(key_id, now);
+    let arn = metadata.arn.as_str();
     match decision {
         Decision::Deactivate(why) => {
             let why = match why {
@@ -112,24 +127,35 @@ pub(super) async fn visit(rotator: &Rotator, own_arn: &str, arn: &str) -> Result
                 .update_access_key(user, key_id, inactive)
                 .await?;
             info!(%key_id, %user, %last_use, why, "deactivated the previous access key");
-            tag(rotator, &metadata.arn, &tag_now).await?;
+            tag(rotator, arn, key_id, Tag::InactiveSince(now)).await?;
             Ok(Outcome::Deactivated)
         }
         Decision::MarkInactive => {
-            tag(rotator, &metadata.arn, &tag_now).await?;
+            tag(rotator, arn, key_id, Tag::InactiveSince(now)).await?;
             info!(%key_id, %user, "the previous access key is Inactive: its quarantine starts now");
             Ok(Outcome::Marked)
         }
+        Decision::MarkReactivated => {
+            tag(rotator, arn, key_id, Tag::ReactivatedAt(now)).await?;
+            info!(%key_id, %user, %last_use, "the previous access key was reactivated during its quarantine: it is retired again only once idle for RETIRE_IDLE_HOURS from now");
+            Ok(Outcome::Waiting)
+        }
         Decision::Delete => {
+            // A person may have reactivated it since it was read: delete only an Inactive key.
+            let keys = rotator.iam.list_access_keys(user).await?;
+            if !keys
+                .iter()
+                .any(|k| k.id == key_id && k.status == KeyStatus::Inactive)
+            {
+                return Ok(Outcome::Skipped(Skip::KeyChanged));
+            }
             match rotator.iam.delete_access_key(user, key_id).await {
                 Err(e) if !e.is_not_found() => return Err(e.into()),
                 _ => {
                     info!(%key_id, %user, %last_use, "deleted the previous access key: its quarantine is over")
                 }
             }
-            let untag = rotator
-                .secrets
-                .untag_secret(&metadata.arn, INACTIVE_SINCE_TAG);
+            let untag = rotator.secrets.untag_secret(arn, INACTIVE_SINCE_TAG);
             untag.await?;
             Ok(Outcome::Deleted)
         }
@@ -156,14 +182,16 @@ fn describe_last_use(facts: &Facts) -> String {
     describe_use(&at, use_.service.as_deref(), use_.region.as_deref())
 }
 
-async fn tag(rotator: &Rotator, arn: &str, value: &str) -> Result<(), Problem> {
+async fn tag(rotator: &Rotator, arn: &str, key_id: &str, tag: Tag) -> Result<(), Problem> {
+    let value = decide::tag_value(key_id, tag);
     Ok(rotator
         .secrets
-        .tag_secret(arn, INACTIVE_SINCE_TAG, value)
+        .tag_secret(arn, INACTIVE_SINCE_TAG, &value)
         .await?)
 }
 
-/// Removes a leftover inactive-since tag (its key is gone, or Active again), then answers `outcome`.
+/// Removes a leftover bookkeeping tag (its key is gone, or it names another key), then answers
+/// `outcome`.
 async fn untag_if_tagged(
     rotator: &Rotator,
     metadata: &SecretMetadata,
@@ -174,7 +202,7 @@ async fn untag_if_tagged(
             .secrets
             .untag_secret(&metadata.arn, INACTIVE_SINCE_TAG)
             .await?;
-        info!("removed the inactive-since tag: its key is gone or in use again");
+        info!("removed the bookkeeping tag: its key is gone, or it named another key");
     }
     Ok(outcome)
 }
