@@ -342,6 +342,37 @@ def age_tag_value(value: str, shift: datetime.timedelta) -> str:
     return f"{head} {moved}" if head else moved
 
 
+def populate(sm: SecretsManagerBackend, iam: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """Test support (POST /_layer/populate {"n", "function_arn", "prefix"?}): n IAM users on /svc/,
+    each with two keys, bound to a secret rotated once by `function_arn`: AWSPREVIOUS holds the
+    older key, AWSCURRENT the newer. Made in-process: the thousands of requests it takes over HTTP
+    would cost minutes on two cores. Returns the secrets' names."""
+    n, function_arn, prefix = int(body["n"]), body["function_arn"], body.get("prefix", "scale")
+    names = []
+    for i in range(n):
+        user, name = f"{prefix}-{i:05d}", f"{prefix}/{i:05d}"
+        iam.create_user(region_name="us-east-1", user_name=user, path="/svc/")
+        old, new = iam.create_access_key(user), iam.create_access_key(user)
+        old.create_date -= datetime.timedelta(hours=1)  # a rotation makes the new key later
+
+        def value(key: Any) -> str:
+            return json.dumps({"UserName": user, "AccessKeyId": key.access_key_id,
+                               "SecretAccessKey": key.secret_access_key})
+
+        sm.create_secret(name=name, secret_string=value(old), secret_binary=None, description=None,
+                         tags=None, kms_key_id=None, client_request_token=None, replica_regions=[],
+                         force_overwrite=False)
+        sm.put_secret_value(secret_id=name, secret_string=value(new), secret_binary=None,
+                            client_request_token=str(uuid.uuid4()), version_stages=["AWSCURRENT"])
+        secret = sm.secrets[name]
+        secret.rotation_lambda_arn = function_arn
+        secret.rotation_requested = secret.rotation_enabled = True
+        secret.last_rotation_date = int(time.time())
+        iam.tag_user(user, [{"Key": "iam-key-rotator:secret", "Value": secret.arn}])
+        names.append(name)
+    return {"secrets": names}
+
+
 def scheduled_event(function_arn: str, at: float | None = None) -> dict[str, Any]:
     """POST /_layer/schedule: what an EventBridge schedule rule sends its target (the standard
     "Scheduled Event"), delivered to the function as Lambda would. Returns the event and the

@@ -25,7 +25,9 @@ Beside the AWS APIs it serves the layer's own endpoints:
                          key's CreateDate or last use, a secret's last rotation, a version's
                          CreatedDate); see layer.age
   POST /_layer/schedule  {"function_arn", "time"?}: an EventBridge "Scheduled Event" delivered to
-                         the function, as a schedule rule would; -> {"event", "error"}
+                         the function, as a schedule rule would; -> {"event", "answer", "error"}
+  POST /_layer/populate  test support: {"n", "function_arn"}: n bound users and secrets rotated
+                         once by that function, made in-process; see layer.populate
   POST /_layer/reset     moto's state and the layer's records, back to empty; signatures off
 """
 
@@ -112,6 +114,10 @@ def control(request: Request) -> Response:
         secrets = get_backend("secretsmanager")[DEFAULT_ACCOUNT_ID]["us-east-1"].secrets
         iam = get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"]
         return Response(json.dumps(layer.age(secrets, iam, body)), mimetype="application/json")
+    if path == "populate" and request.method == "POST":
+        secrets = get_backend("secretsmanager")[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        iam = get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"]
+        return Response(json.dumps(layer.populate(secrets, iam, body)), mimetype="application/json")
     if path == "schedule" and request.method == "POST":
         return Response(json.dumps(layer.scheduled_event(body["function_arn"], body.get("time"))),
                         mimetype="application/json")

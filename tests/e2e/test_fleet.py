@@ -515,3 +515,28 @@ def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(stack, fleet, estate):
     assert process.wait(60) == 0
     os.close(controller)
     assert b"scanning [" in drawn and b"/" in drawn, drawn[:200]
+
+
+def test_scan_reports_a_previous_key_still_in_use_and_where(stack, fleet, world, functions):
+    """§16: a consumer still signing with the previous key a day after the rotation is found by
+    the scan, with the service and Region of its last use."""
+    from stack.harness import Consumer
+
+    fleet.worlds.append(world)
+    try:
+        function = functions("retire")
+        user, (first,) = world.user(keys=1)
+        secret = world.secret({"UserName": user, **first}, name=f"piu{uuid.uuid4().hex[:6]}/key")
+        consumer = Consumer(world, secret, region="eu-west-1")
+        assert world.rotate(secret, function)["outcome"] == "succeeded"
+        assert by_name(fleet.json("scan", "--secret", secret))[secret]["verdict"] == "ok"
+        stack.age(30)
+        consumer.use()  # it never read the secret again
+        found = by_name(fleet.json("scan", "--secret", secret))[secret]
+        assert found["verdict"] == "previous-key-in-use", found["findings"]
+        previous = found["previous_key"]
+        assert previous["id"] == first["AccessKeyId"] and previous["active"]
+        assert (previous["last_used_service"], previous["last_used_region"]) == ("sts", "eu-west-1")
+        assert "by sts in eu-west-1" in found["findings"][0]["detail"]
+    finally:
+        fleet.worlds.remove(world)

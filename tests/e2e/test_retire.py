@@ -144,3 +144,33 @@ def test_an_unbound_user_whose_secret_names_the_function_is_left_alone(stack, fu
     assert report["skipped"].get("user-not-bound", 0) >= 1, report
     assert world.keys(user)[old] == "Active"
     assert bookkeeping_tag(world, secret) is None
+
+
+def test_a_secrets_tags_set_its_own_retirement_and_a_bad_tag_is_refused(stack, functions, world):
+    """Under a keep function, a secret tagged retire with an 8-hour idle time is swept as such;
+    a misspelt action stops its next rotation with nothing changed."""
+    function = functions("keep")
+    user, (first,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **first})
+    world.sm.tag_resource(SecretId=secret, Tags=[
+        {"Key": "iam-key-rotator:previous-key-action", "Value": "retire"},
+        {"Key": "iam-key-rotator:retire-idle-hours", "Value": "8"},
+    ])
+    assert world.rotate(secret, function)["outcome"] == "succeeded"
+    stack.age(7)
+    stack.sweep(function)
+    assert world.keys(user)[first["AccessKeyId"]] == "Active", "7 h idle"
+    stack.age(2)
+    stack.sweep(function)
+    assert world.keys(user)[first["AccessKeyId"]] == "Inactive", "9 h idle"
+
+    world.sm.tag_resource(SecretId=secret, Tags=[{"Key": "iam-key-rotator:previous-key-action", "Value": "destroy"}])
+    keys_before, current_before = world.keys(user), world.key_of(secret)
+    refused = world.rotate(secret, function)
+    assert refused["outcome"] == "failed"
+    step = refused["steps"][-1]
+    assert step["errorType"] == "Permanent.InvalidSecretTag", step
+    assert "iam-key-rotator:previous-key-action" in step["errorMessage"] and "keep, deactivate, delete or retire" in step["errorMessage"]
+    assert (world.keys(user), world.key_of(secret)) == (keys_before, current_before), "nothing changed"
+    report = stack.sweep(function)
+    assert report["skipped"].get("invalid-setting-tag", 0) >= 1, report

@@ -64,6 +64,7 @@ pub struct LastUsed {
     pub user: Option<String>,
     pub at: Option<i64>,
     pub service: Option<String>,
+    pub region: Option<String>,
 }
 
 /// The schedule RotateSecret sets.

@@ -124,6 +124,10 @@ pub(crate) struct ScanArgs {
     /// A key older than this many days is stale.
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub(crate) max_key_age_days: u32,
+    /// A previous key still used this many hours after its rotation is reported (the function's
+    /// RETIRE_IDLE_HOURS).
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub(crate) retire_idle_hours: u32,
     /// Secrets looked at in parallel while scanning.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) concurrency: u16,
@@ -183,6 +187,7 @@ pub(crate) fn scan_options(args: ScanArgs, user_path: Option<String>) -> ScanOpt
             pending_grace_seconds: PENDING_GRACE_SECONDS,
             // Secrets Manager's longest rotation window is 24 hours.
             overdue_grace_seconds: 24 * 3_600,
+            retire_idle_seconds: i64::from(args.retire_idle_hours) * 3_600,
         },
         concurrency: args.concurrency.into(),
         user_path,

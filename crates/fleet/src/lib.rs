@@ -11,6 +11,7 @@ pub mod bind;
 pub mod claims;
 pub mod classify;
 pub mod enable;
+mod key_report;
 pub mod outcome;
 pub mod output;
 pub mod report;

@@ -19,6 +19,7 @@ pub struct KeyReport {
     pub age_days: Option<i64>,
     pub last_used: Option<String>,
     pub last_used_service: Option<String>,
+    pub last_used_region: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +48,9 @@ pub struct SecretReport {
     #[serde(skip)]
     pub user_arn: Option<String>,
     pub key: Option<KeyReport>,
+    /// The key in AWSPREVIOUS (when it is not the current one): how it stands, and where it was
+    /// last used, so a consumer still on it can be found (§16).
+    pub previous_key: Option<KeyReport>,
     /// The user's keys that no version of the secret holds.
     pub foreign_keys: Vec<String>,
     pub rotation: Rotation,
@@ -136,6 +140,7 @@ impl SecretReport {
             binding: None,
             user_arn: None,
             key: None,
+            previous_key: None,
             foreign_keys: Vec::new(),
             // Reported from here; the entry keeps the versions.
             rotation: std::mem::take(&mut entry.rotation),

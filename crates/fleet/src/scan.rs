@@ -2,11 +2,12 @@
 
 use super::aws::{FleetAws, SecretEntry};
 use super::classify::{classify, Holding};
+use super::key_report::key_report;
 use super::report::{needs, KeyReport, PendingReport, ScanReport, SecretReport};
 use super::select::Selection;
 use super::time::{epoch_seconds, rfc3339};
 use super::uncovered;
-use super::verdict::{assess, verdict_of, IamKey, Limits, Observed, Verdict};
+use super::verdict::{assess, verdict_of, IamKey, Limits, Observed, PreviousKey, Verdict};
 use futures_util::stream::{self, StreamExt};
 use iam_key_rotator::aws::AwsError;
 use iam_key_rotator::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
@@ -174,6 +175,7 @@ impl SecretReport {
 
         let mut version_keys: Vec<String> = current_key.iter().cloned().collect();
         let mut other_version_keys = Vec::new();
+        let mut previous_key = None;
         for stage in [AWSPREVIOUS, AWSPENDING] {
             let Some(version) = self.entry.version_with(stage) else {
                 continue;
@@ -189,6 +191,9 @@ impl SecretReport {
             {
                 other_version_keys.push(id.clone());
                 version_keys.push(id.clone());
+                if stage == AWSPREVIOUS && current_key.as_ref() != Some(&id) {
+                    previous_key = Some(id.clone());
+                }
                 if stage == AWSPENDING {
                     self.pending = Some(PendingReport {
                         version_id: version.to_owned(),
@@ -209,23 +214,21 @@ impl SecretReport {
             pending.created = pending_since.map(rfc3339);
         }
 
+        let now = options.limits.now;
         if let Some(id) = &current_key {
-            let listed = user_keys
-                .as_ref()
-                .and_then(|keys| keys.iter().find(|k| &k.id == id));
-            let last_used = match listed {
-                Some(_) => aws.last_used(id).await?.unwrap_or_default(),
-                None => Default::default(),
-            };
-            self.key = Some(KeyReport {
+            self.key = Some(key_report(aws, id, user_keys.as_deref(), now).await?.0);
+        }
+        let mut previous = None;
+        if let Some(id) = &previous_key {
+            let (report, used) = key_report(aws, id, user_keys.as_deref(), now).await?;
+            previous = report.exists.then(|| PreviousKey {
                 id: id.clone(),
-                exists: listed.is_some(),
-                active: listed.is_some_and(|k| k.active),
-                created: listed.map(|k| rfc3339(k.created)),
-                age_days: listed.map(|k| (options.limits.now - k.created) / 86_400),
-                last_used: last_used.at.map(rfc3339),
-                last_used_service: last_used.service,
+                active: report.active,
+                last_used: used.at,
+                service: used.service,
+                region: used.region,
             });
+            self.previous_key = Some(report);
         }
         self.foreign_keys = user_keys
             .iter()
@@ -245,6 +248,7 @@ impl SecretReport {
             user,
             secret_arn: self.arn.clone(),
             binding: self.binding.clone(),
+            previous_key: previous,
         };
         self.findings = assess(&seen, &options.limits);
         self.verdict = verdict_of(&self.findings);
@@ -268,10 +272,12 @@ impl SecretReport {
             age_days: None,
             last_used: None,
             last_used_service: None,
+            last_used_region: None,
         };
         if let Ok(Some(used)) = aws.last_used(&key.id).await {
             key.last_used = used.at.map(rfc3339);
             key.last_used_service = used.service;
+            key.last_used_region = used.region;
             if let Some(owner) = used.user {
                 if let Ok(Some(keys)) = aws.user_keys(&owner).await {
                     if let Some(listed) = keys.iter().find(|k| k.id == key.id) {

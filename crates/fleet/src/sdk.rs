@@ -179,6 +179,7 @@ impl FleetAws for SdkFleet {
                 user: used.user,
                 at: used.at.map(epoch_seconds),
                 service: used.service,
+                region: used.region,
             })),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),

@@ -25,6 +25,9 @@ pub enum Verdict {
     RotationFailing,
     /// The user has keys that no version of the secret holds.
     ForeignKeys,
+    /// The previous key is still used, longer after the rotation than the retire idle time: a
+    /// consumer has not read the secret again (§16).
+    PreviousKeyInUse,
     /// The key is older than the maximum age.
     Stale,
     /// No rotation has ever completed.
@@ -42,6 +45,7 @@ impl Verdict {
             Verdict::Unbound => "unbound",
             Verdict::RotationFailing => "rotation-failing",
             Verdict::ForeignKeys => "foreign-keys",
+            Verdict::PreviousKeyInUse => "previous-key-in-use",
             Verdict::Stale => "stale",
             Verdict::NeverRotated => "never-rotated",
             Verdict::Ok => "ok",
@@ -102,6 +106,19 @@ pub struct Observed {
     pub secret_arn: String,
     /// How the user stands towards this secret; `None` when the user does not exist.
     pub binding: Option<Binding>,
+    /// The AWSPREVIOUS key when it is the user's and not the current key, with its last use.
+    pub previous_key: Option<PreviousKey>,
+}
+
+/// The previous key as the verdict needs it.
+#[derive(Debug, Clone, Default)]
+pub struct PreviousKey {
+    pub id: String,
+    pub active: bool,
+    /// Seconds since the epoch.
+    pub last_used: Option<i64>,
+    pub service: Option<String>,
+    pub region: Option<String>,
 }
 
 /// The thresholds a scan judges by.
@@ -113,6 +130,9 @@ pub struct Limits {
     pub pending_grace_seconds: i64,
     /// How late a scheduled rotation may be (its window) before it counts as failing.
     pub overdue_grace_seconds: i64,
+    /// How long after a rotation consumers have to move off the previous key (the function's
+    /// RETIRE_IDLE_HOURS).
+    pub retire_idle_seconds: i64,
 }
 
 /// The findings for a rotatable secret, worst first; empty means ok.
@@ -194,6 +214,9 @@ pub fn assess(seen: &Observed, limits: &Limits) -> Vec<Finding> {
             ));
         }
     }
+    if let Some(finding) = previous_key_finding(seen, limits) {
+        findings.push(finding);
+    }
     if seen.last_rotated.is_none() {
         let fix = if seen.rotation_enabled {
             "`iam-key-fleet rotate` to rotate now"
@@ -234,6 +257,33 @@ fn binding_finding(seen: &Observed) -> Option<Finding> {
             format!("delete this secret, or stop rotating the other one and have an IAM administrator run `{command}`"),
         )),
     }
+}
+
+/// §16: an Active previous key used recently, while the rotation is longer ago than the idle
+/// time: some consumer still signs with the old key, and under retire it keeps the key alive.
+fn previous_key_finding(seen: &Observed, limits: &Limits) -> Option<Finding> {
+    let previous = seen.previous_key.as_ref().filter(|p| p.active)?;
+    let used = previous.last_used?;
+    let rotated = seen.last_rotated?;
+    let idle = limits.retire_idle_seconds;
+    if limits.now - used >= idle || limits.now - rotated < idle {
+        return None;
+    }
+    let place = match (&previous.service, &previous.region) {
+        (Some(service), Some(region)) => format!(" by {service} in {region}"),
+        (Some(service), None) => format!(" by {service}"),
+        _ => String::new(),
+    };
+    Some(Finding::new(
+        Verdict::PreviousKeyInUse,
+        format!(
+            "the previous key {} was last used {} ago{place}, {} after the rotation",
+            previous.id,
+            human_age(limits.now - used),
+            human_age(used - rotated),
+        ),
+        "find the consumer by where it was last used and have it read the secret again (GetSecretValue); under PREVIOUS_KEY_ACTION=retire the key is not retired while it is used",
+    ))
 }
 
 /// The verdict of a list of findings: the worst, or ok.

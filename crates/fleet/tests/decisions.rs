@@ -29,6 +29,7 @@ async fn scan_all(estate: &FakeEstate) -> ScanReport {
             max_key_age_days: 90,
             pending_grace_seconds: 900,
             overdue_grace_seconds: DAY,
+            retire_idle_seconds: DAY,
         },
         concurrency: 4,
         user_path: None,

@@ -10,6 +10,7 @@ const LIMITS: Limits = Limits {
     max_key_age_days: 90,
     pending_grace_seconds: 900,
     overdue_grace_seconds: 7_200,
+    retire_idle_seconds: 86_400,
 };
 
 fn key(id: &str, age_days: i64) -> IamKey {
@@ -32,6 +33,13 @@ fn healthy() -> Observed {
         user: "ci".into(),
         secret_arn: ARN.into(),
         binding: Some(Binding::Bound),
+        previous_key: Some(PreviousKey {
+            id: "AKIA0".into(),
+            active: true,
+            last_used: Some(NOW - 9 * DAY),
+            service: Some("sts".into()),
+            region: Some("eu-west-1".into()),
+        }),
     }
 }
 
@@ -139,4 +147,31 @@ fn findings_come_worst_first_and_name_keys_not_secrets() {
     );
     assert!(findings[1].detail.contains("AKIA7"));
     assert!(findings[0].detail.contains("2 days"));
+}
+
+#[test]
+fn a_previous_key_still_used_a_day_after_the_rotation_is_reported_with_where() {
+    let mut seen = healthy();
+    seen.previous_key.as_mut().unwrap().last_used = Some(NOW - 3_600);
+    let findings = assess(&seen, &LIMITS);
+    assert_eq!(verdict_of(&findings), Verdict::PreviousKeyInUse);
+    let detail = &findings[0].detail;
+    assert!(
+        detail.contains("AKIA0") && detail.contains("by sts in eu-west-1"),
+        "{detail}"
+    );
+
+    // Not while consumers still have their idle time to move, nor once it is unused, nor when
+    // it is Inactive.
+    type Change = fn(&mut Observed);
+    let quiet: [Change; 3] = [
+        |s| s.last_rotated = Some(NOW - 2 * 3_600),
+        |s| s.previous_key.as_mut().unwrap().last_used = Some(NOW - 2 * DAY),
+        |s| s.previous_key.as_mut().unwrap().active = false,
+    ];
+    for change in quiet {
+        let mut other = seen.clone();
+        change(&mut other);
+        assert_eq!(verdicts(&other), vec![]);
+    }
 }

@@ -246,19 +246,22 @@ fn whole_units(
     default: Duration,
     note: &str,
 ) -> Result<Duration, ConfigError> {
-    let number = value.trim().parse::<u64>().ok();
-    let number = number
-        .filter(|n| range.contains(n))
-        .ok_or_else(|| ConfigError {
-            variable,
-            value: value.to_owned(),
-            problem: format!(
-                "allowed values are whole {} from {} to {} (default {}){note}",
-                unit.0,
-                range.start(),
-                range.end(),
-                default.as_secs() / unit.1
-            ),
-        })?;
+    let number = whole_in(value, range.clone()).ok_or_else(|| ConfigError {
+        variable,
+        value: value.to_owned(),
+        problem: format!(
+            "allowed values are whole {} from {} to {} (default {}){note}",
+            unit.0,
+            range.start(),
+            range.end(),
+            default.as_secs() / unit.1
+        ),
+    })?;
     Ok(Duration::from_secs(number * unit.1))
+}
+
+/// A whole number within `range`, from text with blanks around it allowed.
+pub(crate) fn whole_in(value: &str, range: RangeInclusive<u64>) -> Option<u64> {
+    let number = value.trim().parse::<u64>().ok();
+    number.filter(|n| range.contains(n))
 }

@@ -105,6 +105,13 @@ pub enum Problem {
         actual: String,
     },
 
+    #[error("the secret's tag {key}={value:?} is not valid: allowed are {allowed}. Fix or remove the tag (aws secretsmanager tag-resource / untag-resource); nothing was changed")]
+    InvalidSecretTag {
+        key: String,
+        value: String,
+        allowed: String,
+    },
+
     #[error("the sweep cannot tell which secrets are this function's: the runtime gave the function ARN {given:?}, not an ARN, and EMULATED_FUNCTION_ARN is not set. Under an emulator, set EMULATED_FUNCTION_ARN to the ARN the secrets name in RotationLambdaARN; nothing was changed")]
     UnknownFunctionArn { given: String },
 
@@ -145,6 +152,7 @@ impl Problem {
             Problem::KeyNotPropagated { .. } => "KeyNotPropagated",
             Problem::IdentityMismatch { .. } => "IdentityMismatch",
             Problem::UnknownFunctionArn { .. } => "UnknownFunctionArn",
+            Problem::InvalidSecretTag { .. } => "InvalidSecretTag",
             Problem::Aws(e) => return format!("Aws.{}", e.code.as_deref().unwrap_or("NoAnswer")),
         };
         name.to_owned()

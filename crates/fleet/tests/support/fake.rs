@@ -312,6 +312,7 @@ impl FleetAws for FakeEstate {
                 user: Some(name.clone()),
                 at: used.map(|(at, _)| *at),
                 service: used.map(|(_, service)| service.clone()),
+                region: used.map(|_| "eu-west-1".to_owned()),
             }
         }))
     }

@@ -21,16 +21,13 @@ use aws_sdk_iam::primitives::{DateTime, DateTimeFormat};
 
 use crate::aws::{KeyLastUse, KeyStatus};
 use crate::config::Config;
+use crate::overrides::Effective;
+pub use crate::overrides::INACTIVE_SINCE_TAG;
 use crate::secret_value::format_date;
-
-/// The secret tag recording since when the sweep has seen its previous key Inactive: IAM keeps no
-/// deactivation date. Its value is `<AccessKeyId> <RFC 3339 time>`, so a tag left from an older
-/// key never applies to a new one. The function may write this tag key and no other.
-pub const INACTIVE_SINCE_TAG: &str = "iam-key-rotator:previous-key-inactive-since";
 
 const DAY: Duration = Duration::from_secs(24 * 3_600);
 
-/// The retirement settings (§11): from the configuration today, per secret by its tags later.
+/// The retirement settings (§11) for one secret: the configuration, with its tags over it.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     pub idle: Duration,
@@ -42,11 +39,12 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_config(config: &Config) -> Self {
+    /// The function's configuration, with the idle time and deadline that apply to the secret.
+    pub fn new(config: &Config, effective: &Effective) -> Self {
         Settings {
-            idle: config.retire_idle,
+            idle: effective.idle,
             quarantine: config.retire_quarantine,
-            deadline: config.retire_deadline,
+            deadline: effective.deadline,
             enforce_deadline: config.retire_enforce_deadline,
             interval: config.sweep_interval,
         }

@@ -8,7 +8,9 @@ mod previous;
 mod visit;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::stream::{self, StreamExt};
 
 use serde::Serialize;
 use tokio::time::Instant;
@@ -18,6 +20,9 @@ use crate::error::Problem;
 use crate::rotation::Rotator;
 pub use previous::Skip;
 pub use visit::Outcome;
+
+/// How many secrets are visited at once.
+pub const CONCURRENT_VISITS: usize = 8;
 
 /// The longest one secret's visit may take (a few calls; the SDK's retries included).
 pub const VISIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -82,32 +87,58 @@ impl Rotator {
         let since_epoch = started.duration_since(UNIX_EPOCH).unwrap_or_default();
         let tick = since_epoch.as_secs() / self.config.sweep_interval.as_secs().max(1);
         let start = start_offset(ours.len(), tick);
-        for (visited, arn) in ours.iter().cycle().skip(start).take(ours.len()).enumerate() {
-            if deadline.saturating_duration_since(Instant::now()) < SWEEP_MARGIN {
-                report.cut_short = ours.len() - visited;
-                warn!(
-                    not_reached = report.cut_short,
-                    "the sweep ran out of time; the next one starts elsewhere"
-                );
-                break;
-            }
-            let span = info_span!("sweep", secret = %arn);
-            let visit = visit::visit(self, own_arn, arn, started).instrument(span.clone());
-            let problem = match tokio::time::timeout(VISIT_TIMEOUT, visit).await {
-                Ok(Ok(outcome)) => {
-                    span.in_scope(|| info!(outcome = ?outcome, "visited"));
-                    report.count(outcome);
-                    continue;
+        let order = ours.iter().cycle().skip(start).take(ours.len());
+        // A few secrets at once, on the one thread: each visit waits on AWS most of its time.
+        let visits = stream::iter(order)
+            .map(|arn| self.visit_in_time(own_arn, arn, started, deadline))
+            .buffer_unordered(CONCURRENT_VISITS);
+        let visited: Vec<Option<Option<Outcome>>> = visits.collect().await;
+        for visit in visited {
+            match visit {
+                Some(Some(outcome)) => report.count(outcome),
+                Some(None) => {
+                    report.visited += 1;
+                    report.failed += 1;
                 }
-                Ok(Err(problem)) => problem.to_string(),
-                Err(_) => format!("the visit took more than {VISIT_TIMEOUT:?}; the next sweep visits the secret again"),
-            };
-            span.in_scope(|| warn!("{problem}"));
-            report.visited += 1;
-            report.failed += 1;
+                None => report.cut_short += 1,
+            }
+        }
+        if report.cut_short > 0 {
+            warn!(
+                not_reached = report.cut_short,
+                "the sweep ran out of time; the next one starts elsewhere"
+            );
         }
         info!(report = ?report, "sweep done");
         Ok(report)
+    }
+
+    /// One secret's visit: `None` when too little time is left to begin it, `Some(None)` when it
+    /// failed (logged; the next sweep visits it again).
+    async fn visit_in_time(
+        &self,
+        own_arn: &str,
+        arn: &str,
+        started: SystemTime,
+        deadline: Instant,
+    ) -> Option<Option<Outcome>> {
+        if deadline.saturating_duration_since(Instant::now()) < SWEEP_MARGIN {
+            return None;
+        }
+        let span = info_span!("sweep", secret = %arn);
+        let visit = visit::visit(self, own_arn, arn, started).instrument(span.clone());
+        let problem = match tokio::time::timeout(VISIT_TIMEOUT, visit).await {
+            Ok(Ok(outcome)) => {
+                span.in_scope(|| info!(outcome = ?outcome, "visited"));
+                return Some(Some(outcome));
+            }
+            Ok(Err(problem)) => problem.to_string(),
+            Err(_) => format!(
+                "the visit took more than {VISIT_TIMEOUT:?}; the next sweep visits the secret again"
+            ),
+        };
+        span.in_scope(|| warn!("{problem}"));
+        Some(None)
     }
 }
 

@@ -4,9 +4,12 @@
 use crate::aws::{SecretMetadata, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
 use crate::error::Problem;
+use crate::overrides::{self, Effective};
 use crate::rotation::Rotator;
 use crate::secret_value::SecretValue;
 use crate::user_name::resolve_user;
+
+use tracing::warn;
 
 /// Why the sweep left a secret alone. The names are the report's keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,6 +25,7 @@ pub enum Skip {
     PreviousNewerThanCurrent,
     KeyChanged,
     PromotionUnknown,
+    InvalidTag,
 }
 
 impl Skip {
@@ -36,6 +40,7 @@ impl Skip {
             Skip::UserNotBound => "user-not-bound",
             Skip::CurrentKeyNotActive => "current-key-not-active",
             Skip::PromotionUnknown => "promotion-date-unknown",
+            Skip::InvalidTag => "invalid-setting-tag",
             Skip::PreviousNewerThanCurrent => "previous-key-newer-than-current",
             Skip::KeyChanged => "previous-key-changed-since-read",
         }
@@ -44,6 +49,8 @@ impl Skip {
 
 /// The previous key, with the versions and the user it was read for.
 pub(super) struct Previous {
+    /// The configuration with the secret's tags over it.
+    pub(super) settings: Effective,
     pub(super) key_id: String,
     pub(super) user: String,
     pub(super) current_key: Option<String>,
@@ -69,7 +76,14 @@ pub(super) async fn previous_key(
     if !metadata.rotation_enabled || metadata.rotation_lambda_arn.as_deref() != Some(own_arn) {
         return Ok(Found::Skip(Skip::NotRotatedByThisFunction));
     }
-    if rotator.config.previous_key_action != PreviousKeyAction::Retire {
+    let settings = match overrides::effective(&rotator.config, &metadata.tags) {
+        Ok(settings) => settings,
+        Err(problem) => {
+            warn!("{problem}");
+            return Ok(Found::Skip(Skip::InvalidTag));
+        }
+    };
+    if settings.action != PreviousKeyAction::Retire {
         return Ok(Found::Skip(Skip::ActionIsNotRetire));
     }
     if in_rotation(metadata) {
@@ -109,6 +123,7 @@ pub(super) async fn previous_key(
         return Ok(Found::Skip(Skip::UserMismatch));
     }
     Ok(Found::Key(Previous {
+        settings,
         key_id: key_id.to_owned(),
         user,
         current_key: current.access_key_id().map(str::to_owned),

@@ -84,7 +84,7 @@ pub(super) async fn visit(
         promoted,
         tag: decide::tag_of(&metadata.tags, key_id),
     };
-    let settings = Settings::from_config(&rotator.config);
+    let settings = Settings::new(&rotator.config, &previous.settings);
     let now = rotator.clock.now();
     let decision = decide::decide(&facts, &settings, now, alarm_clock);
     if decision == Decision::Wait {

@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Problem;
 use crate::event::RotationEvent;
+use crate::overrides::Effective;
 use crate::secret_value::SecretValue;
 use crate::user_name::{resolve_user, NoUser};
 
@@ -30,6 +31,8 @@ pub(super) struct Rotation<'a> {
     pub(super) rotator: &'a Rotator,
     pub(super) event: &'a RotationEvent,
     pub(super) metadata: SecretMetadata,
+    /// The configuration with the secret's tags over it (`overrides.rs`).
+    pub(super) settings: Effective,
     /// testSecret must have answered by then.
     pub(super) deadline: Instant,
 }

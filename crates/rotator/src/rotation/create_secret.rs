@@ -78,7 +78,7 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     for key_id in &plan.foreign {
         info!(%key_id, "left access key alone: not ours (in no labelled version, created before this rotation)");
     }
-    if r.config().previous_key_action == PreviousKeyAction::Retire {
+    if r.settings.action == PreviousKeyAction::Retire {
         refuse_a_previous_key_in_use(r, &user, &plan, &user_keys).await?;
     }
     for (key_id, reason) in &plan.delete {
@@ -212,7 +212,7 @@ async fn refuse_a_previous_key_in_use(
     plan: &RoomPlan,
     user_keys: &[AccessKeyInfo],
 ) -> Result<(), Problem> {
-    let idle = r.config().retire_idle;
+    let idle = r.settings.idle;
     let active = |id: &str| {
         let listed = user_keys.iter().find(|k| k.id == id);
         listed.is_some_and(|k| k.status == KeyStatus::Active)

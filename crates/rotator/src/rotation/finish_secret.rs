@@ -11,7 +11,7 @@ use crate::config::PreviousKeyAction;
 use crate::error::Problem;
 
 pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Result<(), Problem> {
-    let action = r.config().previous_key_action;
+    let action = r.settings.action;
     // §15: under deactivate or delete a key of the user will be acted on, so the binding is
     // checked first, before the label moves: a refusal changes nothing. keep and retire touch
     // no key here.

@@ -13,6 +13,7 @@ use tracing::{info, info_span, warn, Instrument};
 use crate::aws::{SecretMetadata, AWSCURRENT, AWSPENDING};
 use crate::error::{Problem, RotationError};
 use crate::event::{RotationEvent, Step};
+use crate::overrides;
 use context::Rotation;
 pub use context::Rotator;
 
@@ -44,10 +45,12 @@ impl Rotator {
     async fn run_step(&self, event: &RotationEvent, deadline: Instant) -> Result<(), Problem> {
         let metadata = self.secrets.describe_secret(&event.secret_id).await?;
         let already_current = check_version(&metadata, &event.token)?;
+        let settings = overrides::effective(&self.config, &metadata.tags)?;
         let rotation = Rotation {
             rotator: self,
             event,
             metadata,
+            settings,
             deadline,
         };
         if already_current && event.step != Step::FinishSecret {

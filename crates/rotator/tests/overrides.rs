@@ -1,0 +1,169 @@
+//! Per-secret settings by the secret's tags (§16): what they change, in a rotation and in the
+//! sweep, and that a bad or unknown one is a clear error that changes nothing.
+
+mod support;
+
+use std::time::Duration;
+
+use iam_key_rotator::aws::{KeyStatus, AWSPREVIOUS};
+use iam_key_rotator::config::PreviousKeyAction;
+use iam_key_rotator::event::Step;
+use iam_key_rotator::overrides::{effective, ACTION_TAG, DEADLINE_TAG, IDLE_TAG};
+use iam_key_rotator::retire::decide::INACTIVE_SINCE_TAG;
+use iam_key_rotator::Rotator;
+
+use support::fake::{FakeAws, FUNCTION_ARN};
+use support::*;
+
+const HOUR: Duration = Duration::from_secs(3_600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+fn tags(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn tags_set_the_action_the_idle_time_and_the_deadline_of_their_secret() {
+    let config = config(PreviousKeyAction::Keep);
+    let untagged = effective(&config, &tags(&[("owner", "team-a")])).unwrap();
+    assert_eq!(untagged.action, PreviousKeyAction::Keep);
+    assert_eq!(untagged.idle, config.retire_idle);
+
+    let tagged = tags(&[
+        (ACTION_TAG, "retire"),
+        (IDLE_TAG, " 48 "),
+        (DEADLINE_TAG, "10"),
+        (INACTIVE_SINCE_TAG, "AKIA 2026-01-01T00:00:00Z"),
+    ]);
+    let settings = effective(&config, &tagged).unwrap();
+    assert_eq!(settings.action, PreviousKeyAction::Retire);
+    assert_eq!(settings.idle, 48 * HOUR);
+    assert_eq!(settings.deadline, 10 * DAY);
+
+    // Unset, the deadline follows a longer idle time.
+    let long_idle = effective(&config, &tags(&[(IDLE_TAG, "720")])).unwrap();
+    assert_eq!(long_idle.deadline, 30 * DAY);
+}
+
+#[test]
+fn a_bad_or_unknown_tag_is_an_error_naming_it_and_what_is_allowed() {
+    let config = config(PreviousKeyAction::Retire);
+    let cases = [
+        (ACTION_TAG, "destroy", "keep, deactivate, delete or retire"),
+        (ACTION_TAG, "Delete", "keep, deactivate, delete or retire"),
+        (IDLE_TAG, "4", "whole hours, 8 to 720"),
+        (IDLE_TAG, "", "whole hours, 8 to 720"),
+        (DEADLINE_TAG, "0", "whole days, 1 to 90"),
+        (
+            "iam-key-rotator:previous-key-acton",
+            "delete",
+            "no such setting",
+        ),
+        (
+            "iam-key-rotator:Previous-Key-Action",
+            "delete",
+            "no such setting",
+        ),
+    ];
+    for (key, value, allowed) in cases {
+        let err = effective(&config, &tags(&[(key, value)])).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains(key) && message.contains(allowed),
+            "{message}"
+        );
+        assert!(!err.is_transient());
+        assert_eq!(err.name(), "InvalidSecretTag");
+    }
+    // Under retire, a deadline before the idle time could never be met.
+    let err = effective(&config, &tags(&[(IDLE_TAG, "72"), (DEADLINE_TAG, "2")])).unwrap_err();
+    assert!(
+        err.to_string().contains("at least the idle time, 72 hours"),
+        "{err}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_secret_tagged_delete_has_its_previous_key_deleted_under_a_keep_function() {
+    let fake = FakeAws::new();
+    let rotator = fake.rotator(config(PreviousKeyAction::Keep));
+    let (first_key, _) = setup(&fake);
+    fake.tag_secret_by_hand(SECRET, ACTION_TAG, Some("delete"));
+    rotate(&fake, &rotator, SECRET).await.unwrap();
+    // As under PREVIOUS_KEY_ACTION=delete: §10.1-3 with that action.
+    let delete = fake.rotator(config(PreviousKeyAction::Delete));
+    check_invariants(&fake, &delete, SECRET, USER, Some(&first_key), &[]).await;
+    assert!(fake.user(USER).keys.iter().all(|k| k.id != first_key));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bad_tag_stops_the_rotation_before_anything_changes() {
+    let fake = FakeAws::new();
+    let rotator = fake.rotator(config(PreviousKeyAction::Keep));
+    setup(&fake);
+    fake.tag_secret_by_hand(SECRET, ACTION_TAG, Some("destroy"));
+    let token = fake.start_rotation(SECRET).unwrap();
+    let step = Step::CreateSecret;
+    let type_ = "Permanent.InvalidSecretTag";
+    let err = assert_refused(&fake, &rotator, step, SECRET, &token, type_).await;
+    assert!(err.to_string().contains(ACTION_TAG), "{err}");
+}
+
+async fn rotated(fake: &FakeAws, action: PreviousKeyAction) -> (Rotator, String) {
+    let rotator = fake.rotator(config(action));
+    let (first_key, _) = setup(fake);
+    rotate(fake, &rotator, SECRET).await.unwrap();
+    (rotator, first_key)
+}
+
+async fn sweep(rotator: &Rotator) -> iam_key_rotator::retire::SweepReport {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    rotator.sweep(FUNCTION_ARN, deadline).await.unwrap()
+}
+
+fn status(fake: &FakeAws, key_id: &str) -> Option<KeyStatus> {
+    let keys = fake.user(USER).keys;
+    keys.iter().find(|k| k.id == key_id).map(|k| k.status)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_sweep_follows_each_secrets_tags() {
+    // A keep function, one secret tagged retire with a shorter idle time.
+    let fake = FakeAws::new();
+    let (rotator, first_key) = rotated(&fake, PreviousKeyAction::Keep).await;
+    assert_eq!(
+        key_in(&fake, SECRET, AWSPREVIOUS).as_deref(),
+        Some(&*first_key)
+    );
+    fake.tag_secret_by_hand(SECRET, ACTION_TAG, Some("retire"));
+    fake.tag_secret_by_hand(SECRET, IDLE_TAG, Some("8"));
+    fake.advance(7 * HOUR);
+    assert_eq!(sweep(&rotator).await.waiting, 1);
+    fake.advance(2 * HOUR);
+    assert_eq!(sweep(&rotator).await.deactivated, 1);
+    assert_eq!(status(&fake, &first_key), Some(KeyStatus::Inactive));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_secret_tagged_keep_or_with_a_bad_tag_is_not_swept() {
+    for (value, reason) in [
+        ("keep", "previous-key-action-is-not-retire"),
+        ("soon", "invalid-setting-tag"),
+    ] {
+        let fake = FakeAws::new();
+        let (rotator, first_key) = rotated(&fake, PreviousKeyAction::Retire).await;
+        let key = if value == "keep" {
+            ACTION_TAG
+        } else {
+            IDLE_TAG
+        };
+        fake.tag_secret_by_hand(SECRET, key, Some(value));
+        fake.advance(2 * DAY);
+        let report = sweep(&rotator).await;
+        assert_eq!(report.skipped.get(reason), Some(&1), "{report:?}");
+        assert_eq!(status(&fake, &first_key), Some(KeyStatus::Active));
+    }
+}
