@@ -3,6 +3,8 @@ watch`, rotations through RotateSecret, sweeps through the schedule's Scheduled 
 written as real ones are (it reads the secret by id, keeps the key, calls AWS with it from its own
 Region), and IAM's record of the key's last use as the stack keeps it."""
 
+import json
+
 from stack.harness import Consumer
 
 DAY = 24
@@ -66,6 +68,12 @@ def test_a_consumer_that_moves_at_once_sees_the_old_key_deactivated_then_deleted
     report = stack.sweep(function)
     assert report["deactivated"] >= 1, report
     assert world.keys(user)[old] == "Inactive"
+    # The sweep's metrics, in CloudWatch's Embedded Metric Format, on the function's stdout.
+    emf = [json.loads(line) for line in function.logs().splitlines() if line.startswith('{"_aws"')]
+    sweeps = [m for m in emf if "KeysDeactivated" in m]
+    assert sweeps and sweeps[-1]["KeysDeactivated"] == report["deactivated"], emf[-3:]
+    assert sweeps[-1]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "iam-key-rotator"
+    assert any("RotationSeconds" in m for m in emf) and any("PropagationWaitSeconds" in m for m in emf)
     assert bookkeeping_tag(world, secret).startswith(old + " ")
     assert consumer.use() == world.iam.get_user(UserName=user)["User"]["Arn"], "the current key works"
 

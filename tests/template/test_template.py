@@ -201,6 +201,19 @@ def check_failure_alarm(t):
     assert resources["RotationFailedTopic"]["Type"] == "AWS::SNS::Topic"
     publish = resources["RotationFailedTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     assert publish["Principal"] == {"Service": "events.amazonaws.com"}
+    # The deadline alarm: the function's EMF metric, to the same topic, which CloudWatch may use.
+    alarm = resources["PreviousKeyInUseAlarm"]["Properties"]
+    metrics_rs = (ROOT / "crates" / "rotator" / "src" / "metrics.rs").read_text()
+    assert f'pub const NAMESPACE: &str = "{alarm["Namespace"]}";' in metrics_rs
+    assert '"PreviousKeysInUsePastDeadline"' in (ROOT / "crates" / "rotator" / "src" / "retire" / "mod.rs").read_text()
+    assert alarm["MetricName"] == "PreviousKeysInUsePastDeadline"
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "FunctionName"}}]
+    assert alarm["AlarmActions"] == [{"Ref": "RotationFailedTopic"}]
+    statements = resources["RotationFailedTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (from_alarm,) = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert from_alarm["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": ["PreviousKeyInUseAlarm", "Arn"]}
+    key = resources["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    assert [s for s in key if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}], "CloudWatch may use the topic's key"
     email = resources["RotationFailedEmail"]
     assert email["Condition"] == "HasAlarmEmail"
     assert email["Properties"]["Protocol"] == "email"
@@ -382,6 +395,8 @@ KEYS = FN + ["Policies", 0, "Statement", 2]
         (check_kms_only_with_a_key, FN + ["Policies", 1], {"Fn::If": ["HasKmsKey", {"Statement": [{"Action": ["kms:*"], "Resource": "*", "Condition": {}}]}, {"Ref": "AWS::NoValue"}]}),
         (check_invoke_permission, ["Resources", "SecretsManagerInvokePermission", "Properties", "SourceAccount"], KeyError),
         (check_failure_alarm, ["Resources", "RotationFailedRule", "Properties", "EventPattern", "detail", "eventName"], ["RotationSucceeded"]),
+        (check_failure_alarm, ["Resources", "PreviousKeyInUseAlarm", "Properties", "MetricName"], "Errors"),
+        (check_failure_alarm, ["Resources", "AlarmTopicKey", "Properties", "KeyPolicy", "Statement", 2], KeyError),
         (check_example_behind_parameter, ["Resources", "ExampleSecret", "Condition"], KeyError),
     ],
 )

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod logging;
+pub mod metrics;
 pub mod overrides;
 pub mod retire;
 pub mod rotation;

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tracing::{info, info_span, warn, Instrument};
 
 use crate::error::Problem;
+use crate::metrics::{self, Unit};
 use crate::rotation::Rotator;
 pub use previous::Skip;
 pub use visit::Outcome;
@@ -110,6 +111,21 @@ impl Rotator {
             );
         }
         info!(report = ?report, "sweep done");
+        let count = |n: usize| n as f64;
+        let skipped = report.skipped.values().sum();
+        metrics::emit(&[
+            ("SweepVisited", count(report.visited), Unit::Count),
+            ("SweepFailed", count(report.failed), Unit::Count),
+            ("SweepCutShort", count(report.cut_short), Unit::Count),
+            ("SweepSkipped", count(skipped), Unit::Count),
+            ("KeysDeactivated", count(report.deactivated), Unit::Count),
+            ("KeysDeleted", count(report.deleted), Unit::Count),
+            (
+                "PreviousKeysInUsePastDeadline",
+                count(report.alarmed),
+                Unit::Count,
+            ),
+        ]);
         Ok(report)
     }
 

@@ -9,6 +9,7 @@ use super::keys::{self, PreviousKeyStep};
 use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
 use crate::error::Problem;
+use crate::metrics::{self, Unit};
 
 pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Result<(), Problem> {
     let action = r.settings.action;
@@ -34,7 +35,7 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         r.metadata.version_with(AWSPREVIOUS)
     } else {
         let old_current = r.metadata.version_with(AWSCURRENT);
-        r.refuse_a_hand_edit().await?;
+        let started = r.refuse_a_hand_edit().await?;
         r.rotator
             .secrets
             .move_current(r.secret_id(), &r.event.token, old_current)
@@ -43,6 +44,11 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
             previous_version = old_current.unwrap_or("none"),
             "moved AWSCURRENT to the new version"
         );
+        if let Some(started) = started {
+            let took = r.rotator.clock.now().duration_since(started);
+            let seconds = took.unwrap_or_default().as_secs_f64();
+            metrics::emit(&[("RotationSeconds", seconds, Unit::Seconds)]);
+        }
         old_current
     };
 

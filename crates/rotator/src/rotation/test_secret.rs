@@ -1,6 +1,7 @@
 //! testSecret (§8): prove the new key works, by signing sts:GetCallerIdentity with it and
 //! checking who it says we are. A new key takes seconds to propagate, so poll until a deadline.
 
+use crate::metrics::{self, Unit};
 use tokio::time::{sleep_until, timeout_at, Instant};
 use tracing::info;
 
@@ -69,6 +70,8 @@ async fn prove_key(
             Ok(Ok(identity)) if identity.arn == expected_arn => {
                 info!(%key_id, attempts, waited_ms = started.elapsed().as_millis() as u64,
                     "test attempt succeeded: the key authenticates as the user");
+                let waited = started.elapsed().as_secs_f64();
+                metrics::emit(&[("PropagationWaitSeconds", waited, Unit::Seconds)]);
                 return Ok(());
             }
             Ok(Ok(identity)) => {
