@@ -4,7 +4,7 @@ EVENT ?= create-secret
 
 .PHONY: demo fleet-demo test build sam-build deploy watch invoke setup mutants stack reliability bench
 
-## The demo: the local AWS stack, the function, three real rotations through RotateSecret, a refusal.
+## The demo: the local AWS stack, the function, real rotations through RotateSecret, the old key retired by its use, refusals.
 demo: setup
 	source scripts/env.sh && "$$VENV/bin/python" scripts/demo.py
 

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""The demo (make demo): a real rotation, three times, through Secrets Manager's RotateSecret.
+"""The demo (make demo): real rotations through Secrets Manager's RotateSecret, and the previous
+key retired by its use (PREVIOUS_KEY_ACTION=retire, the default).
 
 It starts the local AWS stack and the function under `cargo lambda watch`, creates an IAM user with
-a key and a secret holding it, turns rotation on, and rotates immediately three times, showing the
-secret's versions, the user's keys and that the current key works. Then two refusals: a user with a
-second key that is not ours, and a secret whose writer names a user the secret is not bound to (an
-administrator). It prints key ids, never secrets, and cleans up after itself.
+a key and a secret holding it, and a consumer that reads the secret and calls AWS with its key from
+eu-west-1. It turns rotation on and rotates: the consumer still uses the old key, so the scheduled
+sweep leaves it active and a second rotation is refused; the consumer reads the secret again, a day
+passes (the stack's clock moves), the sweep deactivates the old key; seven days on, it deletes it,
+and the second rotation goes through. Then two refusals: a user with a second key that is not ours,
+and a secret whose writer names a user the secret is not bound to (an administrator). It prints key
+ids, never secrets, and cleans up after itself.
 """
 
 import sys
@@ -14,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stack.harness import Function, Stack, World  # noqa: E402
+from stack.harness import Consumer, Function, Stack, World  # noqa: E402
 
 
 def show(world, secret, user):
@@ -33,13 +37,27 @@ def show(world, secret, user):
     return arn is not None
 
 
+def summary(report):
+    """The sweep's answer, the counts that are not zero."""
+    counts = {k: v for k, v in report.items() if v and k != "skipped"}
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
+def rotate_once(world, secret, function):
+    started = time.monotonic()
+    record = world.rotate(secret, function)
+    steps = ", ".join(f"{s['step']} {'ok' if s['ok'] else s['errorType']}" for s in record["steps"])
+    print(f"  {record['outcome']} in {time.monotonic() - started:.1f}s: {steps}")
+    return show(world, secret, "ci-deployer") and record["outcome"] == "succeeded"
+
+
 def main():
     print("Starting the local AWS stack (moto + our layer) and the function (cargo lambda watch)...")
     stack = Stack("demo")
     function = None
     try:
         started = time.monotonic()
-        function = Function(stack, "iam-key-rotator", {"PREVIOUS_KEY_ACTION": "keep"})
+        function = Function(stack, "iam-key-rotator")
         print(f"  stack at {stack.endpoint}, function at {function.url} ({time.monotonic() - started:.0f}s)")
         print(f"  logs: {stack.log_path} and {function.log_path}\n")
         world = World(stack)
@@ -49,18 +67,53 @@ def main():
         secret = world.secret({"UserName": "ci-deployer", **key}, name="demo/ci/deployer")
         print(f"Created IAM user ci-deployer with key {key['AccessKeyId']}, and the secret {secret} holding it.")
         print("Bound the user to the secret, as an IAM administrator does (SPEC §15):")
-        print(f"  aws iam tag-user --user-name ci-deployer --tags Key=iam-key-rotator:secret,Value=<the secret's ARN>")
+        print("  aws iam tag-user --user-name ci-deployer --tags Key=iam-key-rotator:secret,Value=<the secret's ARN>")
+        consumer = Consumer(world, secret, region="eu-west-1")
+        consumer.use()
+        print(f"A consumer read the secret and calls AWS with key {consumer.key['AccessKeyId']} from eu-west-1.")
         record = world.rotate(secret, function, immediately=False)
         print(f"Turned rotation on (rate(30 days); the service's test of the setup: {record['outcome']}).")
         ok = show(world, secret, "ci-deployer")
 
-        for n in range(1, 4):
-            print(f"\nRotation {n}: aws secretsmanager rotate-secret --secret-id {secret}")
-            started = time.monotonic()
-            record = world.rotate(secret, function)
-            steps = ", ".join(f"{s['step']} {'ok' if s['ok'] else s['errorType']}" for s in record["steps"])
-            print(f"  {record['outcome']} in {time.monotonic() - started:.1f}s: {steps}")
-            ok = show(world, secret, "ci-deployer") and record["outcome"] == "succeeded" and ok
+        old = key["AccessKeyId"]
+        print(f"\nRotation 1: aws secretsmanager rotate-secret --secret-id {secret}")
+        ok = rotate_once(world, secret, function) and ok
+
+        print(f"\nThe consumer has not read the secret again: it still signs with {old}.")
+        consumer.use()
+        sweep = stack.sweep(function)
+        print(f"The hourly sweep: {summary(sweep)}: {old} stays {world.keys('ci-deployer')[old]}, it is in use.")
+        ok = ok and world.keys("ci-deployer")[old] == "Active"
+
+        print(f"\nThe consumer reads the secret again and moves to {consumer.refresh()}; a day passes.")
+        consumer.use()
+        stack.age(25)
+        sweep = stack.sweep(function)
+        print(f"The sweep: {summary(sweep)}: {old} is now {world.keys('ci-deployer')[old]} (its quarantine: 7 days).")
+        ok = ok and world.keys("ci-deployer").get(old) == "Inactive"
+        stack.age(7 * 24)
+        sweep = stack.sweep(function)
+        gone = old not in world.keys("ci-deployer")
+        print(f"Seven days on, the sweep: {summary(sweep)}: {old} {'deleted' if gone else 'STILL THERE'}.")
+        ok = ok and gone
+
+        print(f"\nRotation 2: aws secretsmanager rotate-secret --secret-id {secret}")
+        second = consumer.key["AccessKeyId"]
+        ok = rotate_once(world, secret, function) and ok
+        consumer.use()
+        print(f"The consumer still signs with {second}. Rotation 3 right away would delete that key:")
+        record = world.rotate(secret, function)
+        failure = record["steps"][-1]
+        print(f"  {record['outcome']} at {failure['step']}: {failure.get('errorType')}")
+        print(f"  {failure.get('errorMessage')}")
+        ok = ok and failure.get("errorType") == "Transient.PreviousKeyInUse" and second in world.keys("ci-deployer")
+        print(f"\nThe consumer moves to {consumer.refresh()}; a day passes; Secrets Manager retries rotation 3:")
+        consumer.use()
+        stack.age(25)
+        record = stack.call("POST", "/_layer/retry", {"secret": secret})
+        print(f"  {record['outcome']}")
+        ok = show(world, secret, "ci-deployer") and record["outcome"] == "succeeded" and ok
+        ok = ok and consumer.use() is not None
 
         print("\nA refusal: IAM user partner-agent holds a second key that is not in its secret.")
         world.iam.create_user(UserName="partner-agent", Path="/svc/")
@@ -89,7 +142,7 @@ def main():
         print(f"  Nothing was made: ops-admin's keys are {keys}; the secret holds no key to read.")
         ok = (ok and failure.get("errorType") == "Permanent.UserNotBound"
               and keys == {admins["AccessKeyId"]: "Active"} and world.key_of(writer) is None)
-        print("\nDemo " + ("complete: every rotation worked, the refusals changed nothing." if ok else "FAILED"))
+        print("\nDemo " + ("complete: every rotation worked, the old key was retired only once unused, the refusals changed nothing." if ok else "FAILED"))
         return 0 if ok else 1
     finally:
         print("Cleaning up: stopping the function and the stack.")

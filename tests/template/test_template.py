@@ -101,7 +101,7 @@ def check_environment_matches_config(t):
     assert action["AllowedValues"] == ["keep", "deactivate", "delete", "retire"]
     idle = t["Parameters"]["RetireIdleHours"]
     assert 8 <= int(idle["MinValue"]) <= int(idle["Default"]) <= int(idle["MaxValue"]) <= 720
-    assert action["Default"] == "keep"
+    assert action["Default"] == "retire", "AWS's own procedure for access keys: retire by use"
     timeout = t["Parameters"]["PropagationTimeoutSeconds"]
     assert 1 <= int(timeout["MinValue"]) <= int(timeout["Default"]) <= int(timeout["MaxValue"]) <= 840
 

@@ -21,7 +21,7 @@ fn an_invalid_setting_stops_the_function_at_start_up() {
         (
             "PREVIOUS_KEY_ACTION",
             "purge",
-            "keep (the default), deactivate, delete, retire",
+            "retire (the default), keep, deactivate, delete",
         ),
         ("RETIRE_IDLE_HOURS", "1", "whole hours from 8 to 720"),
         (

@@ -32,13 +32,14 @@ const MAX_PROPAGATION_TIMEOUT_SECONDS: u64 = 840;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PreviousKeyAction {
     /// Leave it active until the next rotation's createSecret deletes it: a full period of grace.
-    #[default]
     Keep,
     Deactivate,
     Delete,
     /// Leave it active; the scheduled sweep deactivates it once it has not been used for
     /// RETIRE_IDLE_HOURS and deletes it after RETIRE_QUARANTINE_DAYS, and the next rotation's
-    /// createSecret deletes it only once it is idle (§16).
+    /// createSecret deletes it only once it is idle (§16). The default: AWS's own procedure for
+    /// access keys (move the consumers, check the old key's last use, deactivate, then delete).
+    #[default]
     Retire,
 }
 
@@ -99,7 +100,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            previous_key_action: PreviousKeyAction::Keep,
+            previous_key_action: PreviousKeyAction::Retire,
             propagation_timeout: Duration::from_secs(60),
             user_name_template: None,
             retire_idle: Duration::from_secs(24 * HOURS.1),
@@ -136,7 +137,7 @@ impl Config {
             config.previous_key_action = value.trim().parse().map_err(|()| ConfigError {
                 variable: PREVIOUS_KEY_ACTION,
                 value: value.clone(),
-                problem: "allowed values are keep (the default), deactivate, delete, retire".into(),
+                problem: "allowed values are retire (the default), keep, deactivate, delete".into(),
             })?;
         }
         // The durations: each a whole number of its unit within its range; the message gives
@@ -184,21 +185,10 @@ impl Config {
                 *field = whole_units(variable, &value, unit, range, *field, note)?;
             }
         }
-        if get(RETIRE_DEADLINE_DAYS).is_none() {
-            // Unset, the deadline is never shorter than the idle time.
-            config.retire_deadline = config.retire_deadline.max(config.retire_idle);
-        } else if config.retire_deadline < config.retire_idle
-            && config.previous_key_action == PreviousKeyAction::Retire
-        {
-            return Err(ConfigError {
-                variable: RETIRE_DEADLINE_DAYS,
-                value: (config.retire_deadline.as_secs() / DAYS.1).to_string(),
-                problem: format!(
-                    "the deadline is shorter than RETIRE_IDLE_HOURS={}: a key would be past its deadline before it could be idle. Raise RETIRE_DEADLINE_DAYS or lower RETIRE_IDLE_HOURS",
-                    config.retire_idle.as_secs() / HOURS.1
-                ),
-            });
-        }
+        // The deadline is never shorter than the idle time: a key could not be idle before it.
+        // The template sets both variables, so a longer idle time alone must not stop the
+        // function; main.rs logs the deadline that applies.
+        config.retire_deadline = config.retire_deadline.max(config.retire_idle);
         if let Some(value) = get(RETIRE_ENFORCE_DEADLINE) {
             config.retire_enforce_deadline = match value.trim() {
                 "true" => true,

@@ -239,7 +239,7 @@ fn lookup(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Opt
 #[test]
 fn configuration_defaults_and_values() {
     let c = Config::from_lookup(lookup(&[])).unwrap();
-    assert_eq!(c.previous_key_action, PreviousKeyAction::Keep);
+    assert_eq!(c.previous_key_action, PreviousKeyAction::Retire);
     assert_eq!(c.propagation_timeout, Duration::from_secs(60));
     assert!(c.user_name_template.is_none());
     assert_eq!(c.retire_idle, Duration::from_secs(24 * 3_600));
@@ -269,9 +269,10 @@ fn configuration_defaults_and_values() {
         c.emulated_function_arn.as_deref(),
         Some("arn:aws:lambda:us-east-1:123456789012:function:f")
     );
-    // The template sets every variable: a deadline below the idle time matters only under retire.
+    // The template sets every variable: a deadline below the idle time counts as the idle time.
     let vars = lookup(&[("RETIRE_IDLE_HOURS", "200"), ("RETIRE_DEADLINE_DAYS", "7")]);
-    assert!(Config::from_lookup(vars).is_ok());
+    let c = Config::from_lookup(vars).unwrap();
+    assert_eq!(c.retire_deadline, Duration::from_secs(200 * 3_600));
     // Unset, the deadline is never shorter than the idle time.
     let c = Config::from_lookup(lookup(&[("RETIRE_IDLE_HOURS", "720")])).unwrap();
     assert_eq!(c.retire_deadline, Duration::from_secs(30 * 86_400));
@@ -289,11 +290,11 @@ fn configuration_defaults_and_values() {
 #[test]
 fn invalid_configuration_names_the_variable_and_the_allowed_values() {
     type Vars = &'static [(&'static str, &'static str)];
-    let cases: [(Vars, &str, &str); 13] = [
+    let cases: [(Vars, &str, &str); 12] = [
         (
             &[("PREVIOUS_KEY_ACTION", "remove")],
             "PREVIOUS_KEY_ACTION",
-            "keep (the default), deactivate, delete, retire",
+            "retire (the default), keep, deactivate, delete",
         ),
         (
             &[("RETIRE_IDLE_HOURS", "4")],
@@ -319,15 +320,6 @@ fn invalid_configuration_names_the_variable_and_the_allowed_values() {
             &[("RETIRE_DEADLINE_DAYS", "91")],
             "RETIRE_DEADLINE_DAYS",
             "whole days from 1 to 90",
-        ),
-        (
-            &[
-                ("RETIRE_DEADLINE_DAYS", "2"),
-                ("RETIRE_IDLE_HOURS", "72"),
-                ("PREVIOUS_KEY_ACTION", "retire"),
-            ],
-            "RETIRE_DEADLINE_DAYS",
-            "shorter than RETIRE_IDLE_HOURS=72",
         ),
         (
             &[("RETIRE_ENFORCE_DEADLINE", "yes")],
