@@ -231,6 +231,31 @@ class World:
         # Every secret seen, to prove none reaches a log.
         self.secret_material: set[str] = set()
 
+    def lifecycle_events(self, secret: str | None = None) -> list[dict[str, Any]]:
+        """The function's lifecycle events (source iam-key-rotator) put on the default bus since the
+        last call, as an EventBridge rule delivers them to an SQS queue; only `secret`'s if named
+        (by its name or ARN)."""
+        sqs, events = self.stack.client("sqs"), self.stack.client("events")
+        queue = sqs.create_queue(QueueName="lifecycle-events")["QueueUrl"]
+        if not getattr(self.stack, "_lifecycle_rule", False):
+            arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            events.put_rule(Name="lifecycle-events", EventPattern=json.dumps({"source": ["iam-key-rotator"]}))
+            events.put_targets(Rule="lifecycle-events", Targets=[{"Id": "queue", "Arn": arn}])
+            self.stack._lifecycle_rule = True
+            return []
+        received = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                break
+            for message in batch:
+                received.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        if secret is None:
+            return received
+        arn = self.sm.describe_secret(SecretId=secret)["ARN"]
+        return [e for e in received if e["resources"] == [arn]]
+
     def user(self, path: str = "/svc/", keys: int = 0) -> tuple[str, list[dict[str, str]]]:
         name = unique("user")
         self.iam.create_user(UserName=name, Path=path)

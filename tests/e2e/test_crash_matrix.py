@@ -59,12 +59,15 @@ def test_a_crash_at_any_request_then_the_retry_ends_well(stack, functions, world
                 token = start(stack, function, secret)
                 for earlier in STEPS[:step_index]:
                     assert invoke(function, earlier, secret, token) is None, cell
+                before = len(stack.call("GET", "/_layer/calls"))
                 stack.configure(crash={"after_calls": call, "after_effect": after_effect})
                 try:
                     error = invoke(function, step, secret, token)
                 finally:
                     stack.configure(crash=None)
-                assert error is not None, f"{cell}: the crash is seen"
+                crashed_at = stack.call("GET", "/_layer/calls")[before + call]["action"]
+                # A lost lifecycle event does not fail the step: it is best effort.
+                assert error is not None or crashed_at == "PutEvents", f"{cell}: the crash is seen"
                 retry = stack.call("POST", "/_layer/retry", {"secret": secret})
                 assert retry["outcome"] == "succeeded", f"{cell}: {retry['steps']}"
                 world.check_invariants(secret, user, old_key, "delete")

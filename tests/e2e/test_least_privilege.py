@@ -11,6 +11,9 @@ from stack.harness import template_actions
 ACTIONS = template_actions()
 # What only the sweep (PREVIOUS_KEY_ACTION=retire) calls: rotations succeed without them.
 SWEEP_ACTIONS = ["secretsmanager:ListSecrets", "secretsmanager:TagResource", "secretsmanager:UntagResource"]
+# The lifecycle events are best effort: without PutEvents everything works, and the log says the
+# events were not sent.
+EVENT_ACTIONS = ["events:PutEvents"]
 
 
 def scenario(world, function):
@@ -48,7 +51,7 @@ def test_the_granted_actions_are_enough(functions, world):
     assert [r["outcome"] for r in records] == ["succeeded"] * 4, records
 
 
-@pytest.mark.parametrize("missing", [a for a in ACTIONS if a not in SWEEP_ACTIONS])
+@pytest.mark.parametrize("missing", [a for a in ACTIONS if a not in SWEEP_ACTIONS + EVENT_ACTIONS])
 def test_every_granted_action_is_needed(functions, world, missing):
     function = functions("deactivate")
     function.set_actions([a for a in ACTIONS if a != missing])
@@ -100,3 +103,18 @@ def test_every_action_of_the_sweep_is_needed(functions, world, missing):
     # A visit's failure is in the function's log, with its cause.
     if not errors:
         assert "AccessDenied" in function.logs()
+
+
+def test_without_putevents_the_rotation_works_and_the_log_says_the_event_was_not_sent(functions, world):
+    function = functions("deactivate")
+    function.set_actions([a for a in ACTIONS if a not in EVENT_ACTIONS])
+    try:
+        user, (first,) = world.user(keys=1)
+        secret = world.secret({"UserName": user, **first})
+        record = world.rotate(secret, function)
+    finally:
+        function.set_actions(ACTIONS)
+    assert record["outcome"] == "succeeded", record
+    world.check_invariants(secret, user, first["AccessKeyId"], "deactivate")
+    lines = [line for line in function.logs().splitlines() if "lifecycle event was not sent" in line]
+    assert lines and "AccessDenied" in lines[-1], lines[-1:]

@@ -60,7 +60,12 @@ def bookkeeping_tag(world, secret):
 
 def test_a_consumer_that_moves_at_once_sees_the_old_key_deactivated_then_deleted(stack, functions, world):
     function = functions("retire")
+    world.lifecycle_events()  # the rule that collects them
     secret, user, old, consumer = rotated(stack, world, function)
+    (event,) = world.lifecycle_events(secret)
+    assert (event["source"], event["detail-type"]) == ("iam-key-rotator", "Access Key Rotated")
+    detail = event["detail"]
+    assert (detail["userName"], detail["accessKeyId"], detail["previousKeyAction"]) == (user, world.key_of(secret), "retire")
     assert consumer.refresh() != old
     consumer.use()
 
@@ -68,6 +73,10 @@ def test_a_consumer_that_moves_at_once_sees_the_old_key_deactivated_then_deleted
     report = stack.sweep(function)
     assert report["deactivated"] >= 1, report
     assert world.keys(user)[old] == "Inactive"
+    (event,) = world.lifecycle_events(secret)
+    assert event["detail-type"] == "Previous Access Key Deactivated"
+    assert (event["detail"]["accessKeyId"], event["detail"]["reason"]) == (old, "idle")
+    assert event["detail"]["lastUsedRegion"] == "eu-west-1"
     # The sweep's metrics, in CloudWatch's Embedded Metric Format, on the function's stdout.
     emf = [json.loads(line) for line in function.logs().splitlines() if line.startswith('{"_aws"')]
     sweeps = [m for m in emf if "KeysDeactivated" in m]
@@ -85,6 +94,7 @@ def test_a_consumer_that_moves_at_once_sees_the_old_key_deactivated_then_deleted
     assert report["deleted"] >= 1, report
     assert old not in world.keys(user)
     assert bookkeeping_tag(world, secret) is None
+    assert [e["detail-type"] for e in world.lifecycle_events(secret)] == ["Previous Access Key Deleted"]
     assert consumer.use() == world.iam.get_user(UserName=user)["User"]["Arn"]
 
     # The next rotation goes ahead at once: nothing is left to wait for.
@@ -122,6 +132,7 @@ def test_a_consumer_that_moves_late_has_the_idle_time_counted_from_its_last_use(
 
 def test_past_the_deadline_a_key_in_use_is_reported_where_it_was_used(stack, functions, world):
     function = functions("retire")
+    world.lifecycle_events()
     secret, user, old, consumer = rotated(stack, world, function)
     stack.age(7 * DAY + 0.5)
     consumer.use()
@@ -131,6 +142,10 @@ def test_past_the_deadline_a_key_in_use_is_reported_where_it_was_used(stack, fun
     alarms = [line for line in function.logs().splitlines() if "past RETIRE_DEADLINE_DAYS" in line and old in line]
     assert alarms and '"level":"ERROR"' in alarms[-1], alarms
     assert "by sts in eu-west-1" in alarms[-1], alarms[-1]
+    # And the event the template routes to the alarm topic.
+    in_use = [e for e in world.lifecycle_events(secret) if e["detail-type"] == "Previous Access Key Still In Use"]
+    assert in_use and in_use[0]["detail"]["accessKeyId"] == old, in_use
+    assert (in_use[0]["detail"]["lastUsedService"], in_use[0]["detail"]["lastUsedRegion"]) == ("sts", "eu-west-1")
 
 
 def test_past_an_enforced_deadline_a_key_in_use_is_deactivated(stack, functions, world):
@@ -155,22 +170,22 @@ def test_an_unbound_user_whose_secret_names_the_function_is_left_alone(stack, fu
 
 
 def test_a_secrets_tags_set_its_own_retirement_and_a_bad_tag_is_refused(stack, functions, world):
-    """Under a keep function, a secret tagged retire with an 8-hour idle time is swept as such;
+    """Under a keep function, a secret tagged retire with a 30-hour idle time is swept as such;
     a misspelt action stops its next rotation with nothing changed."""
     function = functions("keep")
     user, (first,) = world.user(keys=1)
     secret = world.secret({"UserName": user, **first})
     world.sm.tag_resource(SecretId=secret, Tags=[
         {"Key": "iam-key-rotator:previous-key-action", "Value": "retire"},
-        {"Key": "iam-key-rotator:retire-idle-hours", "Value": "8"},
+        {"Key": "iam-key-rotator:retire-idle-hours", "Value": "30"},
     ])
     assert world.rotate(secret, function)["outcome"] == "succeeded"
-    stack.age(7)
+    stack.age(29)
     stack.sweep(function)
-    assert world.keys(user)[first["AccessKeyId"]] == "Active", "7 h idle"
+    assert world.keys(user)[first["AccessKeyId"]] == "Active", "29 h idle"
     stack.age(2)
     stack.sweep(function)
-    assert world.keys(user)[first["AccessKeyId"]] == "Inactive", "9 h idle"
+    assert world.keys(user)[first["AccessKeyId"]] == "Inactive", "31 h idle"
 
     world.sm.tag_resource(SecretId=secret, Tags=[{"Key": "iam-key-rotator:previous-key-action", "Value": "destroy"}])
     keys_before, current_before = world.keys(user), world.key_of(secret)
@@ -178,7 +193,7 @@ def test_a_secrets_tags_set_its_own_retirement_and_a_bad_tag_is_refused(stack, f
     assert refused["outcome"] == "failed"
     step = refused["steps"][-1]
     assert step["errorType"] == "Permanent.InvalidSecretTag", step
-    assert "iam-key-rotator:previous-key-action" in step["errorMessage"] and "keep, deactivate, delete or retire" in step["errorMessage"]
+    assert "iam-key-rotator:previous-key-action" in step["errorMessage"] and "no harsher than the function's" in step["errorMessage"]
     assert (world.keys(user), world.key_of(secret)) == (keys_before, current_before), "nothing changed"
     report = stack.sweep(function)
     assert report["skipped"].get("invalid-setting-tag", 0) >= 1, report

@@ -121,6 +121,13 @@ def test_the_secrets_statement_reaches_only_secrets_rotated_by_this_function():
     assert not allowed(load(), "secretsmanager:PutSecretValue", SECRET, {})
 
 
+def test_the_function_may_put_only_its_own_source_on_the_default_bus():
+    bus = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"
+    assert allowed(load(), "events:PutEvents", bus, {"events:source": "iam-key-rotator"})
+    assert not allowed(load(), "events:PutEvents", bus, {"events:source": "aws.secretsmanager"})
+    assert not allowed(load(), "events:PutEvents", bus.replace("default", "other"), {"events:source": "iam-key-rotator"})
+
+
 BOOKKEEPING = "iam-key-rotator:previous-key-inactive-since"
 OURS = {"secretsmanager:resource/AllowRotationLambdaArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:iam-key-rotator"}
 

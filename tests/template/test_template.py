@@ -141,7 +141,7 @@ def check_no_wildcards(t):
         # ListSecrets supports no resource scoping: its statement, and no other, is on "*".
         if s["Resource"] == "*":
             assert actions == ["secretsmanager:ListSecrets"], f"wildcard resource in {s.get('Sid')}"
-    assert len(statements(t)) == 5, "no statement beyond the five the function needs"
+    assert len(statements(t)) == 6, "no statement beyond the six the function needs"
 
 
 def check_sweep(t):
@@ -201,19 +201,19 @@ def check_failure_alarm(t):
     assert resources["RotationFailedTopic"]["Type"] == "AWS::SNS::Topic"
     publish = resources["RotationFailedTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     assert publish["Principal"] == {"Service": "events.amazonaws.com"}
-    # The deadline alarm: the function's EMF metric, to the same topic, which CloudWatch may use.
-    alarm = resources["PreviousKeyInUseAlarm"]["Properties"]
-    metrics_rs = (ROOT / "crates" / "rotator" / "src" / "metrics.rs").read_text()
-    assert f'pub const NAMESPACE: &str = "{alarm["Namespace"]}";' in metrics_rs
-    assert '"PreviousKeysInUsePastDeadline"' in (ROOT / "crates" / "rotator" / "src" / "retire" / "mod.rs").read_text()
-    assert alarm["MetricName"] == "PreviousKeysInUsePastDeadline"
-    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "FunctionName"}}]
-    assert alarm["AlarmActions"] == [{"Ref": "RotationFailedTopic"}]
-    statements = resources["RotationFailedTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    (from_alarm,) = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
-    assert from_alarm["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": ["PreviousKeyInUseAlarm", "Arn"]}
-    key = resources["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
-    assert [s for s in key if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}], "CloudWatch may use the topic's key"
+    # The still-in-use event of the function, to the same topic.
+    in_use = resources["PreviousKeyInUseRule"]["Properties"]
+    lifecycle_rs = (ROOT / "crates" / "rotator" / "src" / "lifecycle.rs").read_text()
+    (detail_type,) = in_use["EventPattern"]["detail-type"]
+    assert f'pub const STILL_IN_USE: &str = "{detail_type}";' in lifecycle_rs
+    assert in_use["EventPattern"]["source"] == ["iam-key-rotator"]
+    assert in_use["Targets"][0]["Arn"] == {"Ref": "RotationFailedTopic"}
+    sources = publish["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert sources == [{"Fn::GetAtt": ["RotationFailedRule", "Arn"]}, {"Fn::GetAtt": ["PreviousKeyInUseRule", "Arn"]}]
+    put = statement(t, "LifecycleEventsOnTheDefaultBus")
+    assert put["Action"] == ["events:PutEvents"]
+    assert sub_text(put["Resource"]).endswith(":event-bus/default")
+    assert put["Condition"]["StringEquals"]["events:source"] == "iam-key-rotator"
     email = resources["RotationFailedEmail"]
     assert email["Condition"] == "HasAlarmEmail"
     assert email["Properties"]["Protocol"] == "email"
@@ -304,13 +304,13 @@ def granted_actions(t):
 
 def test_the_policy_grants_exactly_the_calls_the_code_makes():
     """Every SDK call in crates/rotator/src/aws is granted, and nothing else (STS GetCallerIdentity needs none)."""
-    services = {"secrets_manager.rs": "secretsmanager", "iam.rs": "iam"}
+    services = {"secrets_manager.rs": "secretsmanager", "iam.rs": "iam", "events.rs": "events"}
     called = set()
     for file, service in services.items():
         source = (ROOT / "crates" / "rotator" / "src" / "aws" / file).read_text()
         for op in re.findall(r"\.client\s*\.(\w+)\(\)", source):
             called.add(f"{service}:" + "".join(part.title() for part in op.split("_")))
-    assert len(called) == 14, sorted(called)
+    assert len(called) == 15, sorted(called)
     assert called == granted_actions(load())
 
 
@@ -395,8 +395,8 @@ KEYS = FN + ["Policies", 0, "Statement", 2]
         (check_kms_only_with_a_key, FN + ["Policies", 1], {"Fn::If": ["HasKmsKey", {"Statement": [{"Action": ["kms:*"], "Resource": "*", "Condition": {}}]}, {"Ref": "AWS::NoValue"}]}),
         (check_invoke_permission, ["Resources", "SecretsManagerInvokePermission", "Properties", "SourceAccount"], KeyError),
         (check_failure_alarm, ["Resources", "RotationFailedRule", "Properties", "EventPattern", "detail", "eventName"], ["RotationSucceeded"]),
-        (check_failure_alarm, ["Resources", "PreviousKeyInUseAlarm", "Properties", "MetricName"], "Errors"),
-        (check_failure_alarm, ["Resources", "AlarmTopicKey", "Properties", "KeyPolicy", "Statement", 2], KeyError),
+        (check_failure_alarm, ["Resources", "PreviousKeyInUseRule", "Properties", "EventPattern", "detail-type"], ["Access Key Rotated"]),
+        (check_failure_alarm, FN + ["Policies", 0, "Statement", 5, "Condition"], KeyError),
         (check_example_behind_parameter, ["Resources", "ExampleSecret", "Condition"], KeyError),
     ],
 )

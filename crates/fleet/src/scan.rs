@@ -221,13 +221,8 @@ impl SecretReport {
         let mut previous = None;
         if let Some(id) = &previous_key {
             let (report, used) = key_report(aws, id, user_keys.as_deref(), now).await?;
-            previous = report.exists.then(|| PreviousKey {
-                id: id.clone(),
-                active: report.active,
-                last_used: used.at,
-                service: used.service,
-                region: used.region,
-            });
+            let listed = user_keys.iter().flatten().find(|k| &k.id == id).cloned();
+            previous = listed.map(|key| PreviousKey { key, used });
             self.previous_key = Some(report);
         }
         self.foreign_keys = user_keys

@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::aws::LastUsed;
 use super::time::{human_age, DAY};
 use iam_key_rotator::binding::{tag_user_command, Binding, BINDING_TAG};
 
@@ -25,11 +26,11 @@ pub enum Verdict {
     RotationFailing,
     /// The user has keys that no version of the secret holds.
     ForeignKeys,
+    /// The key is older than the maximum age.
+    Stale,
     /// The previous key is still used, longer after the rotation than the retire idle time: a
     /// consumer has not read the secret again (§16).
     PreviousKeyInUse,
-    /// The key is older than the maximum age.
-    Stale,
     /// No rotation has ever completed.
     NeverRotated,
     Ok,
@@ -78,7 +79,7 @@ impl Finding {
 }
 
 /// A key as IAM lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IamKey {
     pub id: String,
     pub active: bool,
@@ -110,15 +111,11 @@ pub struct Observed {
     pub previous_key: Option<PreviousKey>,
 }
 
-/// The previous key as the verdict needs it.
+/// The previous key as the verdict needs it: the key, and IAM's record of its last use.
 #[derive(Debug, Clone, Default)]
 pub struct PreviousKey {
-    pub id: String,
-    pub active: bool,
-    /// Seconds since the epoch.
-    pub last_used: Option<i64>,
-    pub service: Option<String>,
-    pub region: Option<String>,
+    pub key: IamKey,
+    pub used: LastUsed,
 }
 
 /// The thresholds a scan judges by.
@@ -262,14 +259,14 @@ fn binding_finding(seen: &Observed) -> Option<Finding> {
 /// §16: an Active previous key used recently, while the rotation is longer ago than the idle
 /// time: some consumer still signs with the old key, and under retire it keeps the key alive.
 fn previous_key_finding(seen: &Observed, limits: &Limits) -> Option<Finding> {
-    let previous = seen.previous_key.as_ref().filter(|p| p.active)?;
-    let used = previous.last_used?;
+    let previous = seen.previous_key.as_ref().filter(|p| p.key.active)?;
+    let used = previous.used.at?;
     let rotated = seen.last_rotated?;
     let idle = limits.retire_idle_seconds;
     if limits.now - used >= idle || limits.now - rotated < idle {
         return None;
     }
-    let place = match (&previous.service, &previous.region) {
+    let place = match (&previous.used.service, &previous.used.region) {
         (Some(service), Some(region)) => format!(" by {service} in {region}"),
         (Some(service), None) => format!(" by {service}"),
         _ => String::new(),
@@ -278,7 +275,7 @@ fn previous_key_finding(seen: &Observed, limits: &Limits) -> Option<Finding> {
         Verdict::PreviousKeyInUse,
         format!(
             "the previous key {} was last used {} ago{place}, {} after the rotation",
-            previous.id,
+            previous.key.id,
             human_age(limits.now - used),
             human_age(used - rotated),
         ),

@@ -1,5 +1,6 @@
 //! The scan's verdicts (`verdict.rs`), from what a scan observed: no AWS involved.
 
+use iam_key_fleet::aws::LastUsed;
 use iam_key_fleet::time::DAY;
 use iam_key_fleet::verdict::*;
 use iam_key_rotator::binding::Binding;
@@ -34,11 +35,13 @@ fn healthy() -> Observed {
         secret_arn: ARN.into(),
         binding: Some(Binding::Bound),
         previous_key: Some(PreviousKey {
-            id: "AKIA0".into(),
-            active: true,
-            last_used: Some(NOW - 9 * DAY),
-            service: Some("sts".into()),
-            region: Some("eu-west-1".into()),
+            key: key("AKIA0", 40),
+            used: LastUsed {
+                user: Some("ci".into()),
+                at: Some(NOW - 9 * DAY),
+                service: Some("sts".into()),
+                region: Some("eu-west-1".into()),
+            },
         }),
     }
 }
@@ -152,7 +155,7 @@ fn findings_come_worst_first_and_name_keys_not_secrets() {
 #[test]
 fn a_previous_key_still_used_a_day_after_the_rotation_is_reported_with_where() {
     let mut seen = healthy();
-    seen.previous_key.as_mut().unwrap().last_used = Some(NOW - 3_600);
+    seen.previous_key.as_mut().unwrap().used.at = Some(NOW - 3_600);
     let findings = assess(&seen, &LIMITS);
     assert_eq!(verdict_of(&findings), Verdict::PreviousKeyInUse);
     let detail = &findings[0].detail;
@@ -166,8 +169,8 @@ fn a_previous_key_still_used_a_day_after_the_rotation_is_reported_with_where() {
     type Change = fn(&mut Observed);
     let quiet: [Change; 3] = [
         |s| s.last_rotated = Some(NOW - 2 * 3_600),
-        |s| s.previous_key.as_mut().unwrap().last_used = Some(NOW - 2 * DAY),
-        |s| s.previous_key.as_mut().unwrap().active = false,
+        |s| s.previous_key.as_mut().unwrap().used.at = Some(NOW - 2 * DAY),
+        |s| s.previous_key.as_mut().unwrap().key.active = false,
     ];
     for change in quiet {
         let mut other = seen.clone();

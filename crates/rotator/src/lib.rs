@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod lifecycle;
 pub mod logging;
 pub mod metrics;
 pub mod overrides;
@@ -31,7 +32,7 @@ pub use event::{Invocation, RotationEvent};
 pub use rotation::Rotator;
 
 impl Rotator {
-    /// The function as deployed: the three SDK clients built from one shared configuration.
+    /// The function as deployed: the SDK clients built from one shared configuration.
     pub fn from_sdk_config(config: Config, sdk_config: &aws_config::SdkConfig) -> Self {
         Rotator {
             config,
@@ -40,6 +41,9 @@ impl Rotator {
             )),
             iam: Arc::new(aws::SdkIam::new(aws_sdk_iam::Client::new(sdk_config))),
             sts: Arc::new(aws::SdkSts::new(sdk_config)),
+            events: Arc::new(aws::SdkEvents::new(aws_sdk_eventbridge::Client::new(
+                sdk_config,
+            ))),
             clock: Arc::new(clock::SystemClock),
         }
     }

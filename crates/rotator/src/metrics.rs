@@ -9,7 +9,7 @@
 //! | `PropagationWaitSeconds` | Seconds | testSecret: until the new key worked |
 //! | `SweepVisited`, `SweepFailed`, `SweepCutShort`, `SweepSkipped` | Count | each sweep |
 //! | `KeysDeactivated`, `KeysDeleted` | Count | each sweep |
-//! | `PreviousKeysInUsePastDeadline` | Count | each sweep: the template's alarm watches it |
+//! | `PreviousKeysInUsePastDeadline` | Count | each sweep (the event `Previous Access Key Still In Use` is what the template alarms on) |
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

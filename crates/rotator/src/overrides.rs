@@ -1,10 +1,14 @@
 //! Per-secret settings (§16): a secret's tags may set, for that secret alone, what happens to its
 //! previous key and the retirement's idle time and deadline, over the function's configuration.
-//! Whoever may tag the secret decides these, as whoever may write it decides its value (§15):
-//! where that matters, restrict `secretsmanager:TagResource` on the `iam-key-rotator:` keys.
 //!
-//! A tag with the `iam-key-rotator:` prefix that is not one of these (a typo) is an error, never
-//! ignored: a misspelt `delete` must not silently fall back to another action.
+//! **Gentler only.** Whoever may tag a secret is not trusted with its consumers (a tagging role
+//! often cannot even write the value): a tag may keep the previous key longer than the function
+//! would, never shorter. An action harsher than the function's, or an idle time or deadline
+//! shorter than its, is refused. Harshness, most first: delete, deactivate, keep (deletes an
+//! AWSPREVIOUS key at the next rotation, used or not), retire.
+//!
+//! A tag with the `iam-key-rotator:` prefix (in any case) that is not one of these (a typo) is an
+//! error, never ignored.
 
 use std::time::Duration;
 
@@ -36,8 +40,8 @@ pub fn effective(config: &Config, tags: &[(String, String)]) -> Result<Effective
         idle: config.retire_idle,
         deadline: config.retire_deadline,
     };
-    let mut deadline_set = false;
-    for (key, value) in tags.iter().filter(|(k, _)| k.starts_with(PREFIX)) {
+    let ours = |k: &String| k.trim().to_ascii_lowercase().starts_with(PREFIX);
+    for (key, value) in tags.iter().filter(|(k, _)| ours(k)) {
         let bad = |allowed: &str| Problem::InvalidSecretTag {
             key: key.clone(),
             value: value.clone(),
@@ -45,19 +49,23 @@ pub fn effective(config: &Config, tags: &[(String, String)]) -> Result<Effective
         };
         match key.as_str() {
             ACTION_TAG => {
-                settings.action = value
-                    .trim()
-                    .parse()
-                    .map_err(|()| bad("keep, deactivate, delete or retire"))?;
+                let allowed = gentler_actions(config.previous_key_action);
+                let action: Option<PreviousKeyAction> = value.trim().parse().ok();
+                settings.action = action
+                    .filter(|a| allowed.contains(a))
+                    .ok_or_else(|| bad(&names(&allowed)))?;
             }
             IDLE_TAG => {
-                let hours = whole_in(value, 8..=720).ok_or_else(|| bad("whole hours, 8 to 720"))?;
+                let least = config.retire_idle.as_secs() / 3_600;
+                let hours = whole_in(value, least..=720)
+                    .ok_or_else(|| bad(&format!("whole hours, {least} (the function's) to 720")))?;
                 settings.idle = Duration::from_secs(hours * 3_600);
             }
             DEADLINE_TAG => {
-                let days = whole_in(value, 1..=90).ok_or_else(|| bad("whole days, 1 to 90"))?;
+                let least = config.retire_deadline.as_secs() / 86_400;
+                let days = whole_in(value, least.max(1)..=90)
+                    .ok_or_else(|| bad(&format!("whole days, {least} (the function's) to 90")))?;
                 settings.deadline = Duration::from_secs(days * 86_400);
-                deadline_set = true;
             }
             INACTIVE_SINCE_TAG => {}
             _ => {
@@ -67,17 +75,26 @@ pub fn effective(config: &Config, tags: &[(String, String)]) -> Result<Effective
             }
         }
     }
-    if !deadline_set {
-        settings.deadline = settings.deadline.max(settings.idle);
-    } else if settings.deadline < settings.idle && settings.action == PreviousKeyAction::Retire {
-        return Err(Problem::InvalidSecretTag {
-            key: DEADLINE_TAG.to_owned(),
-            value: (settings.deadline.as_secs() / 86_400).to_string(),
-            allowed: format!(
-                "at least the idle time, {} hours: a key would be past its deadline before it could be idle",
-                settings.idle.as_secs() / 3_600
-            ),
-        });
-    }
+    // As for the function's own settings: the deadline is never shorter than the idle time.
+    settings.deadline = settings.deadline.max(settings.idle);
     Ok(settings)
+}
+
+/// The actions a tag may choose under the function's `action`: it and the gentler ones.
+fn gentler_actions(action: PreviousKeyAction) -> Vec<PreviousKeyAction> {
+    use PreviousKeyAction::*;
+    let harshest_first = [Delete, Deactivate, Keep, Retire];
+    let from = harshest_first
+        .iter()
+        .position(|a| *a == action)
+        .unwrap_or(0);
+    harshest_first[from..].to_vec()
+}
+
+fn names(actions: &[PreviousKeyAction]) -> String {
+    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+    format!(
+        "{} (no harsher than the function's PREVIOUS_KEY_ACTION: a tag may only keep the previous key longer)",
+        names.join(", ")
+    )
 }

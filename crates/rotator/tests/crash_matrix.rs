@@ -86,9 +86,12 @@ async fn a_crash_at_any_call_of_any_step_then_the_retry_ends_well() {
                         for s in &Step::ALL[..i] {
                             step(&rotator, *s, SECRET, &token).await.unwrap();
                         }
+                        let before = fake.calls().len();
                         fake.crash_at(call, after_effect);
                         let crashed = step(&rotator, crashing, SECRET, &token).await;
-                        assert!(crashed.is_err(), "{cell}: the crash is seen");
+                        // A lost lifecycle event does not fail the step (it is best effort).
+                        let lost_event = fake.calls().get(before + call) == Some(&"PutEvents");
+                        assert!(crashed.is_err() || lost_event, "{cell}: the crash is seen");
                         fake.clear_crash();
                         finish_rotation(&fake, &rotator, SECRET, &token)
                             .await

@@ -18,6 +18,10 @@ use support::*;
 const HOUR: Duration = Duration::from_secs(3_600);
 const DAY: Duration = Duration::from_secs(86_400);
 
+fn config_of(action: PreviousKeyAction) -> iam_key_rotator::Config {
+    config(action)
+}
+
 fn tags(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
@@ -52,19 +56,39 @@ fn tags_set_the_action_the_idle_time_and_the_deadline_of_their_secret() {
 fn a_bad_or_unknown_tag_is_an_error_naming_it_and_what_is_allowed() {
     let config = config(PreviousKeyAction::Retire);
     let cases = [
-        (ACTION_TAG, "destroy", "keep, deactivate, delete or retire"),
-        (ACTION_TAG, "Delete", "keep, deactivate, delete or retire"),
-        (IDLE_TAG, "4", "whole hours, 8 to 720"),
-        (IDLE_TAG, "", "whole hours, 8 to 720"),
-        (DEADLINE_TAG, "0", "whole days, 1 to 90"),
+        (
+            ACTION_TAG,
+            "destroy",
+            "retire (no harsher than the function's",
+        ),
+        (
+            ACTION_TAG,
+            "Retire",
+            "retire (no harsher than the function's",
+        ),
+        // Harsher than the function's retire: whoever may tag is not trusted with consumers.
+        (
+            ACTION_TAG,
+            "delete",
+            "retire (no harsher than the function's",
+        ),
+        (ACTION_TAG, "keep", "retire (no harsher than the function's"),
+        (IDLE_TAG, "8", "whole hours, 24 (the function's) to 720"),
+        (IDLE_TAG, "", "whole hours, 24 (the function's) to 720"),
+        (DEADLINE_TAG, "3", "whole days, 7 (the function's) to 90"),
         (
             "iam-key-rotator:previous-key-acton",
-            "delete",
+            "retire",
             "no such setting",
         ),
         (
             "iam-key-rotator:Previous-Key-Action",
-            "delete",
+            "retire",
+            "no such setting",
+        ),
+        (
+            "IAM-KEY-ROTATOR:previous-key-action",
+            "retire",
             "no such setting",
         ),
     ];
@@ -78,25 +102,41 @@ fn a_bad_or_unknown_tag_is_an_error_naming_it_and_what_is_allowed() {
         assert!(!err.is_transient());
         assert_eq!(err.name(), "InvalidSecretTag");
     }
-    // Under retire, a deadline before the idle time could never be met.
-    let err = effective(&config, &tags(&[(IDLE_TAG, "72"), (DEADLINE_TAG, "2")])).unwrap_err();
-    assert!(
-        err.to_string().contains("at least the idle time, 72 hours"),
-        "{err}"
-    );
+    // The deadline is never shorter than the idle time.
+    let settings = effective(&config, &tags(&[(IDLE_TAG, "200"), (DEADLINE_TAG, "7")])).unwrap();
+    assert_eq!(settings.deadline, 200 * HOUR);
+
+    // Under a harsher function, the gentler actions are all allowed.
+    let delete = config_of(PreviousKeyAction::Delete);
+    for gentler in ["deactivate", "keep", "retire"] {
+        assert!(
+            effective(&delete, &tags(&[(ACTION_TAG, gentler)])).is_ok(),
+            "{gentler}"
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_secret_tagged_delete_has_its_previous_key_deleted_under_a_keep_function() {
+async fn a_secret_tagged_keep_keeps_its_previous_key_under_a_delete_function() {
     let fake = FakeAws::new();
-    let rotator = fake.rotator(config(PreviousKeyAction::Keep));
+    let rotator = fake.rotator(config(PreviousKeyAction::Delete));
     let (first_key, _) = setup(&fake);
-    fake.tag_secret_by_hand(SECRET, ACTION_TAG, Some("delete"));
+    fake.tag_secret_by_hand(SECRET, ACTION_TAG, Some("keep"));
     rotate(&fake, &rotator, SECRET).await.unwrap();
-    // As under PREVIOUS_KEY_ACTION=delete: §10.1-3 with that action.
-    let delete = fake.rotator(config(PreviousKeyAction::Delete));
-    check_invariants(&fake, &delete, SECRET, USER, Some(&first_key), &[]).await;
-    assert!(fake.user(USER).keys.iter().all(|k| k.id != first_key));
+    // As under PREVIOUS_KEY_ACTION=keep: §10.1-3 with that action.
+    let keep = fake.rotator(config(PreviousKeyAction::Keep));
+    check_invariants(&fake, &keep, SECRET, USER, Some(&first_key), &[]).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tag_asking_for_delete_under_a_retire_function_stops_the_rotation() {
+    let fake = FakeAws::new();
+    let rotator = fake.rotator(config(PreviousKeyAction::Retire));
+    setup(&fake);
+    fake.tag_secret_by_hand(SECRET, ACTION_TAG, Some("delete"));
+    let token = fake.start_rotation(SECRET).unwrap();
+    let type_ = "Permanent.InvalidSecretTag";
+    assert_refused(&fake, &rotator, Step::CreateSecret, SECRET, &token, type_).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -139,8 +179,8 @@ async fn the_sweep_follows_each_secrets_tags() {
         Some(&*first_key)
     );
     fake.tag_secret_by_hand(SECRET, ACTION_TAG, Some("retire"));
-    fake.tag_secret_by_hand(SECRET, IDLE_TAG, Some("8"));
-    fake.advance(7 * HOUR);
+    fake.tag_secret_by_hand(SECRET, IDLE_TAG, Some("30"));
+    fake.advance(29 * HOUR);
     assert_eq!(sweep(&rotator).await.waiting, 1);
     fake.advance(2 * HOUR);
     assert_eq!(sweep(&rotator).await.deactivated, 1);
@@ -148,9 +188,9 @@ async fn the_sweep_follows_each_secrets_tags() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_secret_tagged_keep_or_with_a_bad_tag_is_not_swept() {
+async fn a_secret_with_a_harsher_or_bad_tag_is_not_swept() {
     for (value, reason) in [
-        ("keep", "previous-key-action-is-not-retire"),
+        ("keep", "invalid-setting-tag"),
         ("soon", "invalid-setting-tag"),
     ] {
         let fake = FakeAws::new();

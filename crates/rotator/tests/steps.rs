@@ -670,13 +670,16 @@ async fn keep_makes_no_key_call_in_finish() {
     step(&rotator, Step::FinishSecret, SECRET, &token)
         .await
         .unwrap();
-    // ListSecretVersionIds: is AWSCURRENT still the version the rotation started from?
+    // GetSecretValue: the value promoted, which the lifecycle event names. ListSecretVersionIds:
+    // is AWSCURRENT still the version the rotation started from? PutEvents: the event.
     assert_eq!(
         fake.calls(),
         [
             "DescribeSecret",
+            "GetSecretValue",
             "ListSecretVersionIds",
-            "UpdateSecretVersionStage"
+            "UpdateSecretVersionStage",
+            "PutEvents"
         ]
     );
 }

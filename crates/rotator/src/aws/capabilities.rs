@@ -210,6 +210,25 @@ pub trait Iam: Send + Sync {
     ) -> Result<(), AwsError>;
 }
 
+/// The source of the lifecycle events. Only `aws.` sources are reserved: anyone who may call
+/// PutEvents on the bus can send this source too, so a consumer must check AWS before acting.
+pub const EVENT_SOURCE: &str = "iam-key-rotator";
+
+/// One lifecycle event (§16): what happened to which secret's keys. Ids and dates only, never a
+/// secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecycleEvent {
+    pub detail_type: &'static str,
+    pub secret_arn: String,
+    pub detail: serde_json::Value,
+}
+
+/// EventBridge PutEvents on the account's default bus.
+#[async_trait]
+pub trait Events: Send + Sync {
+    async fn put(&self, event: &LifecycleEvent) -> Result<(), AwsError>;
+}
+
 /// Signs sts:GetCallerIdentity with a given key pair (not the function's own credentials).
 #[async_trait]
 pub trait Sts: Send + Sync {

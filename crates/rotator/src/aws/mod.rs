@@ -1,4 +1,4 @@
-//! The three AWS services the rotation needs, behind small capability traits.
+//! The AWS services the rotation needs, behind small capability traits.
 //!
 //! The step code in `rotation/` only sees the traits (`capabilities.rs`), so the same steps run
 //! against the real SDK (`iam.rs`, `secrets_manager.rs`, `sts.rs`) and against the in-memory fake
@@ -6,6 +6,7 @@
 
 mod capabilities;
 mod error;
+mod events;
 pub mod https;
 mod iam;
 pub mod sdk_config;
@@ -14,6 +15,7 @@ mod sts;
 
 pub use capabilities::*;
 pub use error::{answer, sdk_error, AwsError, AwsErrorKind};
+pub use events::SdkEvents;
 pub use iam::SdkIam;
 pub use secrets_manager::SdkSecretsManager;
 pub use sts::SdkSts;

@@ -84,12 +84,8 @@ impl SecretsManager for SdkSecretsManager {
     }
 
     async fn untag_secret(&self, secret_id: &str, key: &str) -> Result<(), AwsError> {
-        let request = self
-            .client
-            .untag_resource()
-            .secret_id(secret_id)
-            .tag_keys(key);
-        answer(SERVICE, "UntagResource", request.send()).await?;
+        let untag = self.client.untag_resource().secret_id(secret_id);
+        answer(SERVICE, "UntagResource", untag.tag_keys(key).send()).await?;
         Ok(())
     }
 

@@ -13,6 +13,7 @@ use super::previous::{previous_key, unchanged, Found, Skip};
 use crate::aws::{KeyStatus, SecretMetadata};
 use crate::binding::{self, Binding};
 use crate::error::{describe_use, Problem};
+use crate::lifecycle::{self, Subject};
 use crate::rotation::Rotator;
 use crate::secret_value::format_date;
 
@@ -103,9 +104,20 @@ pub(super) async fn visit(
         return Ok(Outcome::Skipped(Skip::UserNotBound));
     }
     let last_use = describe_last_use(&facts);
+    let subject = Subject {
+        secret_arn: &metadata.arn,
+        user,
+        key_id,
+    };
+    let used = lifecycle::last_use(&facts.last_use);
     if decision == Decision::Alarm {
-        error!(%key_id, %user, %last_use, deadline_days = settings.deadline.as_secs() / 86_400,
+        let deadline_days = settings.deadline.as_secs() / 86_400;
+        error!(%key_id, %user, %last_use, deadline_days,
             "the previous access key is still in use past RETIRE_DEADLINE_DAYS: find its consumer by where it was last used and move it to AWSCURRENT");
+        let mut detail = used;
+        detail["deadlineDays"] = deadline_days.into();
+        let event = lifecycle::event(lifecycle::STILL_IN_USE, &subject, detail);
+        lifecycle::publish(&*rotator.events, event).await;
         return Ok(Outcome::Alarmed);
     }
     let again = rotator.secrets.describe_secret(&metadata.arn).await?;
@@ -115,11 +127,12 @@ pub(super) async fn visit(
     let arn = metadata.arn.as_str();
     match decision {
         Decision::Deactivate(why) => {
-            let why = match why {
-                Why::Idle => "unused for RETIRE_IDLE_HOURS",
-                Why::Deadline => {
-                    "still in use at RETIRE_DEADLINE_DAYS, and RETIRE_ENFORCE_DEADLINE=true"
-                }
+            let (reason, why) = match why {
+                Why::Idle => ("idle", "unused for RETIRE_IDLE_HOURS"),
+                Why::Deadline => (
+                    "deadline",
+                    "still in use at RETIRE_DEADLINE_DAYS, and RETIRE_ENFORCE_DEADLINE=true",
+                ),
             };
             let inactive = KeyStatus::Inactive;
             rotator
@@ -127,6 +140,10 @@ pub(super) async fn visit(
                 .update_access_key(user, key_id, inactive)
                 .await?;
             info!(%key_id, %user, %last_use, why, "deactivated the previous access key");
+            let mut detail = used;
+            detail["reason"] = reason.into();
+            let event = lifecycle::event(lifecycle::DEACTIVATED, &subject, detail);
+            lifecycle::publish(&*rotator.events, event).await;
             tag(rotator, arn, key_id, Tag::InactiveSince(now)).await?;
             Ok(Outcome::Deactivated)
         }
@@ -155,6 +172,8 @@ pub(super) async fn visit(
                     info!(%key_id, %user, %last_use, "deleted the previous access key: its quarantine is over")
                 }
             }
+            let event = lifecycle::event(lifecycle::DELETED, &subject, used);
+            lifecycle::publish(&*rotator.events, event).await;
             let untag = rotator.secrets.untag_secret(arn, INACTIVE_SINCE_TAG);
             untag.await?;
             Ok(Outcome::Deleted)

@@ -7,7 +7,9 @@ use std::time::SystemTime;
 use tokio::time::Instant;
 use tracing::info;
 
-use crate::aws::{Iam, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING};
+use crate::aws::{
+    Events, Iam, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING,
+};
 use crate::binding::{self, Binding};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -17,12 +19,13 @@ use crate::overrides::Effective;
 use crate::secret_value::SecretValue;
 use crate::user_name::{resolve_user, NoUser};
 
-/// The function's state: configuration, the three services and the clock, built once per process.
+/// The function's state: configuration, the AWS services and the clock, built once per process.
 pub struct Rotator {
     pub config: Config,
     pub secrets: Arc<dyn SecretsManager>,
     pub iam: Arc<dyn Iam>,
     pub sts: Arc<dyn Sts>,
+    pub events: Arc<dyn Events>,
     pub clock: Arc<dyn Clock>,
 }
 

@@ -9,25 +9,31 @@ use super::keys::{self, PreviousKeyStep};
 use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
 use crate::error::Problem;
+use crate::lifecycle;
 use crate::metrics::{self, Unit};
+use crate::secret_value::SecretValue;
+
+use serde_json::json;
 
 pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Result<(), Problem> {
     let action = r.settings.action;
     // §15: under deactivate or delete a key of the user will be acted on, so the binding is
     // checked first, before the label moves: a refusal changes nothing. keep and retire touch
     // no key here.
+    // The value about to be promoted, read before anything moves: its user is checked, and the
+    // lifecycle event names it.
+    let new_value = r
+        .require_value(
+            VersionRef::Id(&r.event.token),
+            "finishSecret promotes the value createSecret stored",
+        )
+        .await?;
+    let new_user = r.resolve_user(&new_value, VersionRef::Id(&r.event.token))?;
     let acting_on = if matches!(action, PreviousKeyAction::Keep | PreviousKeyAction::Retire) {
         None
     } else {
-        let current = r
-            .require_value(
-                VersionRef::Id(&r.event.token),
-                "finishSecret promotes the value createSecret stored",
-            )
-            .await?;
-        let user = r.resolve_user(&current, VersionRef::Id(&r.event.token))?;
-        r.require_binding(&user).await?;
-        Some((current, user))
+        r.require_binding(&new_user).await?;
+        Some((new_value.clone(), new_user.clone()))
     };
 
     let previous_version = if already_current {
@@ -49,6 +55,7 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
             let seconds = took.unwrap_or_default().as_secs_f64();
             metrics::emit(&[("RotationSeconds", seconds, Unit::Seconds)]);
         }
+        announce(r, &new_value, &new_user, old_current).await;
         old_current
     };
 
@@ -98,6 +105,22 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
     }
 
     act_on_previous_key(r, action, &user, previous_key_id, current.access_key_id()).await
+}
+
+/// The lifecycle event of the promotion, best effort: AWSCURRENT has moved whatever it says.
+async fn announce(r: &Rotation<'_>, value: &SecretValue, user: &str, previous: Option<&str>) {
+    let subject = lifecycle::Subject {
+        secret_arn: &r.metadata.arn,
+        user,
+        key_id: value.access_key_id().unwrap_or_default(),
+    };
+    let extra = json!({
+        "versionId": r.event.token,
+        "previousVersionId": previous,
+        "previousKeyAction": r.settings.action.as_str(),
+    });
+    let event = lifecycle::event(lifecycle::ROTATED, &subject, extra);
+    lifecycle::publish(&*r.rotator.events, event).await;
 }
 
 async fn act_on_previous_key(

@@ -11,9 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use iam_key_rotator::aws::{
-    AccessKeyInfo, AwsError, CallerIdentity, Iam, IamUser, KeyLastUse, KeyStatus, NewAccessKey,
-    Pending, SecretMetadata, SecretSummary, SecretsManager, Sts, VersionRef, AWSCURRENT,
-    AWSPENDING, AWSPREVIOUS,
+    AccessKeyInfo, AwsError, CallerIdentity, Events, Iam, IamUser, KeyLastUse, KeyStatus,
+    LifecycleEvent, NewAccessKey, Pending, SecretMetadata, SecretSummary, SecretsManager, Sts,
+    VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
 use iam_key_rotator::clock::Clock;
 use iam_key_rotator::sensitive::Sensitive;
@@ -90,6 +90,8 @@ struct State {
     /// When set, GetCallerIdentity answers with this ARN whatever the key (a wrong identity).
     identity_override: Option<String>,
     crash: Option<Crash>,
+    /// The lifecycle events put on the bus, in order.
+    events: Vec<LifecycleEvent>,
     /// Changes to make just before a call: (operation, calls of it to let pass first, change).
     hooks: Vec<(&'static str, usize, Hook)>,
     /// Key id to when IAM last saw it authenticate (GetAccessKeyLastUsed), as STS records it.
@@ -241,6 +243,7 @@ impl FakeAws {
             secrets: Arc::new(self.clone()),
             iam: Arc::new(self.clone()),
             sts: Arc::new(self.clone()),
+            events: Arc::new(self.clone()),
             clock: Arc::new(self.clone()),
         }
     }
@@ -501,6 +504,10 @@ impl FakeAws {
             .into_iter()
             .find(|v| v.id == id)
             .expect("version")
+    }
+
+    pub fn events(&self) -> Vec<LifecycleEvent> {
+        self.state.lock().unwrap().events.clone()
     }
 
     pub fn calls(&self) -> Vec<&'static str> {
@@ -916,6 +923,16 @@ impl Sts for FakeAws {
                 arn,
                 user_id,
             })
+        })
+    }
+}
+
+#[async_trait]
+impl Events for FakeAws {
+    async fn put(&self, event: &LifecycleEvent) -> Result<(), AwsError> {
+        call!(self, "PutEvents", |s| {
+            s.events.push(event.clone());
+            Ok(())
         })
     }
 }

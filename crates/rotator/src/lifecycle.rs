@@ -1,0 +1,66 @@
+//! The lifecycle events (§16), on the account's default EventBridge bus, source
+//! `iam-key-rotator`, the secret's ARN as the resource:
+//!
+//! | detail-type | when | detail |
+//! |---|---|---|
+//! | `Access Key Rotated` | finishSecret moved AWSCURRENT | userName, accessKeyId, previousAccessKeyId, previousKeyAction |
+//! | `Previous Access Key Deactivated` | the sweep deactivated it | userName, accessKeyId, reason, lastUsed* |
+//! | `Previous Access Key Deleted` | the sweep deleted it | userName, accessKeyId, lastUsed* |
+//! | `Previous Access Key Still In Use` | past the deadline, once a day | userName, accessKeyId, lastUsed*, deadlineDays |
+//!
+//! Ids, names and dates only, never a secret. Best effort and at most once: a failed PutEvents is
+//! a warning and the step or sweep goes on (the key action it reports has happened, and failing
+//! would only make Secrets Manager retry it); a crash between the action and the event loses the
+//! event. Consumers must read AWS before acting: anyone who may put events on the bus can send
+//! this source too.
+
+use serde_json::{json, Value};
+use tracing::warn;
+
+use crate::aws::{Events, KeyLastUse, LifecycleEvent};
+use crate::secret_value::format_date;
+
+pub const ROTATED: &str = "Access Key Rotated";
+pub const DEACTIVATED: &str = "Previous Access Key Deactivated";
+pub const DELETED: &str = "Previous Access Key Deleted";
+pub const STILL_IN_USE: &str = "Previous Access Key Still In Use";
+
+/// Who and which key an event is about.
+pub struct Subject<'a> {
+    pub secret_arn: &'a str,
+    pub user: &'a str,
+    pub key_id: &'a str,
+}
+
+/// The event, with `extra` fields in its detail beside the user and the key.
+pub fn event(detail_type: &'static str, subject: &Subject<'_>, extra: Value) -> LifecycleEvent {
+    let mut detail = json!({
+        "secretArn": subject.secret_arn,
+        "userName": subject.user,
+        "accessKeyId": subject.key_id,
+    });
+    if let (Some(detail), Value::Object(extra)) = (detail.as_object_mut(), extra) {
+        detail.extend(extra);
+    }
+    LifecycleEvent {
+        detail_type,
+        secret_arn: subject.secret_arn.to_owned(),
+        detail,
+    }
+}
+
+/// The last use of a key, as event fields.
+pub fn last_use(used: &KeyLastUse) -> Value {
+    json!({
+        "lastUsedDate": used.at.map(format_date),
+        "lastUsedService": used.service,
+        "lastUsedRegion": used.region,
+    })
+}
+
+/// Sends the event; a failure is logged, never returned.
+pub async fn publish(events: &dyn Events, event: LifecycleEvent) {
+    if let Err(error) = events.put(&event).await {
+        warn!(detail_type = event.detail_type, %error, "the lifecycle event was not sent");
+    }
+}
