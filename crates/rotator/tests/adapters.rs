@@ -466,3 +466,51 @@ async fn create_access_key_is_sent_once_even_by_a_retrying_client() {
     iam.list_access_keys("u").await.unwrap();
     assert_eq!(list.num_calls(), 2);
 }
+
+#[tokio::test]
+async fn putevents_answering_200_with_a_failed_entry_is_an_error() {
+    use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
+    use aws_sdk_eventbridge::types::PutEventsResultEntry;
+    use iam_key_rotator::aws::{Events, LifecycleEvent, SdkEvents};
+    let failed = mock!(aws_sdk_eventbridge::Client::put_events).then_output(|| {
+        PutEventsOutput::builder()
+            .failed_entry_count(1)
+            .entries(
+                PutEventsResultEntry::builder()
+                    .error_code("AccessDeniedException")
+                    .error_message("not authorized")
+                    .build(),
+            )
+            .build()
+    });
+    let events = SdkEvents::new(mock_client!(
+        aws_sdk_eventbridge,
+        RuleMode::MatchAny,
+        [&failed],
+        |c| c.retry_config(RetryConfig::disabled())
+    ));
+    let event = LifecycleEvent {
+        detail_type: "Access Key Rotated",
+        secret_arn: "arn:aws:secretsmanager:us-east-1:1:secret:s-AbCdEf".into(),
+        detail: serde_json::json!({"accessKeyId": "AKIA1"}),
+    };
+    let err = events.put(&event).await.unwrap_err();
+    assert!(err.has_code("AccessDeniedException"), "{err}");
+
+    let sent = mock!(aws_sdk_eventbridge::Client::put_events)
+        .match_requests(|r| {
+            let entry = &r.entries()[0];
+            entry.source() == Some("iam-key-rotator")
+                && entry.event_bus_name() == Some("default")
+                && entry.resources() == ["arn:aws:secretsmanager:us-east-1:1:secret:s-AbCdEf"]
+        })
+        .then_output(|| PutEventsOutput::builder().failed_entry_count(0).build());
+    let events = SdkEvents::new(mock_client!(
+        aws_sdk_eventbridge,
+        RuleMode::MatchAny,
+        [&sent],
+        |c| c.retry_config(RetryConfig::disabled())
+    ));
+    events.put(&event).await.unwrap();
+    assert_eq!(sent.num_calls(), 1);
+}
