@@ -83,6 +83,8 @@ def test_a_consumer_that_moves_at_once_sees_the_old_key_deactivated_then_deleted
     assert sweeps and sweeps[-1]["KeysDeactivated"] == report["deactivated"], emf[-3:]
     assert sweeps[-1]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "iam-key-rotator"
     assert any("RotationSeconds" in m for m in emf) and any("PropagationWaitSeconds" in m for m in emf)
+    idle = [m["PreviousKeyIdleHours"] for m in emf if "PreviousKeyIdleHours" in m]
+    assert idle and 24 <= idle[-1] < 27, idle[-3:]
     assert bookkeeping_tag(world, secret).startswith(old + " ")
     assert consumer.use() == world.iam.get_user(UserName=user)["User"]["Arn"], "the current key works"
 

@@ -70,3 +70,38 @@ def test_a_crash_at_any_request_of_the_sweep_converges(stack, functions, world):
             cells += 1
     assert cells == 2 * requests
     print(f"\nsweep crash matrix against the local stack: {cells} cells run, {cells} passed ({requests} requests per sweep)")
+
+
+def quarantined_secret(stack, world, function):
+    """A secret whose previous key the sweep deactivated, its quarantine now over."""
+    user, secret, old, consumer = idle_secret(stack, world, function)
+    assert stack.sweep(function)["deactivated"] == 1
+    stack.age(8 * 24)
+    return user, secret, old, consumer
+
+
+def test_a_crash_at_any_request_of_the_deleting_sweep_converges(stack, functions, world):
+    function = functions("retire")
+    user, secret, old, _ = quarantined_secret(stack, world, function)
+    before = calls(stack)
+    assert stack.sweep(function)["deleted"] == 1
+    requests = calls(stack) - before
+    world.sm.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
+
+    for call in range(requests):
+        for after_effect in (False, True):
+            cell = f"request {call} {'after its effect' if after_effect else 'before it is sent'}"
+            user, secret, old, consumer = quarantined_secret(stack, world, function)
+            stack.configure(crash={"after_calls": call, "after_effect": after_effect})
+            try:
+                stack.call("POST", "/_layer/schedule", {"function_arn": function.arn})
+            finally:
+                stack.configure(crash=None)
+            assert consumer.use() == world.iam.get_user(UserName=user)["User"]["Arn"], f"{cell}: the current key works"
+            report = stack.sweep(function)
+            assert report["failed"] == 0, f"{cell}: {report}"
+            assert old not in world.keys(user), f"{cell}: deleted"
+            assert tag_of(world, secret) is None, f"{cell}: the tag goes with the key"
+            assert world.keys(user)[world.key_of(secret)] == "Active", f"{cell}"
+            world.sm.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
+    print(f"\ndeleting sweep crash matrix: {2 * requests} cells run and passed ({requests} requests per sweep)")

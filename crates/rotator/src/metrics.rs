@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | `RotationSeconds` | Seconds | finishSecret: from the rotation's start to its promotion |
 //! | `PropagationWaitSeconds` | Seconds | testSecret: until the new key worked |
+//! | `PreviousKeyIdleHours` | None (hours) | each deactivation: how long the key had gone unused |
 //! | `SweepVisited`, `SweepFailed`, `SweepCutShort`, `SweepSkipped` | Count | each sweep |
 //! | `KeysDeactivated`, `KeysDeleted` | Count | each sweep |
 //! | `PreviousKeysInUsePastDeadline` | Count | each sweep (the event `Previous Access Key Still In Use` is what the template alarms on) |
@@ -21,6 +22,8 @@ pub const NAMESPACE: &str = "iam-key-rotator";
 pub enum Unit {
     Count,
     Seconds,
+    /// A plain number, such as hours (CloudWatch has no hours unit).
+    None,
 }
 
 impl Unit {
@@ -28,6 +31,7 @@ impl Unit {
         match self {
             Unit::Count => "Count",
             Unit::Seconds => "Seconds",
+            Unit::None => "None",
         }
     }
 }

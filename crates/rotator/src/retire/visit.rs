@@ -14,6 +14,7 @@ use crate::aws::{KeyStatus, SecretMetadata};
 use crate::binding::{self, Binding};
 use crate::error::{describe_use, Problem};
 use crate::lifecycle::{self, Subject};
+use crate::metrics;
 use crate::rotation::Rotator;
 use crate::secret_value::format_date;
 
@@ -140,6 +141,11 @@ pub(super) async fn visit(
                 .update_access_key(user, key_id, inactive)
                 .await?;
             info!(%key_id, %user, %last_use, why, "deactivated the previous access key");
+            let idle = now
+                .duration_since(decide::idle_since(&facts))
+                .unwrap_or_default();
+            let hours = idle.as_secs_f64() / 3_600.0;
+            metrics::emit(&[("PreviousKeyIdleHours", hours, metrics::Unit::None)]);
             let mut detail = used;
             detail["reason"] = reason.into();
             let event = lifecycle::event(lifecycle::DEACTIVATED, &subject, detail);
