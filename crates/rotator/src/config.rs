@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::member_role::MemberRole;
 use crate::user_name::UserNameTemplate;
 
 pub const PREVIOUS_KEY_ACTION: &str = "PREVIOUS_KEY_ACTION";
@@ -91,6 +92,8 @@ pub struct Config {
     /// How often the schedule sweeps (the template's rule): the deadline alarm's daily window.
     pub sweep_interval: Duration,
     pub emulated_function_arn: Option<String>,
+    /// The role to assume in a member account (§17); `None`: this account only.
+    pub member_role: Option<MemberRole>,
     /// How often testSecret tries the new key: how late, at most, it notices that the key works.
     pub poll_interval: Duration,
     /// testSecret gives up this long before the Lambda's own deadline, to report its error.
@@ -109,6 +112,7 @@ impl Default for Config {
             retire_enforce_deadline: false,
             sweep_interval: Duration::from_secs(3_600),
             emulated_function_arn: None,
+            member_role: None,
             poll_interval: Duration::from_secs(1),
             deadline_margin: Duration::from_secs(3),
         }
@@ -203,6 +207,12 @@ impl Config {
             };
         }
         config.emulated_function_arn = get(EMULATED_FUNCTION_ARN).map(|v| v.trim().to_owned());
+        config.member_role = MemberRole::from_lookup(|name| get(name).map(|v| v.trim().to_owned()))
+            .map_err(|invalid| ConfigError {
+                variable: invalid.variable,
+                value: invalid.value,
+                problem: invalid.problem.to_owned(),
+            })?;
         if let Some(value) = get(USER_NAME_TEMPLATE) {
             config.user_name_template = Some(UserNameTemplate::parse(&value).map_err(
                 |problem| ConfigError {

@@ -115,6 +115,16 @@ pub enum Problem {
     #[error("the sweep cannot tell which secrets are this function's: the runtime gave the function ARN {given:?}, not an ARN, and EMULATED_FUNCTION_ARN is not set. Under an emulator, set EMULATED_FUNCTION_ARN to the ARN the secrets name in RotationLambdaARN; nothing was changed")]
     UnknownFunctionArn { given: String },
 
+    #[error("the value names AccountId {account}, not the secret's own account, but this function has no member role to enter it: set MEMBER_ROLE_NAME and MEMBER_ROLE_EXTERNAL_ID (the template's MemberRoleName and MemberRoleExternalId) and deploy member-role.yaml to that account, or remove AccountId from the value; nothing was changed")]
+    CrossAccountNotConfigured { account: String },
+
+    #[error("cannot enter account {account}: sts:AssumeRole of {role_arn} was refused ({reason}). AWS answers so when the role does not exist, when its trust policy does not trust this function's role, and when the external id differs: check that the member-role stack is deployed in account {account}, that it trusts this function's role, and that its ExternalId equals MEMBER_ROLE_EXTERNAL_ID; nothing was changed")]
+    MemberRoleRefused {
+        account: String,
+        role_arn: String,
+        reason: String,
+    },
+
     #[error("{0}")]
     Aws(#[from] AwsError),
 }
@@ -153,6 +163,8 @@ impl Problem {
             Problem::IdentityMismatch { .. } => "IdentityMismatch",
             Problem::UnknownFunctionArn { .. } => "UnknownFunctionArn",
             Problem::InvalidSecretTag { .. } => "InvalidSecretTag",
+            Problem::CrossAccountNotConfigured { .. } => "CrossAccountNotConfigured",
+            Problem::MemberRoleRefused { .. } => "MemberRoleRefused",
             Problem::Aws(e) => return format!("Aws.{}", e.code.as_deref().unwrap_or("NoAnswer")),
         };
         name.to_owned()

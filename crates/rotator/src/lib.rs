@@ -9,8 +9,10 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod holder;
 pub mod lifecycle;
 pub mod logging;
+pub mod member_role;
 pub mod metrics;
 pub mod overrides;
 pub mod retire;
@@ -40,6 +42,7 @@ impl Rotator {
                 aws_sdk_secretsmanager::Client::new(sdk_config),
             )),
             iam: Arc::new(aws::SdkIam::new(aws_sdk_iam::Client::new(sdk_config))),
+            members: Arc::new(aws::SdkMemberAccounts::new(sdk_config)),
             sts: Arc::new(aws::SdkSts::new(sdk_config)),
             events: Arc::new(aws::SdkEvents::new(aws_sdk_eventbridge::Client::new(
                 sdk_config,

@@ -8,6 +8,7 @@
 //! | `Previous Access Key Deleted` | the sweep deleted it | userName, accessKeyId, lastUsed* |
 //! | `Previous Access Key Still In Use` | past the deadline, once a day | userName, accessKeyId, lastUsed*, deadlineDays |
 //!
+//! Each detail also has secretArn, and accountId when the user is in a member account (§17).
 //! Ids, names and dates only, never a secret. Best effort and at most once: a failed PutEvents is
 //! a warning and the step or sweep goes on (the key action it reports has happened, and failing
 //! would only make Secrets Manager retry it); a crash between the action and the event loses the
@@ -18,6 +19,7 @@ use serde_json::{json, Value};
 use tracing::warn;
 
 use crate::aws::{Events, KeyLastUse, LifecycleEvent};
+use crate::holder::Holder;
 use crate::secret_value::format_date;
 
 pub const ROTATED: &str = "Access Key Rotated";
@@ -28,7 +30,7 @@ pub const STILL_IN_USE: &str = "Previous Access Key Still In Use";
 /// Who and which key an event is about.
 pub struct Subject<'a> {
     pub secret_arn: &'a str,
-    pub user: &'a str,
+    pub user: &'a Holder,
     pub key_id: &'a str,
 }
 
@@ -36,9 +38,13 @@ pub struct Subject<'a> {
 pub fn event(detail_type: &'static str, subject: &Subject<'_>, extra: Value) -> LifecycleEvent {
     let mut detail = json!({
         "secretArn": subject.secret_arn,
-        "userName": subject.user,
+        "userName": subject.user.user,
         "accessKeyId": subject.key_id,
     });
+    // The member account the user is in (§17); absent for the secret's own account.
+    if let (Some(detail), Some(account)) = (detail.as_object_mut(), &subject.user.account) {
+        detail.insert("accountId".into(), json!(account));
+    }
     if let (Some(detail), Value::Object(extra)) = (detail.as_object_mut(), extra) {
         detail.extend(extra);
     }

@@ -32,6 +32,8 @@ const CREDENTIALS_FILE_NAMING: Naming = Naming {
 const NAMINGS: [Naming; 2] = [IAM_NAMING, CREDENTIALS_FILE_NAMING];
 
 const USER_NAME: &str = "UserName";
+/// The account of the user, when it is not the secret's own (§17): 12 digits.
+const ACCOUNT_ID: &str = "AccountId";
 /// Fields that describe the key itself (as in a stored CreateAccessKey response): refreshed for
 /// the new key when present.
 const STATUS: &str = "Status";
@@ -42,6 +44,7 @@ const CREATE_DATE: &str = "CreateDate";
 pub struct SecretValue {
     fields: Map<String, Value>,
     user_name: Option<String>,
+    account_id: Option<String>,
     access_key_id: Option<String>,
 }
 
@@ -49,6 +52,7 @@ impl fmt::Debug for SecretValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretValue")
             .field("user_name", &self.user_name)
+            .field("account_id", &self.account_id)
             .field("access_key_id", &self.access_key_id)
             .field("fields", &self.fields.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
@@ -73,6 +77,11 @@ impl SecretValue {
         let user_name = optional_string(&fields, USER_NAME)?;
         if let Some(name) = &user_name {
             check_user_name(name).map_err(|reason| format!("the field UserName {reason}"))?;
+        }
+
+        let account_id = optional_string(&fields, ACCOUNT_ID)?;
+        if let Some(account) = &account_id {
+            check_account_id(account).map_err(|reason| format!("the field AccountId {reason}"))?;
         }
 
         let mut access_key_id: Option<String> = None;
@@ -103,6 +112,7 @@ impl SecretValue {
         Ok(SecretValue {
             fields,
             user_name,
+            account_id,
             access_key_id,
         })
     }
@@ -110,6 +120,11 @@ impl SecretValue {
     /// A bootstrap value: only the user, no key yet.
     pub fn user_name(&self) -> Option<&str> {
         self.user_name.as_deref()
+    }
+
+    /// The account the user is in, when the value names one (§17).
+    pub fn account_id(&self) -> Option<&str> {
+        self.account_id.as_deref()
     }
 
     pub fn access_key_id(&self) -> Option<&str> {
@@ -168,6 +183,7 @@ impl SecretValue {
         SecretValue {
             fields,
             user_name: self.user_name.clone(),
+            account_id: self.account_id.clone(),
             access_key_id: Some(key.id.clone()),
         }
     }
@@ -175,6 +191,18 @@ impl SecretValue {
     /// The SecretString to write.
     pub fn to_secret_string(&self) -> Sensitive {
         Sensitive::new(Value::Object(self.fields.clone()).to_string())
+    }
+}
+
+/// An AWS account id: exactly 12 digits (written as a string, leading zeros kept).
+pub fn check_account_id(account: &str) -> Result<(), String> {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "is {} characters long or not all digits; an AWS account id is 12 digits",
+            account.chars().count()
+        ))
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -237,4 +238,12 @@ pub trait Sts: Send + Sync {
         access_key_id: &str,
         secret_access_key: &Sensitive,
     ) -> Result<CallerIdentity, AwsError>;
+}
+
+/// Enters member accounts (§17): sts:AssumeRole of a member role, with the external id its
+/// trust policy expects, and IAM of that account as the role.
+#[async_trait]
+pub trait MemberAccounts: Send + Sync {
+    /// IAM as `role_arn`, in the role's account. The adapter may reuse a session it holds.
+    async fn iam_as(&self, role_arn: &str, external_id: &str) -> Result<Arc<dyn Iam>, AwsError>;
 }

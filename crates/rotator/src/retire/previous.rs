@@ -4,10 +4,10 @@
 use crate::aws::{SecretMetadata, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
 use crate::error::Problem;
+use crate::holder::Holder;
 use crate::overrides::{self, Effective};
 use crate::rotation::Rotator;
 use crate::secret_value::SecretValue;
-use crate::user_name::resolve_user;
 
 use tracing::warn;
 
@@ -52,7 +52,7 @@ pub(super) struct Previous {
     /// The configuration with the secret's tags over it.
     pub(super) settings: Effective,
     pub(super) key_id: String,
-    pub(super) user: String,
+    pub(super) user: Holder,
     pub(super) current_key: Option<String>,
     pub(super) previous_version: String,
     pub(super) current_version: String,
@@ -112,10 +112,8 @@ pub(super) async fn previous_key(
         return Ok(Found::Nothing);
     }
     let template = rotator.config.user_name_template.as_ref();
-    let user_of = |value: &SecretValue| {
-        let resolved = resolve_user(value.user_name(), template, &metadata.name);
-        resolved.ok().map(|(user, _)| user)
-    };
+    let user_of =
+        |value: &SecretValue| Holder::of(value, template, &metadata.name, &metadata.arn).ok();
     let (Some(user), Some(current_user)) = (user_of(&previous), user_of(&current)) else {
         return Ok(Found::Skip(Skip::ValueNotUsable));
     };

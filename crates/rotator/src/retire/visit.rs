@@ -44,11 +44,14 @@ pub(super) async fn visit(
         Found::Nothing => return untag_if_tagged(rotator, &metadata, Outcome::Settled).await,
         Found::Skip(skip) => return Ok(Outcome::Skipped(skip)),
     };
-    let (key_id, user) = (previous.key_id.as_str(), previous.user.as_str());
+    let (key_id, holder) = (previous.key_id.as_str(), &previous.user);
+    let user = holder.user.as_str();
+    // IAM where the user is: a member account's through its role (§17).
+    let iam = rotator.iam_for(holder, &metadata.arn).await?;
 
     // The user's keys first: a key the user no longer has is gone (or never was theirs), and
     // nothing is asked about it (IAM may deny GetAccessKeyLastUsed on a key of no user).
-    let keys = rotator.iam.list_access_keys(user).await?;
+    let keys = iam.list_access_keys(user).await?;
     let find = |id: Option<&str>| keys.iter().find(|k| Some(k.id.as_str()) == id);
     let Some(previous_key) = find(Some(key_id)) else {
         return untag_if_tagged(rotator, &metadata, Outcome::Settled).await;
@@ -67,7 +70,7 @@ pub(super) async fn visit(
         return Ok(Outcome::Skipped(Skip::PreviousNewerThanCurrent));
     }
     let status = previous_key.status;
-    let last_use = match rotator.iam.access_key_last_used(key_id).await {
+    let last_use = match iam.access_key_last_used(key_id).await {
         Err(e) if e.is_not_found() => {
             return untag_if_tagged(rotator, &metadata, Outcome::Settled).await
         }
@@ -100,20 +103,20 @@ pub(super) async fn visit(
     // About to raise an alarm or change a key: the user must be bound to this secret (anyone who
     // may call RotateSecret can name this function on any secret), and the secret must still be
     // as read (a rotation may have started since).
-    let iam_user = rotator.iam.get_user(user).await?;
+    let iam_user = iam.get_user(user).await?;
     if binding::binding_of(&iam_user.tags, &metadata.arn) != Binding::Bound {
         return Ok(Outcome::Skipped(Skip::UserNotBound));
     }
     let last_use = describe_last_use(&facts);
     let subject = Subject {
         secret_arn: &metadata.arn,
-        user,
+        user: holder,
         key_id,
     };
     let used = lifecycle::last_use(&facts.last_use);
     if decision == Decision::Alarm {
         let deadline_days = settings.deadline.as_secs() / 86_400;
-        error!(%key_id, %user, %last_use, deadline_days,
+        error!(%key_id, user = %holder, %last_use, deadline_days,
             "the previous access key is still in use past RETIRE_DEADLINE_DAYS: find its consumer by where it was last used and move it to AWSCURRENT");
         let mut detail = used;
         detail["deadlineDays"] = deadline_days.into();
@@ -136,11 +139,8 @@ pub(super) async fn visit(
                 ),
             };
             let inactive = KeyStatus::Inactive;
-            rotator
-                .iam
-                .update_access_key(user, key_id, inactive)
-                .await?;
-            info!(%key_id, %user, %last_use, why, "deactivated the previous access key");
+            iam.update_access_key(user, key_id, inactive).await?;
+            info!(%key_id, user = %holder, %last_use, why, "deactivated the previous access key");
             let idle = now
                 .duration_since(decide::idle_since(&facts))
                 .unwrap_or_default();
@@ -155,27 +155,27 @@ pub(super) async fn visit(
         }
         Decision::MarkInactive => {
             tag(rotator, arn, key_id, Tag::InactiveSince(now)).await?;
-            info!(%key_id, %user, "the previous access key is Inactive: its quarantine starts now");
+            info!(%key_id, user = %holder, "the previous access key is Inactive: its quarantine starts now");
             Ok(Outcome::Marked)
         }
         Decision::MarkReactivated => {
             tag(rotator, arn, key_id, Tag::ReactivatedAt(now)).await?;
-            info!(%key_id, %user, %last_use, "the previous access key was reactivated during its quarantine: it is retired again only once idle for RETIRE_IDLE_HOURS from now");
+            info!(%key_id, user = %holder, %last_use, "the previous access key was reactivated during its quarantine: it is retired again only once idle for RETIRE_IDLE_HOURS from now");
             Ok(Outcome::Waiting)
         }
         Decision::Delete => {
             // A person may have reactivated it since it was read: delete only an Inactive key.
-            let keys = rotator.iam.list_access_keys(user).await?;
+            let keys = iam.list_access_keys(user).await?;
             if !keys
                 .iter()
                 .any(|k| k.id == key_id && k.status == KeyStatus::Inactive)
             {
                 return Ok(Outcome::Skipped(Skip::KeyChanged));
             }
-            match rotator.iam.delete_access_key(user, key_id).await {
+            match iam.delete_access_key(user, key_id).await {
                 Err(e) if !e.is_not_found() => return Err(e.into()),
                 _ => {
-                    info!(%key_id, %user, %last_use, "deleted the previous access key: its quarantine is over")
+                    info!(%key_id, user = %holder, %last_use, "deleted the previous access key: its quarantine is over")
                 }
             }
             let event = lifecycle::event(lifecycle::DELETED, &subject, used);

@@ -8,25 +8,60 @@ use tokio::time::Instant;
 use tracing::info;
 
 use crate::aws::{
-    Events, Iam, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING,
+    Events, Iam, MemberAccounts, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT,
+    AWSPENDING,
 };
 use crate::binding::{self, Binding};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Problem;
 use crate::event::RotationEvent;
+use crate::holder::{arn_partition, Holder};
 use crate::overrides::Effective;
 use crate::secret_value::SecretValue;
-use crate::user_name::{resolve_user, NoUser};
+use crate::user_name::NoUser;
 
 /// The function's state: configuration, the AWS services and the clock, built once per process.
 pub struct Rotator {
     pub config: Config,
     pub secrets: Arc<dyn SecretsManager>,
+    /// IAM of the function's own account.
     pub iam: Arc<dyn Iam>,
+    /// IAM of member accounts, through the member role (§17).
+    pub members: Arc<dyn MemberAccounts>,
     pub sts: Arc<dyn Sts>,
     pub events: Arc<dyn Events>,
     pub clock: Arc<dyn Clock>,
+}
+
+impl Rotator {
+    /// IAM where `holder` is: the function's own, or the member account's as the member role.
+    /// A refused AssumeRole is permanent and names the account and the role; throttling and the
+    /// like stay transient.
+    pub(crate) async fn iam_for(
+        &self,
+        holder: &Holder,
+        secret_arn: &str,
+    ) -> Result<Arc<dyn Iam>, Problem> {
+        let Some(account) = &holder.account else {
+            return Ok(self.iam.clone());
+        };
+        let Some(role) = &self.config.member_role else {
+            return Err(Problem::CrossAccountNotConfigured {
+                account: account.clone(),
+            });
+        };
+        let role_arn = role.arn(arn_partition(secret_arn), account);
+        match self.members.iam_as(&role_arn, &role.external_id).await {
+            Ok(iam) => Ok(iam),
+            Err(e) if e.is_transient() => Err(e.into()),
+            Err(e) => Err(Problem::MemberRoleRefused {
+                account: account.clone(),
+                role_arn,
+                reason: e.to_string(),
+            }),
+        }
+    }
 }
 
 /// One step of one rotation, after the checks: what each step module works with.
@@ -88,11 +123,11 @@ impl Rotation<'_> {
             })
     }
 
-    /// The AWSCURRENT value, which must exist (`hint` says what it must hold), and its user.
+    /// The AWSCURRENT value, which must exist (`hint` says what it must hold), and its holder.
     pub(super) async fn current_value_and_user(
         &self,
         hint: &'static str,
-    ) -> Result<(SecretValue, String), Problem> {
+    ) -> Result<(SecretValue, Holder), Problem> {
         let current = self
             .require_value(VersionRef::Stage(AWSCURRENT), hint)
             .await?;
@@ -100,44 +135,53 @@ impl Rotation<'_> {
         Ok((current, user))
     }
 
-    /// The IAM user of a value: its UserName, or the template over the secret's name (§4).
+    /// Who holds a value's key: its UserName, or the template over the secret's name (§4), in
+    /// its AccountId (§17).
     pub(super) fn resolve_user(
         &self,
         value: &SecretValue,
         version: VersionRef<'_>,
-    ) -> Result<String, Problem> {
+    ) -> Result<Holder, Problem> {
         let template = self.config().user_name_template.as_ref();
-        let (user, _) = resolve_user(value.user_name(), template, &self.metadata.name).map_err(
-            |why| match (why, template) {
-                (NoUser::TemplateMismatch(reason), Some(template)) => Problem::TemplateMismatch {
-                    template: template.as_str().to_owned(),
-                    secret_name: self.metadata.name.clone(),
-                    reason,
-                },
-                _ => Problem::NoUserName {
-                    version: version.to_string(),
-                },
+        let (name, arn) = (&self.metadata.name, &self.metadata.arn);
+        let holder = Holder::of(value, template, name, arn).map_err(|why| match (why, template) {
+            (NoUser::TemplateMismatch(reason), Some(template)) => Problem::TemplateMismatch {
+                template: template.as_str().to_owned(),
+                secret_name: self.metadata.name.clone(),
+                reason,
             },
-        )?;
-        tracing::Span::current().record("user", user.as_str());
-        Ok(user)
+            _ => Problem::NoUserName {
+                version: version.to_string(),
+            },
+        })?;
+        let span = tracing::Span::current();
+        span.record("user", holder.user.as_str());
+        if let Some(account) = &holder.account {
+            span.record("account", account.as_str());
+        }
+        Ok(holder)
+    }
+
+    /// IAM where the holder is (the member account's, for a value with AccountId).
+    pub(super) async fn iam(&self, holder: &Holder) -> Result<Arc<dyn Iam>, Problem> {
+        self.rotator.iam_for(holder, &self.metadata.arn).await
     }
 
     /// §15: the user must carry the binding tag naming this very secret before any of its keys
     /// is created, deleted or deactivated. GetUser gives the tags (and fails for a user that
     /// does not exist).
-    pub(super) async fn require_binding(&self, user: &str) -> Result<(), Problem> {
+    pub(super) async fn require_binding(&self, user: &Holder) -> Result<(), Problem> {
         let secret_arn = &self.metadata.arn;
         binding::check_bindable(secret_arn)
             .map_err(|length| Problem::SecretArnTooLong { length })?;
-        let iam_user = self.rotator.iam.get_user(user).await?;
+        let iam_user = self.iam(user).await?.get_user(&user.user).await?;
         let bound_to = match binding::binding_of(&iam_user.tags, secret_arn) {
             Binding::Bound => return Ok(()),
             Binding::Unbound => None,
             Binding::BoundElsewhere(other) => Some(other),
         };
         Err(Problem::UserNotBound {
-            user: user.to_owned(),
+            user: user.to_string(),
             secret_arn: secret_arn.clone(),
             bound_to,
         })
@@ -184,11 +228,12 @@ impl Rotation<'_> {
     /// Deletes a key; one already gone counts as deleted, so a retry converges.
     pub(super) async fn delete_key(
         &self,
-        user: &str,
+        user: &Holder,
         key_id: &str,
         reason: &str,
     ) -> Result<(), Problem> {
-        match self.rotator.iam.delete_access_key(user, key_id).await {
+        let iam = self.iam(user).await?;
+        match iam.delete_access_key(&user.user, key_id).await {
             Ok(()) => info!(%key_id, reason, "deleted access key"),
             Err(e) if e.is_not_found() => info!(%key_id, reason, "access key already deleted"),
             Err(e) => return Err(e.into()),

@@ -6,14 +6,14 @@ use tracing::{info, warn};
 
 use super::context::Rotation;
 use super::keys::{self, DeleteReason, Evidence, RoomPlan};
-use crate::aws::{AccessKeyInfo, KeyStatus, Pending, VersionRef, AWSCURRENT, AWSPREVIOUS};
+use crate::aws::{AccessKeyInfo, Iam, KeyStatus, Pending, VersionRef, AWSCURRENT, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
 use crate::error::{describe_use, Problem};
+use crate::holder::Holder;
 use crate::secret_value::{format_date, SecretValue};
 
 pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     let secrets = &r.rotator.secrets;
-    let iam = &r.rotator.iam;
 
     // 1. A retry of a createSecret that got as far as storing its key.
     if secrets
@@ -43,20 +43,21 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     }
     // §15: no key is touched for a user an administrator did not bind to this secret.
     r.require_binding(&user).await?;
-    let user_keys = iam.list_access_keys(&user).await?;
+    let iam = r.iam(&user).await?;
+    let user_keys = iam.list_access_keys(&user.user).await?;
     let current_key = current.access_key_id();
     if let Some(id) = current_key {
         match user_keys.iter().find(|k| k.id == id) {
             None => {
                 return Err(Problem::KeyNotOwnedByUser {
                     key_id: id.to_owned(),
-                    user,
+                    user: user.to_string(),
                 })
             }
             Some(key) if key.status == KeyStatus::Inactive => {
                 return Err(Problem::CurrentKeyInactive {
                     key_id: id.to_owned(),
-                    user,
+                    user: user.to_string(),
                 })
             }
             Some(_) => {}
@@ -65,13 +66,13 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
 
     // 4. Make room, touching only keys we can attribute; decide everything before deleting.
     let evidence = if keys::needs_evidence(&user_keys, current_key) {
-        gather_evidence(r, &current, &user_keys, rotation_started).await?
+        gather_evidence(r, &*iam, &current, &user_keys, rotation_started).await?
     } else {
         Evidence::default()
     };
     let plan = keys::plan_room(&user_keys, current_key, &evidence).map_err(|foreign| {
         Problem::NoFreeKeySlot {
-            user: user.clone(),
+            user: user.to_string(),
             foreign,
         }
     })?;
@@ -79,7 +80,7 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
         info!(%key_id, "left access key alone: not ours (in no labelled version, created before this rotation)");
     }
     if r.settings.action == PreviousKeyAction::Retire {
-        refuse_a_previous_key_in_use(r, &user, &plan, &user_keys).await?;
+        refuse_a_previous_key_in_use(r, &*iam, &user, &plan, &user_keys).await?;
     }
     for (key_id, reason) in &plan.delete {
         r.delete_key(&user, key_id, reason.as_str()).await?;
@@ -88,7 +89,7 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     // 5. The new key, stored at once. It must be dated after the rotation's start, or a retry
     // could not tell it from a key someone made just before (see keys::wait_before_creating).
     tokio::time::sleep(keys::wait_before_creating(SystemTime::now())).await;
-    let new_key = iam.create_access_key(&user).await?;
+    let new_key = iam.create_access_key(&user.user).await?;
     info!(key_id = %new_key.id, "created access key");
     let pending_value = current.with_new_key(&new_key);
     let stored = secrets
@@ -115,7 +116,7 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
 /// removes it as an orphan on the next attempt.
 async fn roll_back(
     r: &Rotation<'_>,
-    user: &str,
+    user: &Holder,
     new_key_id: &str,
     put_error: Problem,
 ) -> Result<(), Problem> {
@@ -145,6 +146,7 @@ async fn roll_back(
 /// to attribute a key.
 async fn gather_evidence(
     r: &Rotation<'_>,
+    iam: &dyn Iam,
     current: &SecretValue,
     user_keys: &[crate::aws::AccessKeyInfo],
     rotation_started: Option<SystemTime>,
@@ -189,7 +191,7 @@ async fn gather_evidence(
         }
     }
     for key_id in keys::orphan_candidates(user_keys, current.access_key_id(), &evidence) {
-        let used = r.rotator.iam.access_key_last_used(&key_id).await?;
+        let used = iam.access_key_last_used(&key_id).await?;
         match used.at {
             None => {
                 evidence.never_used.insert(key_id);
@@ -208,7 +210,8 @@ async fn gather_evidence(
 /// can use it, so deleting it cuts nobody off (a person deactivates it to say nothing needs it).
 async fn refuse_a_previous_key_in_use(
     r: &Rotation<'_>,
-    user: &str,
+    iam: &dyn Iam,
+    user: &Holder,
     plan: &RoomPlan,
     user_keys: &[AccessKeyInfo],
 ) -> Result<(), Problem> {
@@ -222,11 +225,11 @@ async fn refuse_a_previous_key_in_use(
         .iter()
         .filter(|(_, why)| *why == DeleteReason::Previous);
     for (key_id, _) in previous.filter(|(id, _)| active(id)) {
-        let used = r.rotator.iam.access_key_last_used(key_id).await?;
+        let used = iam.access_key_last_used(key_id).await?;
         if keys::still_in_use(used.at, r.rotator.clock.now(), idle) {
             return Err(Problem::PreviousKeyInUse {
                 key_id: key_id.clone(),
-                user: user.to_owned(),
+                user: user.to_string(),
                 last_use: describe_use(
                     &used.at.map(format_date).unwrap_or_default(),
                     used.service.as_deref(),

@@ -9,6 +9,7 @@ use super::keys::{self, PreviousKeyStep};
 use crate::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
 use crate::error::Problem;
+use crate::holder::Holder;
 use crate::lifecycle;
 use crate::metrics::{self, Unit};
 use crate::secret_value::SecretValue;
@@ -97,7 +98,7 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         }
     };
     // The log lines that follow are about the current user (resolve_user recorded the previous).
-    tracing::Span::current().record("user", user.as_str());
+    tracing::Span::current().record("user", user.user.as_str());
     if previous_user != user {
         info!(key_id = %previous_key_id, %previous_user,
             "left the previous access key alone: it belongs to another user than the current one");
@@ -108,7 +109,7 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
 }
 
 /// The lifecycle event of the promotion, best effort: AWSCURRENT has moved whatever it says.
-async fn announce(r: &Rotation<'_>, value: &SecretValue, user: &str, previous: Option<&str>) {
+async fn announce(r: &Rotation<'_>, value: &SecretValue, user: &Holder, previous: Option<&str>) {
     let subject = lifecycle::Subject {
         secret_arn: &r.metadata.arn,
         user,
@@ -126,16 +127,15 @@ async fn announce(r: &Rotation<'_>, value: &SecretValue, user: &str, previous: O
 async fn act_on_previous_key(
     r: &Rotation<'_>,
     action: PreviousKeyAction,
-    user: &str,
+    user: &Holder,
     previous_key_id: &str,
     current_key_id: Option<&str>,
 ) -> Result<(), Problem> {
     match keys::previous_key_step(action, previous_key_id, current_key_id) {
         PreviousKeyStep::Deactivate(key_id) => {
-            match r
-                .rotator
-                .iam
-                .update_access_key(user, &key_id, KeyStatus::Inactive)
+            let iam = r.iam(user).await?;
+            match iam
+                .update_access_key(&user.user, &key_id, KeyStatus::Inactive)
                 .await
             {
                 Ok(()) => info!(%key_id, "deactivated the previous access key"),

@@ -30,6 +30,7 @@ impl Rotator {
             step = %event.step,
             token = %event.token,
             user = tracing::field::Empty,
+            account = tracing::field::Empty,
         );
         async {
             self.run_step(event, deadline).await.map_err(|problem| {

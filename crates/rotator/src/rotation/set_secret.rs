@@ -19,8 +19,8 @@ pub(super) async fn set_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     let pending_user = r.resolve_user(&pending, r.pending())?;
     if pending_user != current_user {
         return Err(Problem::UserMismatch {
-            pending_user,
-            current_user,
+            pending_user: pending_user.to_string(),
+            current_user: current_user.to_string(),
         });
     }
 
@@ -30,7 +30,8 @@ pub(super) async fn set_secret(r: &Rotation<'_>) -> Result<(), Problem> {
             version: r.pending().to_string(),
             reason: "it holds no access key".into(),
         })?;
-    let user_keys = r.rotator.iam.list_access_keys(&current_user).await?;
+    let iam = r.iam(&current_user).await?;
+    let user_keys = iam.list_access_keys(&current_user.user).await?;
     match user_keys.iter().find(|k| k.id == key_id) {
         None => Err(Problem::PendingKeyNotUsable {
             key_id: key_id.to_owned(),

@@ -25,7 +25,7 @@ pub(super) async fn test_secret(r: &Rotation<'_>) -> Result<(), Problem> {
         }
     };
     let user_name = r.resolve_user(&value, version)?;
-    let user = r.rotator.iam.get_user(&user_name).await?;
+    let user = r.iam(&user_name).await?.get_user(&user_name.user).await?;
 
     match (value.access_key_id(), value.secret_access_key()) {
         (Some(key_id), Some(secret)) => prove_key(r, key_id, &secret, &user.arn).await,

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use iam_key_rotator::aws::{
     AccessKeyInfo, AwsError, CallerIdentity, Events, Iam, IamUser, KeyLastUse, KeyStatus,
-    LifecycleEvent, NewAccessKey, Pending, SecretMetadata, SecretSummary, SecretsManager, Sts,
+    LifecycleEvent, MemberAccounts, NewAccessKey, Pending, SecretMetadata, SecretSummary, SecretsManager, Sts,
     VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
 use iam_key_rotator::clock::Clock;
@@ -22,6 +22,8 @@ use iam_key_rotator::{Config, Rotator};
 pub const ACCOUNT: &str = "123456789012";
 /// The function the fake's secrets name as their rotation function.
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:iam-key-rotator";
+/// The function's execution role: the principal a member role trusts (§17).
+pub const FUNCTION_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/iam-key-rotator-function";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
@@ -52,6 +54,7 @@ pub struct Key {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    pub account: String,
     pub name: String,
     pub path: String,
     pub user_id: String,
@@ -61,7 +64,7 @@ pub struct User {
 
 impl User {
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{ACCOUNT}:user{}{}", self.path, self.name)
+        format!("arn:aws:iam::{}:user{}{}", self.account, self.path, self.name)
     }
 }
 
@@ -69,7 +72,43 @@ impl User {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct World {
     pub secrets: BTreeMap<String, Secret>,
+    /// The users of the function's own account.
     pub users: BTreeMap<String, User>,
+    /// Member accounts (§17), by id.
+    pub members: BTreeMap<String, Member>,
+}
+
+/// A member account: its users, and the role the function may assume there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Member {
+    pub users: BTreeMap<String, User>,
+    pub role: Option<MemberRoleSetup>,
+}
+
+/// The member role as deployed: its name, the external id its trust policy expects, and whether
+/// it trusts the function's role at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRoleSetup {
+    pub name: String,
+    pub external_id: String,
+    pub trusts_function: bool,
+}
+
+impl World {
+    /// The users of `account` (the function's own for [`ACCOUNT`]).
+    pub fn users_of(&mut self, account: &str) -> &mut BTreeMap<String, User> {
+        if account == ACCOUNT {
+            &mut self.users
+        } else {
+            &mut self.members.entry(account.to_owned()).or_default().users
+        }
+    }
+
+    /// Every user of every account.
+    pub fn all_users(&self) -> impl Iterator<Item = &User> {
+        let members = self.members.values().flat_map(|m| m.users.values());
+        self.users.values().chain(members)
+    }
 }
 
 #[derive(Default)]
@@ -206,9 +245,17 @@ impl State {
             .ok_or_else(|| not_found("secretsmanager", op, "secret"))
     }
 
-    fn user_mut(&mut self, name: &str, op: &'static str) -> Result<&mut User, AwsError> {
-        self.world
-            .users
+    fn user_mut(
+        &mut self,
+        account: &str,
+        name: &str,
+        op: &'static str,
+    ) -> Result<&mut User, AwsError> {
+        if account != ACCOUNT && !self.world.members.contains_key(account) {
+            return Err(not_found("iam", op, "user"));
+        }
+        let users = self.world.users_of(account);
+        users
             .get_mut(name)
             .ok_or_else(|| not_found("iam", op, "user"))
     }
@@ -241,7 +288,8 @@ impl FakeAws {
         Rotator {
             config,
             secrets: Arc::new(self.clone()),
-            iam: Arc::new(self.clone()),
+            iam: Arc::new(self.iam_of(ACCOUNT)),
+            members: Arc::new(self.clone()),
             sts: Arc::new(self.clone()),
             events: Arc::new(self.clone()),
             clock: Arc::new(self.clone()),
@@ -250,12 +298,31 @@ impl FakeAws {
 
     // ---- set-up and inspection, as an operator would do it ----
 
+    /// IAM of `account`, as the function or the member role sees it.
+    pub fn iam_of(&self, account: &str) -> FakeIam {
+        FakeIam {
+            state: self.state.clone(),
+            account: account.to_owned(),
+        }
+    }
+
+    /// A member account with its member role (`None`: the role is not deployed there).
+    pub fn add_member(&self, account: &str, role: Option<MemberRoleSetup>) {
+        let mut s = self.state.lock().unwrap();
+        s.world.members.entry(account.to_owned()).or_default().role = role;
+    }
+
     pub fn add_user(&self, name: &str, path: &str) {
+        self.add_user_in(ACCOUNT, name, path);
+    }
+
+    pub fn add_user_in(&self, account: &str, name: &str, path: &str) {
         let mut s = self.state.lock().unwrap();
         let user_id = s.next_id("AIDA");
-        s.world.users.insert(
+        s.world.users_of(account).insert(
             name.into(),
             User {
+                account: account.into(),
                 name: name.into(),
                 path: path.into(),
                 user_id,
@@ -272,9 +339,19 @@ impl FakeAws {
         self.tag_user(user, iam_key_rotator::binding::BINDING_TAG, &arn);
     }
 
+    /// Binds a user of a member account to a secret of the function's account (§17).
+    pub fn bind_in(&self, account: &str, user: &str, secret: &str) {
+        let arn = self.secret(secret).arn;
+        self.tag_user_in(account, user, iam_key_rotator::binding::BINDING_TAG, &arn);
+    }
+
     pub fn tag_user(&self, user: &str, key: &str, value: &str) {
+        self.tag_user_in(ACCOUNT, user, key, value);
+    }
+
+    pub fn tag_user_in(&self, account: &str, user: &str, key: &str, value: &str) {
         let mut s = self.state.lock().unwrap();
-        let tags = &mut s.world.users.get_mut(user).expect("user").tags;
+        let tags = &mut s.world.users_of(account).get_mut(user).expect("user").tags;
         tags.retain(|(k, _)| !k.eq_ignore_ascii_case(key));
         tags.push((key.into(), value.into()));
     }
@@ -285,10 +362,15 @@ impl FakeAws {
 
     /// A key made outside the rotation (by an operator): already propagated.
     pub fn add_key(&self, user: &str) -> (String, String) {
+        self.add_key_in(ACCOUNT, user)
+    }
+
+    pub fn add_key_in(&self, account: &str, user: &str) -> (String, String) {
         let mut s = self.state.lock().unwrap();
         let key = make_key(&mut s);
         let pair = (key.id.clone(), key.secret.clone());
-        s.world.users.get_mut(user).expect("user").keys.push(key);
+        let users = s.world.users_of(account);
+        users.get_mut(user).expect("user").keys.push(key);
         pair
     }
 
@@ -310,7 +392,8 @@ impl FakeAws {
 
     pub fn use_key(&self, user: &str, key_id: &str) {
         let mut s = self.state.lock().unwrap();
-        assert!(s.world.users[user].keys.iter().any(|k| k.id == key_id));
+        let owner = s.world.all_users().find(|u| u.keys.iter().any(|k| k.id == key_id));
+        assert_eq!(owner.map(|u| u.name.as_str()), Some(user));
         let now = s.tick();
         s.last_used.insert(key_id.to_owned(), now);
     }
@@ -487,6 +570,10 @@ impl FakeAws {
         self.world().users[name].clone()
     }
 
+    pub fn user_in(&self, account: &str, name: &str) -> User {
+        self.world().users_of(account)[name].clone()
+    }
+
     pub fn secret(&self, name: &str) -> Secret {
         self.world().secrets[name].clone()
     }
@@ -571,7 +658,7 @@ impl FakeAws {
     pub fn secret_material(&self) -> Vec<String> {
         let s = self.state.lock().unwrap();
         let mut all = s.secret_material.clone();
-        for user in s.world.users.values() {
+        for user in s.world.all_users() {
             all.extend(user.keys.iter().map(|k| k.secret.clone()));
         }
         all.extend(s.rotation_tokens_received.iter().flatten().cloned());
@@ -785,11 +872,18 @@ impl SecretsManager for FakeAws {
     }
 }
 
+/// IAM of one account of the fake.
+#[derive(Clone)]
+pub struct FakeIam {
+    state: Arc<Mutex<State>>,
+    account: String,
+}
+
 #[async_trait]
-impl Iam for FakeAws {
+impl Iam for FakeIam {
     async fn get_user(&self, user_name: &str) -> Result<IamUser, AwsError> {
         call!(self, "GetUser", |s| {
-            let user = s.user_mut(user_name, "GetUser")?;
+            let user = s.user_mut(&self.account, user_name, "GetUser")?;
             Ok(IamUser {
                 name: user.name.clone(),
                 arn: user.arn(),
@@ -801,7 +895,7 @@ impl Iam for FakeAws {
 
     async fn list_access_keys(&self, user_name: &str) -> Result<Vec<AccessKeyInfo>, AwsError> {
         call!(self, "ListAccessKeys", |s| {
-            let user = s.user_mut(user_name, "ListAccessKeys")?;
+            let user = s.user_mut(&self.account, user_name, "ListAccessKeys")?;
             Ok(user
                 .keys
                 .iter()
@@ -816,13 +910,13 @@ impl Iam for FakeAws {
 
     async fn create_access_key(&self, user_name: &str) -> Result<NewAccessKey, AwsError> {
         call!(self, "CreateAccessKey", |s| {
-            if s.user_mut(user_name, "CreateAccessKey")?.keys.len() >= 2 {
+            if s.user_mut(&self.account, user_name, "CreateAccessKey")?.keys.len() >= 2 {
                 return Err(error("iam", "CreateAccessKey", "LimitExceeded", 409));
             }
             let key = make_key(s);
             let delay = s.propagation_attempts;
             s.unpropagated.insert(key.id.clone(), delay);
-            s.user_mut(user_name, "CreateAccessKey")?
+            s.user_mut(&self.account, user_name, "CreateAccessKey")?
                 .keys
                 .push(key.clone());
             Ok(NewAccessKey {
@@ -836,10 +930,8 @@ impl Iam for FakeAws {
 
     async fn access_key_last_used(&self, key_id: &str) -> Result<KeyLastUse, AwsError> {
         call!(self, "GetAccessKeyLastUsed", |s| {
-            let (user, key) = s
-                .world
-                .users
-                .values()
+            let mut in_account = s.world.all_users().filter(|u| u.account == self.account);
+            let (user, key) = in_account
                 .find_map(|u| u.keys.iter().find(|k| k.id == key_id).map(|k| (u, k)))
                 .ok_or_else(|| not_found("iam", "GetAccessKeyLastUsed", "access key"))?;
             let at = s.last_used.get(&key.id).copied();
@@ -854,7 +946,7 @@ impl Iam for FakeAws {
 
     async fn delete_access_key(&self, user_name: &str, key_id: &str) -> Result<(), AwsError> {
         call!(self, "DeleteAccessKey", |s| {
-            let user = s.user_mut(user_name, "DeleteAccessKey")?;
+            let user = s.user_mut(&self.account, user_name, "DeleteAccessKey")?;
             let before = user.keys.len();
             user.keys.retain(|k| k.id != key_id);
             if user.keys.len() == before {
@@ -871,7 +963,7 @@ impl Iam for FakeAws {
         status: KeyStatus,
     ) -> Result<(), AwsError> {
         call!(self, "UpdateAccessKey", |s| {
-            let user = s.user_mut(user_name, "UpdateAccessKey")?;
+            let user = s.user_mut(&self.account, user_name, "UpdateAccessKey")?;
             let key = user
                 .keys
                 .iter_mut()
@@ -898,7 +990,7 @@ impl Sts for FakeAws {
                     return rejected("InvalidClientTokenId");
                 }
             }
-            let found = s.world.users.values().find_map(|u| {
+            let found = s.world.all_users().find_map(|u| {
                 u.keys
                     .iter()
                     .find(|k| k.id == access_key_id)
@@ -916,13 +1008,37 @@ impl Sts for FakeAws {
             let key_id = key.id.clone();
             let arn = s.identity_override.clone().unwrap_or_else(|| user.arn());
             let user_id = user.user_id.clone();
+            let account = user.account.clone();
             let now = s.tick();
             s.last_used.insert(key_id, now);
             Ok(CallerIdentity {
-                account: ACCOUNT.into(),
+                account,
                 arn,
                 user_id,
             })
+        })
+    }
+}
+
+/// sts:AssumeRole as AWS judges it: the same AccessDenied whether the role is missing, does not
+/// trust the function, or expects another external id.
+#[async_trait]
+impl MemberAccounts for FakeAws {
+    async fn iam_as(&self, role_arn: &str, external_id: &str) -> Result<Arc<dyn Iam>, AwsError> {
+        let account = role_arn.split(':').nth(4).unwrap_or_default().to_owned();
+        let name = role_arn.rsplit('/').next().unwrap_or_default();
+        call!(self, "AssumeRole", |s| {
+            let role = s.world.members.get(&account).and_then(|m| m.role.as_ref());
+            let allowed = role.is_some_and(|role| {
+                role.name == name && role.trusts_function && role.external_id == external_id
+            });
+            if !allowed {
+                let message = format!("User: {FUNCTION_ROLE_ARN} is not authorized to perform: sts:AssumeRole on resource: {role_arn}");
+                let code = Some("AccessDenied");
+                return Err(AwsError::service("sts", "AssumeRole", code, Some(&message), Some(403)));
+            }
+            let iam: Arc<dyn Iam> = Arc::new(self.iam_of(&account));
+            Ok(iam)
         })
     }
 }
