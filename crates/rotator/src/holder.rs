@@ -53,5 +53,8 @@ pub fn arn_account(arn: &str) -> Option<&str> {
 
 /// The partition of an ARN (its second field): `aws`, `aws-cn`, `aws-us-gov`.
 pub fn arn_partition(arn: &str) -> &str {
-    arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws")
+    arn.split(':')
+        .nth(1)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
 }

@@ -27,7 +27,10 @@ pub struct MemberRole {
 impl MemberRole {
     /// The role in `account`, in the partition of the secret being rotated.
     pub fn arn(&self, partition: &str, account: &str) -> String {
-        format!("arn:{partition}:iam::{account}:role{}{}", self.path, self.name)
+        format!(
+            "arn:{partition}:iam::{account}:role{}{}",
+            self.path, self.name
+        )
     }
 
     /// Reads the three variables; `Ok(None)` when none is set.
@@ -47,18 +50,38 @@ impl MemberRole {
         let Some(name) = name else {
             return match (path, external_id) {
                 (None, None) => Ok(None),
-                (Some(path), _) => Err(error(MEMBER_ROLE_PATH, &path, "set MEMBER_ROLE_NAME too, or neither")),
-                (None, Some(_)) => Err(error(MEMBER_ROLE_EXTERNAL_ID, "(not shown)", "set MEMBER_ROLE_NAME too, or neither")),
+                (Some(path), _) => Err(error(
+                    MEMBER_ROLE_PATH,
+                    &path,
+                    "set MEMBER_ROLE_NAME too, or neither",
+                )),
+                (None, Some(_)) => Err(error(
+                    MEMBER_ROLE_EXTERNAL_ID,
+                    "(not shown)",
+                    "set MEMBER_ROLE_NAME too, or neither",
+                )),
             };
         };
         let name_chars = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
         if name.is_empty() || name.len() > 64 || !name.chars().all(name_chars) {
-            return Err(error(MEMBER_ROLE_NAME, &name, "an IAM role name: 1 to 64 letters, digits and +=,.@_-"));
+            return Err(error(
+                MEMBER_ROLE_NAME,
+                &name,
+                "an IAM role name: 1 to 64 letters, digits and +=,.@_-",
+            ));
         }
         let path = path.unwrap_or_else(|| "/".to_owned());
         let path_chars = |c: char| c.is_ascii_graphic() && c != '\\';
-        if !path.starts_with('/') || !path.ends_with('/') || path.len() > 512 || !path.chars().all(path_chars) {
-            return Err(error(MEMBER_ROLE_PATH, &path, "an IAM path: / or /name/.../, at most 512 characters"));
+        if !path.starts_with('/')
+            || !path.ends_with('/')
+            || path.len() > 512
+            || !path.chars().all(path_chars)
+        {
+            return Err(error(
+                MEMBER_ROLE_PATH,
+                &path,
+                "an IAM path: / or /name/.../, at most 512 characters",
+            ));
         }
         let Some(external_id) = external_id else {
             return Err(error(MEMBER_ROLE_EXTERNAL_ID, "", "required with MEMBER_ROLE_NAME: the member role's trust policy expects it (the template's MemberRoleExternalId)"));
@@ -66,8 +89,16 @@ impl MemberRole {
         let id_chars = |c: char| c.is_ascii_alphanumeric() || "+=,.@:/_-".contains(c);
         if !(2..=1224).contains(&external_id.len()) || !external_id.chars().all(id_chars) {
             // The external id is not a secret, but it is not ours to print either.
-            return Err(error(MEMBER_ROLE_EXTERNAL_ID, "(not shown)", "2 to 1224 letters, digits and +=,.@:/_-"));
+            return Err(error(
+                MEMBER_ROLE_EXTERNAL_ID,
+                "(not shown)",
+                "2 to 1224 letters, digits and +=,.@:/_-",
+            ));
         }
-        Ok(Some(MemberRole { name, path, external_id }))
+        Ok(Some(MemberRole {
+            name,
+            path,
+            external_id,
+        }))
     }
 }

@@ -68,7 +68,13 @@ impl MemberAccounts for SdkMemberAccounts {
         let out = answer(SERVICE, "AssumeRole", request.send()).await?;
         let Some(session) = out.credentials() else {
             let message = Some("the answer holds no credentials");
-            return Err(AwsError::service(SERVICE, "AssumeRole", None, message, None));
+            return Err(AwsError::service(
+                SERVICE,
+                "AssumeRole",
+                None,
+                message,
+                None,
+            ));
         };
         let expires = SystemTime::try_from(*session.expiration()).unwrap_or(SystemTime::UNIX_EPOCH);
         let credentials = Credentials::new(
@@ -78,10 +84,20 @@ impl MemberAccounts for SdkMemberAccounts {
             Some(expires),
             "member-role",
         );
-        let config = self.iam_base.clone().credentials_provider(credentials).build();
+        let config = self
+            .iam_base
+            .clone()
+            .credentials_provider(credentials)
+            .build();
         let iam: Arc<dyn Iam> = Arc::new(SdkIam::new(aws_sdk_iam::Client::from_conf(config)));
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.insert(role_arn.to_owned(), Session { expires, iam: iam.clone() });
+        sessions.insert(
+            role_arn.to_owned(),
+            Session {
+                expires,
+                iam: iam.clone(),
+            },
+        );
         Ok(iam)
     }
 }

@@ -144,16 +144,17 @@ impl Rotation<'_> {
     ) -> Result<Holder, Problem> {
         let template = self.config().user_name_template.as_ref();
         let (name, arn) = (&self.metadata.name, &self.metadata.arn);
-        let holder = Holder::of(value, template, name, arn).map_err(|why| match (why, template) {
-            (NoUser::TemplateMismatch(reason), Some(template)) => Problem::TemplateMismatch {
-                template: template.as_str().to_owned(),
-                secret_name: self.metadata.name.clone(),
-                reason,
-            },
-            _ => Problem::NoUserName {
-                version: version.to_string(),
-            },
-        })?;
+        let holder =
+            Holder::of(value, template, name, arn).map_err(|why| match (why, template) {
+                (NoUser::TemplateMismatch(reason), Some(template)) => Problem::TemplateMismatch {
+                    template: template.as_str().to_owned(),
+                    secret_name: self.metadata.name.clone(),
+                    reason,
+                },
+                _ => Problem::NoUserName {
+                    version: version.to_string(),
+                },
+            })?;
         let span = tracing::Span::current();
         span.record("user", holder.user.as_str());
         if let Some(account) = &holder.account {

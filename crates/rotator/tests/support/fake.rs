@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use iam_key_rotator::aws::{
     AccessKeyInfo, AwsError, CallerIdentity, Events, Iam, IamUser, KeyLastUse, KeyStatus,
-    LifecycleEvent, MemberAccounts, NewAccessKey, Pending, SecretMetadata, SecretSummary, SecretsManager, Sts,
-    VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
+    LifecycleEvent, MemberAccounts, NewAccessKey, Pending, SecretMetadata, SecretSummary,
+    SecretsManager, Sts, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
 use iam_key_rotator::clock::Clock;
 use iam_key_rotator::sensitive::Sensitive;
@@ -64,7 +64,10 @@ pub struct User {
 
 impl User {
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:user{}{}", self.account, self.path, self.name)
+        format!(
+            "arn:aws:iam::{}:user{}{}",
+            self.account, self.path, self.name
+        )
     }
 }
 
@@ -392,7 +395,10 @@ impl FakeAws {
 
     pub fn use_key(&self, user: &str, key_id: &str) {
         let mut s = self.state.lock().unwrap();
-        let owner = s.world.all_users().find(|u| u.keys.iter().any(|k| k.id == key_id));
+        let owner = s
+            .world
+            .all_users()
+            .find(|u| u.keys.iter().any(|k| k.id == key_id));
         assert_eq!(owner.map(|u| u.name.as_str()), Some(user));
         let now = s.tick();
         s.last_used.insert(key_id.to_owned(), now);
@@ -910,7 +916,11 @@ impl Iam for FakeIam {
 
     async fn create_access_key(&self, user_name: &str) -> Result<NewAccessKey, AwsError> {
         call!(self, "CreateAccessKey", |s| {
-            if s.user_mut(&self.account, user_name, "CreateAccessKey")?.keys.len() >= 2 {
+            if s.user_mut(&self.account, user_name, "CreateAccessKey")?
+                .keys
+                .len()
+                >= 2
+            {
                 return Err(error("iam", "CreateAccessKey", "LimitExceeded", 409));
             }
             let key = make_key(s);
@@ -1035,7 +1045,13 @@ impl MemberAccounts for FakeAws {
             if !allowed {
                 let message = format!("User: {FUNCTION_ROLE_ARN} is not authorized to perform: sts:AssumeRole on resource: {role_arn}");
                 let code = Some("AccessDenied");
-                return Err(AwsError::service("sts", "AssumeRole", code, Some(&message), Some(403)));
+                return Err(AwsError::service(
+                    "sts",
+                    "AssumeRole",
+                    code,
+                    Some(&message),
+                    Some(403),
+                ));
             }
             let iam: Arc<dyn Iam> = Arc::new(self.iam_of(&account));
             Ok(iam)

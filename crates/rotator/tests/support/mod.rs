@@ -127,7 +127,20 @@ pub async fn check_invariants(
     old_key: Option<&str>,
     foreign: &[String],
 ) {
-    let state = fake.user(user);
+    check_invariants_in(fake, rotator, fake::ACCOUNT, secret, user, old_key, foreign).await;
+}
+
+/// [`check_invariants`] for a user of `account` (a member account's, §17).
+pub async fn check_invariants_in(
+    fake: &FakeAws,
+    rotator: &Rotator,
+    account: &str,
+    secret: &str,
+    user: &str,
+    old_key: Option<&str>,
+    foreign: &[String],
+) {
+    let state = fake.user_in(account, user);
     let current = key_in(fake, secret, AWSCURRENT).expect("AWSCURRENT holds a key");
     // 1. The current key is the user's, Active, and works.
     let key = state
