@@ -22,11 +22,16 @@ PARAMETERS = {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region":
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ci/prod/deployer-AbCdEf"
 
 
-def text(value):
-    """A policy value with its ${...} substituted by the parameters above."""
+def text(value, parameters=None):
+    """A policy value with its ${...} and Refs substituted by `parameters` (the function's
+    above by default). A Sub's own variables must be among the parameters."""
+    parameters = parameters or PARAMETERS
     if isinstance(value, dict):
-        (template,) = value.values()
-        return re.sub(r"\$\{([^}]+)\}", lambda m: PARAMETERS[m[1]], template)
+        (kind, body), = value.items()
+        if kind == "Ref":
+            return parameters[body]
+        template = body[0] if isinstance(body, list) else body
+        return re.sub(r"\$\{([^}]+)\}", lambda m: parameters[m[1]], template)
     return value
 
 
@@ -35,9 +40,9 @@ def matches(pattern, value, case_sensitive=True):
     return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
 
 
-def holds(operator, key, expected, context):
+def holds(operator, key, expected, context, parameters=None):
     found = [v for k, v in context.items() if k.lower() == key.lower()]
-    expected = [text(e) for e in (expected if isinstance(expected, list) else [expected])]
+    expected = [text(e, parameters) for e in (expected if isinstance(expected, list) else [expected])]
     if operator == "Null":
         return (not found) == (expected == ["true"])
     if operator == "ForAllValues:StringEquals":
@@ -53,14 +58,20 @@ def holds(operator, key, expected, context):
 
 
 def allowed(template, action, resource, context):
-    for s in statements(template):
+    return allowed_by(statements(template), action, resource, context)
+
+
+def allowed_by(statements, action, resource, context, parameters=None):
+    """Whether these Allow statements allow `action` on `resource` in `context`."""
+    for s in statements:
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         if s["Effect"] != "Allow" or not any(matches(a, action, False) for a in actions):
             continue
-        if not matches(text(s["Resource"]), resource):
+        if not matches(text(s["Resource"], parameters), resource):
             continue
         conditions = s.get("Condition", {})
-        if all(holds(op, key, value, context) for op, pairs in conditions.items() for key, value in pairs.items()):
+        if all(holds(op, key, value, context, parameters)
+               for op, pairs in conditions.items() for key, value in pairs.items()):
             return True
     return False
 

@@ -87,7 +87,8 @@ def check_function_settings(t):
 
 def check_environment_matches_config(t):
     variables = function(t)["Properties"]["Environment"]["Variables"]
-    config_rs = (ROOT / "crates" / "rotator" / "src" / "config.rs").read_text()
+    sources = ["config.rs", "member_role.rs"]
+    config_rs = "".join((ROOT / "crates" / "rotator" / "src" / name).read_text() for name in sources)
     names = set(re.findall(r'pub const [A-Z_]+: &str = "([A-Z_]+)";', config_rs))
     assert names, "config.rs names its variables"
     # Only an emulator, which gives no function ARN, needs it; Lambda gives the real one.
@@ -169,10 +170,17 @@ def check_sweep(t):
     assert conditions["StringEquals"] == statement(t, "SecretsRotatedByThisFunction")["Condition"]["StringEquals"]
 
 
+def conditional_document(t, condition):
+    """The function's policy document that exists only under `condition`."""
+    (document,) = [p["Fn::If"] for p in function(t)["Properties"]["Policies"]
+                   if "Fn::If" in p and p["Fn::If"][0] == condition]
+    return document
+
+
 def check_kms_only_with_a_key(t):
     conditional = [p for p in function(t)["Properties"]["Policies"] if "Fn::If" in p]
-    assert len(conditional) == 1
-    condition, document, otherwise = conditional[0]["Fn::If"]
+    assert len(conditional) == 2, "KMS and the member role, each behind its parameter"
+    condition, document, otherwise = conditional_document(t, "HasKmsKey")
     assert condition == "HasKmsKey"
     assert otherwise == {"Ref": "AWS::NoValue"}
     assert t["Conditions"]["HasKmsKey"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "KmsKeyArn"}, ""]}]}
@@ -180,6 +188,22 @@ def check_kms_only_with_a_key(t):
     assert set(kms["Action"]) <= {"kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"}
     assert kms["Resource"] == {"Ref": "KmsKeyArn"}
     assert "kms:ViaService" in kms["Condition"]["StringEquals"]
+
+
+def check_member_role_only_when_named(t):
+    """§17: sts:AssumeRole of the member role's name and path, in any account, only when
+    MemberRoleName is set; the external id is then required; the role to trust is an output."""
+    condition, document, otherwise = conditional_document(t, "CrossAccount")
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert t["Conditions"]["CrossAccount"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MemberRoleName"}, ""]}]}
+    (assume,) = document["Statement"]
+    assert assume["Effect"] == "Allow" and assume["Action"] == ["sts:AssumeRole"]
+    assert sub_text(assume["Resource"]) == "arn:${AWS::Partition}:iam::*:role${MemberRolePath}${MemberRoleName}"
+    assert t["Parameters"]["MemberRoleName"]["Default"] == "", "off unless asked for"
+    (assertion,) = t["Rules"]["ExternalIdWithMemberRole"]["Assertions"]
+    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MemberRoleExternalId"}, ""]}]}
+    assert t["Rules"]["ExternalIdWithMemberRole"]["RuleCondition"] == t["Conditions"]["CrossAccount"]
+    assert t["Outputs"]["FunctionRoleArn"]["Value"] == {"Fn::GetAtt": ["RotatorFunctionRole", "Arn"]}
 
 
 def check_invoke_permission(t):
@@ -284,6 +308,7 @@ CHECKS = [
     check_no_wildcards,
     check_sweep,
     check_kms_only_with_a_key,
+    check_member_role_only_when_named,
     check_invoke_permission,
     check_failure_alarm,
     check_event_targets_can_be_published,
@@ -299,18 +324,22 @@ def test_template(check):
 
 
 def granted_actions(t):
-    return {a for s in statements(t) for a in s["Action"]}
+    """What the function's own statements grant, the member role's assumption included (KMS is
+    not called by the code but by Secrets Manager on its behalf)."""
+    member = conditional_document(t, "CrossAccount")[1]["Statement"]
+    return {a for s in statements(t) + member for a in s["Action"]}
 
 
 def test_the_policy_grants_exactly_the_calls_the_code_makes():
     """Every SDK call in crates/rotator/src/aws is granted, and nothing else (STS GetCallerIdentity needs none)."""
-    services = {"secrets_manager.rs": "secretsmanager", "iam.rs": "iam", "events.rs": "events"}
+    services = {"secrets_manager.rs": "secretsmanager", "iam.rs": "iam", "events.rs": "events",
+                "member_accounts.rs": "sts"}
     called = set()
     for file, service in services.items():
         source = (ROOT / "crates" / "rotator" / "src" / "aws" / file).read_text()
         for op in re.findall(r"\.client\s*\.(\w+)\(\)", source):
             called.add(f"{service}:" + "".join(part.title() for part in op.split("_")))
-    assert len(called) == 15, sorted(called)
+    assert len(called) == 16, sorted(called)
     assert called == granted_actions(load())
 
 
@@ -393,6 +422,9 @@ KEYS = FN + ["Policies", 0, "Statement", 2]
         (check_sweep, FN + ["Policies", 0, "Statement", 4, "Condition", "ForAllValues:StringEquals", "aws:TagKeys"], ["iam-key-rotator:*"]),
         (check_sweep, FN + ["Policies", 0, "Statement", 4, "Condition", "Null"], KeyError),
         (check_kms_only_with_a_key, FN + ["Policies", 1], {"Fn::If": ["HasKmsKey", {"Statement": [{"Action": ["kms:*"], "Resource": "*", "Condition": {}}]}, {"Ref": "AWS::NoValue"}]}),
+        (check_member_role_only_when_named, FN + ["Policies", 2, "Fn::If", 1, "Statement", 0, "Resource"], {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/*"}),
+        (check_member_role_only_when_named, ["Rules"], KeyError),
+        (check_member_role_only_when_named, FN + ["Policies", 2, "Fn::If", 0], "HasKmsKey"),
         (check_invoke_permission, ["Resources", "SecretsManagerInvokePermission", "Properties", "SourceAccount"], KeyError),
         (check_failure_alarm, ["Resources", "RotationFailedRule", "Properties", "EventPattern", "detail", "eventName"], ["RotationSucceeded"]),
         (check_failure_alarm, ["Resources", "PreviousKeyInUseRule", "Properties", "EventPattern", "detail-type"], ["Access Key Rotated"]),

@@ -48,18 +48,18 @@ impl MemberRole {
             problem,
         };
         let Some(name) = name else {
-            return match (path, external_id) {
-                (None, None) => Ok(None),
-                (Some(path), _) => Err(error(
+            if external_id.is_some() {
+                let problem = "set MEMBER_ROLE_NAME too, or neither";
+                return Err(error(MEMBER_ROLE_EXTERNAL_ID, "(not shown)", problem));
+            }
+            // The template passes its default path even with cross-account off.
+            return match path {
+                Some(path) if path != "/" => Err(error(
                     MEMBER_ROLE_PATH,
                     &path,
                     "set MEMBER_ROLE_NAME too, or neither",
                 )),
-                (None, Some(_)) => Err(error(
-                    MEMBER_ROLE_EXTERNAL_ID,
-                    "(not shown)",
-                    "set MEMBER_ROLE_NAME too, or neither",
-                )),
+                _ => Ok(None),
             };
         };
         let name_chars = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);

@@ -28,7 +28,7 @@ struct Session {
 }
 
 pub struct SdkMemberAccounts {
-    sts: aws_sdk_sts::Client,
+    client: aws_sdk_sts::Client,
     iam_base: aws_sdk_iam::config::Builder,
     sessions: Mutex<HashMap<String, Session>>,
 }
@@ -38,7 +38,7 @@ impl SdkMemberAccounts {
     /// IAM client has that configuration with the session's credentials instead.
     pub fn new(sdk_config: &SdkConfig) -> Self {
         SdkMemberAccounts {
-            sts: aws_sdk_sts::Client::new(sdk_config),
+            client: aws_sdk_sts::Client::new(sdk_config),
             iam_base: aws_sdk_iam::config::Builder::from(sdk_config),
             sessions: Mutex::new(HashMap::new()),
         }
@@ -59,7 +59,7 @@ impl MemberAccounts for SdkMemberAccounts {
             return Ok(iam);
         }
         let request = self
-            .sts
+            .client
             .assume_role()
             .role_arn(role_arn)
             .role_session_name(SESSION_NAME)
