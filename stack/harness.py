@@ -54,7 +54,11 @@ def template_actions() -> list[str]:
     template, errors = decode_str((ROOT / "template.yaml").read_text())
     assert not errors, errors
     policies = template["Resources"]["RotatorFunction"]["Properties"]["Policies"]
-    return [a for p in policies if "Statement" in p for s in p["Statement"] for a in s["Action"]]
+    # The member role's sts:AssumeRole counts, as with MemberRoleName set (§17); KMS does not:
+    # the stack's secrets use no customer managed key.
+    documents = [p["Fn::If"][1] if p.get("Fn::If", [""])[0] == "CrossAccount" else p for p in policies]
+    documents = [d for d in documents if "Statement" in d]
+    return [a for d in documents for s in d["Statement"] for a in s["Action"]]
 
 
 class Stack:
@@ -81,6 +85,13 @@ class Stack:
         )
         with urllib.request.urlopen(request, timeout=900) as response:
             return json.loads(response.read() or b"null")
+
+    def account_admin(self, account: str) -> dict[str, str]:
+        """An admin's key in `account`, made on first use: what it signs reaches that account."""
+        admins = self.__dict__.setdefault("_admins", {})
+        if account not in admins:
+            admins[account] = self.call("POST", "/_layer/admin", {"user": "admin", "account": account})
+        return admins[account]
 
     def configure(self, **settings: Any) -> None:
         self.call("POST", "/_layer/config", settings)
@@ -224,9 +235,11 @@ def unique(prefix: str) -> str:
 class World:
     """The operator's view: users, keys and secrets, through the admin's AWS clients."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, account: str | None = None) -> None:
+        """`account`: IAM of that member account (§17), through its own admin; the secrets stay
+        in the central account."""
         self.stack = stack
-        self.iam = stack.client("iam")
+        self.iam = stack.client("iam", stack.account_admin(account) if account else None)
         self.sm = stack.client("secretsmanager")
         # Every secret seen, to prove none reaches a log.
         self.secret_material: set[str] = set()

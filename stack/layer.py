@@ -35,6 +35,9 @@ has a test for each.
    each span of about 15 minutes and reports it with a delay of up to hours; the layer records
    every use at once, so it shows a key as busy at least as long as AWS would.
 
+10. sts:AssumeRole is decided by the role's trust policy and external id, and several accounts
+   live in one server: see stack/accounts.py.
+
 RotateSecret runs the rotation synchronously, inside the request, so a caller knows the outcome
 when the call returns; the outcome of every rotation is kept and served at GET /_layer/rotations.
 """
@@ -282,14 +285,16 @@ def rotation_interval_seconds(rules: dict[str, Any]) -> int | None:
     return int(days) * 86400 or None
 
 
-def age(secrets: dict[str, FakeSecret], iam: Any, body: dict[str, Any]) -> dict[str, Any]:
+def age(secrets: dict[str, FakeSecret], iams: list[Any], body: dict[str, Any]) -> dict[str, Any]:
     """Test support (POST /_layer/age): moves dates into the past, as time would. One of
-    {"hours"} (every date of every key and secret), {"secret", "last_rotated_days_ago"},
+    {"hours"} (every date of every key of every account in `iams`, and of every secret),
+    {"secret", "last_rotated_days_ago"},
     {"secret", "version", "created_seconds_ago"}, {"user", "key", "created_days_ago"},
     {"user", "key", "last_used_hours_ago", "service"?, "region"?}."""
     now = time.time()
     if "hours" in body:
-        return age_everything(secrets, iam, float(body["hours"]))
+        return age_everything(secrets, iams, float(body["hours"]))
+    iam = iams[0]  # the default account's
     if "key" in body:
         (key,) = [k for k in iam.list_access_keys(body["user"]) if k.access_key_id == body["key"]]
         if "last_used_hours_ago" in body:
@@ -307,13 +312,13 @@ def age(secrets: dict[str, FakeSecret], iam: Any, body: dict[str, Any]) -> dict[
     return {"last_rotated": secret.last_rotation_date}
 
 
-def age_everything(secrets: dict[str, FakeSecret], iam: Any, hours: float) -> dict[str, Any]:
+def age_everything(secrets: dict[str, FakeSecret], iams: list[Any], hours: float) -> dict[str, Any]:
     """Every date the rotation and its retirement read, `hours` earlier: keys' creation and last
     use, secrets' creation, last change and last rotation, versions' creation. As if that much
     time had passed, for the whole stack at once."""
     shift = datetime.timedelta(hours=hours)
     seconds = shift.total_seconds()
-    keys = [key for user in iam.users.values() for key in user.access_keys]
+    keys = [key for iam in iams for user in iam.users.values() for key in user.access_keys]
     for key in keys:
         key.create_date -= shift
         if key.last_used is not None:

@@ -6,8 +6,10 @@ It prints `endpoint http://127.0.0.1:<port>` once it listens, and stops on SIGIN
 its standard input closes (so a test or demo that started it cannot leave it behind).
 
 Beside the AWS APIs it serves the layer's own endpoints:
-  POST /_layer/admin     {"user": "admin"}  -> an IAM user allowed everything, and its key. From
-                         then on every AWS request must be signed by a known, active key.
+  POST /_layer/admin     {"user": "admin", "account"?}  -> an IAM user allowed everything, and its
+                         key, in that account (moto's default one if none): what signs with the
+                         key reaches that account (stack/accounts.py). From then on every AWS
+                         request must be signed by a known, active key.
   POST /_layer/config    {"lambda_endpoint": URL for any function, "lambda_endpoints": {name: URL},
                           "propagation_delay": seconds, "rotation_retries": N,
                           "faults": [{"action": "ListAccessKeys", "kind": "throttle"|"5xx"|"slow"|"reset",
@@ -51,6 +53,7 @@ from moto import settings  # noqa: E402
 from moto.backends import get_backend  # noqa: E402
 from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
+from moto.iam.models import get_account_id_from  # noqa: E402
 from moto.moto_api._internal.models import moto_api_backend  # noqa: E402
 from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,
@@ -60,7 +63,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Request, Response  # noqa: E402
 
-from stack import layer  # noqa: E402
+from stack import accounts, layer  # noqa: E402
 
 ADMIN_POLICY = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -73,8 +76,8 @@ def signatures(on: bool) -> None:
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if on else float("inf")
 
 
-def make_admin(user: str) -> dict[str, str]:
-    iam = get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"]
+def make_admin(user: str, account: str = DEFAULT_ACCOUNT_ID) -> dict[str, str]:
+    iam = get_backend("iam")[account]["global"]
     iam.create_user(region_name="us-east-1", user_name=user, path="/")
     iam.put_user_policy(user, "everything", ADMIN_POLICY)
     key = iam.create_access_key(user)
@@ -86,7 +89,8 @@ def control(request: Request) -> Response:
     body = request.get_json(silent=True) or {}
     path = request.path.removeprefix("/_layer/")
     if path == "admin" and request.method == "POST":
-        return Response(json.dumps(make_admin(body.get("user", "admin"))), mimetype="application/json")
+        admin = make_admin(body.get("user", "admin"), body.get("account", DEFAULT_ACCOUNT_ID))
+        return Response(json.dumps(admin), mimetype="application/json")
     if path == "config" and request.method == "POST":
         layer.STATE.configure(body)
         return Response("{}", mimetype="application/json")
@@ -112,8 +116,10 @@ def control(request: Request) -> Response:
         return Response(json.dumps(layer.run_rotation(secret, token)), mimetype="application/json")
     if path == "age" and request.method == "POST":
         secrets = get_backend("secretsmanager")[DEFAULT_ACCOUNT_ID]["us-east-1"].secrets
-        iam = get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"]
-        return Response(json.dumps(layer.age(secrets, iam, body)), mimetype="application/json")
+        # The default account's IAM first (a key named alone is there), then every other's.
+        others = [a for a in list(get_backend("iam").keys()) if a != DEFAULT_ACCOUNT_ID]
+        iams = [get_backend("iam")[a]["global"] for a in [DEFAULT_ACCOUNT_ID, *others]]
+        return Response(json.dumps(layer.age(secrets, iams, body)), mimetype="application/json")
     if path == "populate" and request.method == "POST":
         secrets = get_backend("secretsmanager")[DEFAULT_ACCOUNT_ID]["us-east-1"]
         iam = get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"]
@@ -189,7 +195,8 @@ def make_app():
         body = b"".join(moto_app(environ, capture))
         status_code = int(str(captured["status"]).split()[0])
         if key and layer.authenticated(status_code, body):
-            layer.record_key_use(get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"], key, service, region)
+            account = get_account_id_from(key)
+            layer.record_key_use(get_backend("iam")[account]["global"], key, service, region)
         if crash == "after" or lost:
             # The call took effect; its answer is lost on the way back.
             return respond(start_response, *layer.fault_response("5xx", json_protocol))
@@ -211,6 +218,7 @@ def main() -> None:
     args = parser.parse_args()
 
     layer.install()
+    accounts.install()
     settings_given = {"propagation_delay": args.propagation_delay, "rotation_retries": args.retries}
     if args.lambda_endpoint:
         settings_given["lambda_endpoint"] = args.lambda_endpoint

@@ -3,7 +3,6 @@ would. The role trusts the central function's role alone, and only with the exte
 changes keys only of users under UserPath that this account's administrator bound to a secret
 of the central account. Each check is also run on a broken copy, to prove it catches it."""
 
-import copy
 import re
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from cfnlint.decode import decode_str
 
 from test_policy import allowed_by
-from test_template import BINDING_TAG, cfn_lint, load as load_function_template
+from test_template import BINDING_TAG, cfn_lint, load as load_function_template, mutate as mutate_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "member-role.yaml"
@@ -140,15 +139,7 @@ def test_the_role_changes_keys_only_of_users_bound_to_central_secrets(what, acti
 
 
 def mutate(path, value):
-    t = copy.deepcopy(load())
-    node = t
-    for key in path[:-1]:
-        node = node[key]
-    if value is KeyError:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return t
+    return mutate_template(path, value, load())
 
 
 ROLE = ["Resources", "MemberRole", "Properties"]

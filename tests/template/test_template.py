@@ -377,9 +377,10 @@ def test_cfn_lint_fails_on_a_broken_template(tmp_path, broken):
     assert re.search(r"^[EW]\d{4} ", result.stdout, re.M), "the failure is a lint finding: " + result.stdout + result.stderr
 
 
-def mutate(path, value):
-    """A copy of the template with the item at `path` (keys and indexes) set to `value`."""
-    t = copy.deepcopy(load())
+def mutate(path, value, loaded=None):
+    """A copy of the template (or of `loaded`) with the item at `path` (keys and indexes) set
+    to `value`, or removed for `KeyError`."""
+    t = copy.deepcopy(loaded or load())
     node = t
     for key in path[:-1]:
         node = node[key]
