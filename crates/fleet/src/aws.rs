@@ -22,6 +22,8 @@ pub struct SecretEntry {
     pub rotation: Rotation,
     /// Version id to its staging labels.
     pub versions: BTreeMap<String, Vec<String>>,
+    /// For a replica (multi-Region secret): the Region of its primary, where it is rotated.
+    pub primary_region: Option<String>,
 }
 
 impl SecretEntry {

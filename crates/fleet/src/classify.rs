@@ -15,6 +15,8 @@ pub enum Holding {
     /// `None` for a bootstrap value (only `UserName`).
     Rotatable {
         user_name: Option<String>,
+        /// The value's AccountId: the user's account, when it names one (§17).
+        account_id: Option<String>,
         access_key_id: Option<String>,
     },
     /// AWS key material the function cannot rotate as it is stored. `fix` says what to change.
@@ -54,6 +56,7 @@ fn classify_object(raw: &Sensitive, fields: &serde_json::Map<String, Value>) -> 
             Ok(value) if value.other_credential_field().is_some() => Holding::Unrelated,
             Ok(value) => Holding::Rotatable {
                 user_name: value.user_name().map(str::to_owned),
+                account_id: value.account_id().map(str::to_owned),
                 access_key_id: value.access_key_id().map(str::to_owned),
             },
             Err(reason) => Holding::NotRotatable {
@@ -146,6 +149,7 @@ mod tests {
     fn both_namings_and_bootstrap_values_are_rotatable() {
         let rotatable = |user: Option<&str>, id: Option<&str>| Holding::Rotatable {
             user_name: user.map(str::to_owned),
+            account_id: None,
             access_key_id: id.map(str::to_owned),
         };
         let iam = format!(r#"{{"UserName":"ci","AccessKeyId":"{ID}","SecretAccessKey":"{KEY}"}}"#);

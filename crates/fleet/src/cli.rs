@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use clap::{Args, Parser, Subcommand};
 
+use iam_key_fleet::estate::DEFAULT_ROLE_NAME;
 use iam_key_fleet::scan::ScanOptions;
 use iam_key_fleet::schedule::parse_function_arn;
 use iam_key_fleet::select::{parse_name_prefix, parse_tag, Selection};
@@ -36,9 +37,12 @@ pub(crate) enum Command {
         filters: Filters,
         #[command(flatten)]
         scan: ScanArgs,
-        /// Also list the IAM users under this path (e.g. /svc/) that hold keys but no secret.
-        #[arg(long, value_name = "PATH", value_parser = parse_user_path)]
+        /// Also list the IAM users under this path (e.g. /svc/) that hold keys but no secret
+        /// (one account and Region at a time).
+        #[arg(long, value_name = "PATH", value_parser = parse_user_path, conflicts_with_all = ["accounts", "organization", "regions"])]
         user_path: Option<String>,
+        #[command(flatten)]
+        estate: EstateArgs,
     },
     /// Turn rotation on (function and schedule) for the selected secrets. Dry run unless --apply.
     Enable {
@@ -96,6 +100,59 @@ pub(crate) enum Command {
         #[arg(long)]
         apply: bool,
     },
+}
+
+/// Which accounts and Regions `scan` looks at (§17). None of them: the credentials' own account
+/// and Region.
+#[derive(Args)]
+pub(crate) struct EstateArgs {
+    /// These accounts, comma-separated; each entered by assuming --role-name (the credentials'
+    /// own account with the credentials themselves).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_account_id, conflicts_with = "organization")]
+    pub(crate) accounts: Vec<String>,
+    /// Every active account of the organization (Organizations ListAccounts; run it from the
+    /// management account or a delegated administrator). Suspended accounts are skipped.
+    #[arg(long)]
+    pub(crate) organization: bool,
+    /// The role to assume in each account.
+    #[arg(long, default_value = DEFAULT_ROLE_NAME)]
+    pub(crate) role_name: String,
+    /// The external id the role's trust policy expects, if any.
+    #[arg(long)]
+    pub(crate) external_id: Option<String>,
+    /// These Regions, comma-separated (default: the configured Region).
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...", value_parser = parse_region)]
+    pub(crate) regions: Vec<String>,
+    /// Accounts and Regions scanned at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub(crate) parallel_targets: u16,
+}
+
+impl EstateArgs {
+    /// Whether the run reaches beyond the credentials' own account and Region.
+    pub(crate) fn used(&self) -> bool {
+        !self.accounts.is_empty() || self.organization || !self.regions.is_empty()
+    }
+}
+
+pub(crate) fn parse_account_id(text: &str) -> Result<String, String> {
+    iam_key_rotator::secret_value::check_account_id(text.trim())
+        .map(|()| text.trim().to_owned())
+        .map_err(|reason| format!("`{text}` {reason}"))
+}
+
+pub(crate) fn parse_region(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok && text.contains('-') {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not a Region name (for example eu-west-1)"
+        ))
+    }
 }
 
 /// Which secrets: every given filter must match.
@@ -191,5 +248,6 @@ pub(crate) fn scan_options(args: ScanArgs, user_path: Option<String>) -> ScanOpt
         },
         concurrency: args.concurrency.into(),
         user_path,
+        accounts: Default::default(),
     }
 }

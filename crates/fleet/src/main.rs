@@ -11,13 +11,15 @@ use serde_json::json;
 
 mod cli;
 
-use cli::{scan_options, Cli, Command, Filters, ScanArgs};
+use cli::{scan_options, Cli, Command, EstateArgs, Filters, ScanArgs};
 use iam_key_fleet::aws::{FleetAws, Schedule};
+use iam_key_fleet::estate::{self, active_accounts};
 use iam_key_fleet::outcome::{Outcome, SecretOutcome, Summary};
 use iam_key_fleet::report::ScanReport;
 use iam_key_fleet::scan::{scan, Progress};
 use iam_key_fleet::schedule::parse_schedule;
 use iam_key_fleet::sdk::SdkFleet;
+use iam_key_fleet::sdk_estate::SdkEstate;
 use iam_key_fleet::time::epoch_seconds;
 use iam_key_fleet::{enable, output, rotate, unstick};
 
@@ -64,7 +66,14 @@ async fn main() -> ExitCode {
         Command::Scan {
             filters,
             scan: args,
+            estate,
+            ..
+        } if estate.used() => scan_estate(&sdk_config, filters, args, estate, json).await,
+        Command::Scan {
+            filters,
+            scan: args,
             user_path,
+            ..
         } => {
             let Some(report) = run_scan(&aws, filters, args, user_path, json).await else {
                 return ExitCode::FAILURE;
@@ -185,6 +194,58 @@ async fn run_scan(
             );
             None
         }
+    }
+}
+
+/// `scan` across accounts and Regions (§17): one table, a row per unscanned account or Region.
+async fn scan_estate(
+    sdk_config: &aws_config::SdkConfig,
+    filters: Filters,
+    args: ScanArgs,
+    estate: EstateArgs,
+    json: bool,
+) -> ExitCode {
+    let sdk = SdkEstate::new(sdk_config, estate.role_name, estate.external_id);
+    let own_region = sdk_config
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    let regions = match estate.regions.is_empty() {
+        true => vec![own_region],
+        false => estate.regions,
+    };
+    let (accounts, skipped) = if estate.organization {
+        match active_accounts(&sdk).await {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!("iam-key-fleet: could not list the organization's accounts: {e}\nRun it from the management account or a delegated administrator, with organizations:ListAccounts.");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else if estate.accounts.is_empty() {
+        (vec![sdk.own_account_id().await.unwrap_or_default()], 0)
+    } else {
+        (estate.accounts, 0)
+    };
+    let selection = filters.into();
+    let options = scan_options(args, None);
+    let parallel = estate.parallel_targets.into();
+    let mut report =
+        estate::scan_estate(&sdk, &accounts, &regions, &selection, &options, parallel).await;
+    report.accounts_skipped = skipped;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialize")
+        );
+    } else {
+        print!("{}", output::estate_text(&report));
+    }
+    // Everything reachable was reported; the exit code still says that some part was not.
+    if report.targets.iter().any(|t| t.error.is_some()) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

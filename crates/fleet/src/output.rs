@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use super::estate::EstateReport;
 use super::outcome::{SecretOutcome, Summary};
 use super::report::{ScanReport, SecretReport};
 use super::time::rfc3339;
@@ -66,39 +67,22 @@ fn row(s: &SecretReport) -> Vec<String> {
     ]
 }
 
+const SCAN_HEADER: [&str; 9] = [
+    "SECRET",
+    "USER",
+    "KEY",
+    "AGE",
+    "LAST USED",
+    "ROTATION",
+    "LAST ROTATED",
+    "NEXT",
+    "VERDICT",
+];
+
 pub fn scan_text(report: &ScanReport) -> String {
     let rows: Vec<Vec<String>> = report.secrets.iter().map(row).collect();
-    let mut out = table(
-        &[
-            "SECRET",
-            "USER",
-            "KEY",
-            "AGE",
-            "LAST USED",
-            "ROTATION",
-            "LAST ROTATED",
-            "NEXT",
-            "VERDICT",
-        ],
-        &rows,
-    );
-    let troubled: Vec<&SecretReport> = report
-        .secrets
-        .iter()
-        .filter(|s| !s.findings.is_empty())
-        .collect();
-    if !troubled.is_empty() {
-        out.push_str("\nFindings:\n");
-        for s in troubled {
-            for f in &s.findings {
-                let _ = writeln!(
-                    out,
-                    "  {}: {}: {}. Fix: {}.",
-                    s.name, f.verdict, f.detail, f.fix
-                );
-            }
-        }
-    }
+    let mut out = table(&SCAN_HEADER, &rows);
+    findings(&mut out, &finding_lines("", &report.secrets));
     if let Some(users) = &report.users_without_secret {
         out.push_str("\nUsers on the path with keys but no secret:\n");
         if users.is_empty() {
@@ -108,18 +92,126 @@ pub fn scan_text(report: &ScanReport) -> String {
             let _ = writeln!(out, "  {}: {}", u.user, u.keys.join(", "));
         }
     }
-    let mut counts: BTreeMap<_, usize> = BTreeMap::new();
-    for s in &report.secrets {
-        *counts.entry(s.verdict).or_default() += 1;
-    }
-    let counts: Vec<String> = counts.iter().map(|(v, n)| format!("{n} {v}")).collect();
     let _ = writeln!(
         out,
-        "\n{} secrets listed, {} hold AWS access keys{}{}",
+        "\n{} secrets listed, {}",
         report.secrets_listed,
-        report.secrets.len(),
-        if counts.is_empty() { "" } else { ": " },
-        counts.join(", ")
+        holding(&report.secrets)
+    );
+    out
+}
+
+/// A line per finding, headed by `label` and the secret's name.
+fn finding_lines(label: &str, secrets: &[SecretReport]) -> Vec<String> {
+    let each = |s: &SecretReport| {
+        let lines = s.findings.iter().map(|f| {
+            format!(
+                "  {label}{}: {}: {}. Fix: {}.",
+                s.name, f.verdict, f.detail, f.fix
+            )
+        });
+        lines.collect::<Vec<_>>()
+    };
+    secrets.iter().flat_map(each).collect()
+}
+
+/// The findings section, when there are any.
+fn findings(out: &mut String, lines: &[String]) {
+    if !lines.is_empty() {
+        out.push_str("\nFindings:\n");
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+}
+
+/// "3 hold AWS access keys: 1 stale, 2 ok".
+fn holding<'a>(secrets: impl IntoIterator<Item = &'a SecretReport>) -> String {
+    let mut counts: BTreeMap<_, usize> = BTreeMap::new();
+    let mut total = 0;
+    for s in secrets {
+        *counts.entry(s.verdict).or_default() += 1;
+        total += 1;
+    }
+    let counts: Vec<String> = counts.iter().map(|(v, n)| format!("{n} {v}")).collect();
+    let colon = if counts.is_empty() { "" } else { ": " };
+    format!("{total} hold AWS access keys{colon}{}", counts.join(", "))
+}
+
+/// One table for the whole estate, ACCOUNT and REGION first; an account or Region that could
+/// not be scanned is a row saying so, with its reason below.
+pub fn estate_text(report: &EstateReport) -> String {
+    let header: Vec<&str> = ["ACCOUNT", "REGION"]
+        .into_iter()
+        .chain(SCAN_HEADER)
+        .collect();
+    let mut rows = Vec::new();
+    for target in &report.targets {
+        let region = target.region.clone().unwrap_or_else(|| "*".into());
+        let place = [target.account.clone(), region];
+        match &target.scan {
+            Some(scan) => rows.extend(
+                scan.secrets
+                    .iter()
+                    .map(|s| place.iter().cloned().chain(row(s)).collect()),
+            ),
+            None => {
+                let mut cells: Vec<String> = place.to_vec();
+                cells.extend(SCAN_HEADER.iter().map(|_| "-".to_owned()));
+                *cells.last_mut().expect("a verdict column") = "not-scanned".into();
+                rows.push(cells);
+            }
+        }
+    }
+    let mut out = table(&header, &rows);
+    let scanned = report
+        .targets
+        .iter()
+        .filter_map(|t| Some((t, t.scan.as_ref()?)));
+    let mut lines = Vec::new();
+    for (target, scan) in scanned.clone() {
+        let region = target.region.as_deref().unwrap_or("*");
+        lines.extend(finding_lines(
+            &format!("{} {region} ", target.account),
+            &scan.secrets,
+        ));
+    }
+    findings(&mut out, &lines);
+    let unscanned: Vec<_> = report
+        .targets
+        .iter()
+        .filter(|t| t.error.is_some())
+        .collect();
+    if !unscanned.is_empty() {
+        out.push_str("\nNot scanned:\n");
+        for t in &unscanned {
+            let region = t.region.as_deref().unwrap_or("every Region");
+            let _ = writeln!(
+                out,
+                "  {} {region}: {}",
+                t.account,
+                t.error.as_deref().unwrap_or_default()
+            );
+        }
+    }
+    let accounts: std::collections::BTreeSet<&str> =
+        report.targets.iter().map(|t| t.account.as_str()).collect();
+    let listed: usize = scanned.clone().map(|(_, s)| s.secrets_listed).sum();
+    let _ = writeln!(
+        out,
+        "\n{} accounts ({} not scanned{}), {} secrets listed, {}",
+        accounts.len(),
+        unscanned.len(),
+        if report.accounts_skipped > 0 {
+            format!(
+                ", {} not active in the organization and skipped",
+                report.accounts_skipped
+            )
+        } else {
+            String::new()
+        },
+        listed,
+        holding(scanned.flat_map(|(_, s)| &s.secrets))
     );
     out
 }

@@ -39,6 +39,8 @@ pub struct SecretReport {
     pub app: Option<String>,
     pub env: Option<String>,
     pub user: Option<String>,
+    /// The member account the user is in, when the value names one other than the secret's (§17).
+    pub user_account: Option<String>,
     /// `UserName` (the value names it) or `template` (derived from the secret's name).
     pub user_source: Option<&'static str>,
     /// The secret the user's `iam-key-rotator:secret` tag names, if any (§15).
@@ -111,7 +113,8 @@ impl SecretReport {
     /// Why enable, rotate and unstick leave this secret alone: the function could not rotate it,
     /// or the scan could not read it.
     pub fn why_not_actionable(&self) -> Option<String> {
-        matches!(self.verdict, Verdict::NotRotatable | Verdict::Unreadable).then(|| {
+        let not_here = [Verdict::NotRotatable, Verdict::Unreadable, Verdict::Replica];
+        not_here.contains(&self.verdict).then(|| {
             let detail = self
                 .findings
                 .first()
@@ -135,6 +138,7 @@ impl SecretReport {
             app,
             env,
             user: None,
+            user_account: None,
             user_source: None,
             bound_to: None,
             binding: None,

@@ -2,17 +2,19 @@
 
 use super::aws::{FleetAws, SecretEntry};
 use super::classify::{classify, Holding};
-use super::key_report::key_report;
-use super::report::{needs, KeyReport, PendingReport, ScanReport, SecretReport};
+use super::report::{needs, KeyReport, ScanReport, SecretReport};
 use super::select::Selection;
 use super::time::{epoch_seconds, rfc3339};
 use super::uncovered;
-use super::verdict::{assess, verdict_of, IamKey, Limits, Observed, PreviousKey, Verdict};
+use super::verdict::{Limits, Verdict};
 use futures_util::stream::{self, StreamExt};
 use iam_key_rotator::aws::AwsError;
-use iam_key_rotator::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
-use iam_key_rotator::binding::{binding_of, Binding};
+use iam_key_rotator::aws::{KeyStatus, VersionRef, AWSCURRENT};
+use iam_key_rotator::holder::arn_account;
 use iam_key_rotator::user_name::{resolve_user, NoUser, UserNameTemplate};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 
 /// How to scan.
 #[derive(Debug, Clone)]
@@ -23,6 +25,18 @@ pub struct ScanOptions {
     pub concurrency: usize,
     /// List the users on this IAM path that hold keys but no secret.
     pub user_path: Option<String>,
+    /// The other accounts this run entered, for secrets whose value names one (§17).
+    pub accounts: Accounts,
+}
+
+/// IAM of the accounts a run entered, by account id (any Region's view: IAM is global).
+#[derive(Clone, Default)]
+pub struct Accounts(pub BTreeMap<String, Arc<dyn FleetAws>>);
+
+impl fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 /// Told how far a scan has got, for a progress bar.
@@ -95,7 +109,18 @@ async fn inspect(
             return Some(report);
         }
     };
-    let (user_name, current_key) = match classify(&value) {
+    if let Some(primary) = &report.entry.primary_region {
+        if classify(&value) == Holding::Unrelated {
+            return None;
+        }
+        report.add(
+            Verdict::Replica,
+            format!("a replica of the secret in {primary}: Secrets Manager rotates the primary there and copies each version here"),
+            format!("nothing here: scan, enable and rotate it in {primary}"),
+        );
+        return Some(report);
+    }
+    let (user_name, account_id, current_key) = match classify(&value) {
         Holding::Unrelated => return None,
         Holding::NotRotatable {
             what,
@@ -110,8 +135,9 @@ async fn inspect(
         }
         Holding::Rotatable {
             user_name,
+            account_id,
             access_key_id,
-        } => (user_name, access_key_id),
+        } => (user_name, account_id, access_key_id),
     };
     match resolve_user(
         user_name.as_deref(),
@@ -135,7 +161,25 @@ async fn inspect(
             return Some(report);
         }
     }
-    if let Err(e) = report.observe(aws, current_key, options).await {
+    // The user's IAM: this account's, or the member account's the value names (§17).
+    let member = account_id.filter(|a| Some(a.as_str()) != arn_account(&report.arn));
+    let iam: &dyn FleetAws = match &member {
+        None => aws,
+        Some(account) => match options.accounts.0.get(account) {
+            Some(iam) => iam.as_ref(),
+            None => {
+                report.user_account = member.clone();
+                report.add(
+                    Verdict::Unreadable,
+                    format!("its user is in account {account}, which this run did not enter"),
+                    format!("scan with --accounts including {account} (and --role-name), or --organization"),
+                );
+                return Some(report);
+            }
+        },
+    };
+    report.user_account = member;
+    if let Err(e) = report.observe(aws, iam, current_key, options).await {
         report.add(
             Verdict::Unreadable,
             format!("could not finish looking: {e}"),
@@ -143,115 +187,6 @@ async fn inspect(
         );
     }
     Some(report)
-}
-
-impl SecretReport {
-    /// IAM and the other versions, then the verdict.
-    async fn observe(
-        &mut self,
-        aws: &dyn FleetAws,
-        current_key: Option<String>,
-        options: &ScanOptions,
-    ) -> Result<(), AwsError> {
-        let user = self.user.clone().unwrap_or_default();
-        if let Some(iam_user) = aws.user(&user).await? {
-            self.binding = Some(binding_of(&iam_user.tags, &self.arn));
-            self.bound_to = match &self.binding {
-                Some(Binding::Bound) => Some(self.arn.clone()),
-                Some(Binding::BoundElsewhere(other)) => Some(other.clone()),
-                _ => None,
-            };
-            self.user_arn = Some(iam_user.arn);
-        }
-        let user_keys: Option<Vec<IamKey>> = aws.user_keys(&user).await?.map(|keys| {
-            keys.into_iter()
-                .map(|k| IamKey {
-                    id: k.id,
-                    active: k.status == KeyStatus::Active,
-                    created: epoch_seconds(k.created),
-                })
-                .collect()
-        });
-
-        let mut version_keys: Vec<String> = current_key.iter().cloned().collect();
-        let mut other_version_keys = Vec::new();
-        let mut previous_key = None;
-        for stage in [AWSPREVIOUS, AWSPENDING] {
-            let Some(version) = self.entry.version_with(stage) else {
-                continue;
-            };
-            if self.entry.versions[version].iter().any(|s| s == AWSCURRENT) {
-                continue;
-            }
-            let held = aws.value(&self.arn, VersionRef::Id(version)).await?;
-            if let Some(Holding::Rotatable {
-                access_key_id: Some(id),
-                ..
-            }) = held.as_ref().map(classify)
-            {
-                other_version_keys.push(id.clone());
-                version_keys.push(id.clone());
-                if stage == AWSPREVIOUS && current_key.as_ref() != Some(&id) {
-                    previous_key = Some(id.clone());
-                }
-                if stage == AWSPENDING {
-                    self.pending = Some(PendingReport {
-                        version_id: version.to_owned(),
-                        created: None,
-                        key_id: Some(id),
-                    });
-                }
-            }
-        }
-        let mut pending_since = None;
-        if let Some(version) = self.entry.stray_pending().map(str::to_owned) {
-            pending_since = aws.version_created(&self.arn, &version).await?;
-            let pending = self.pending.get_or_insert(PendingReport {
-                version_id: version,
-                created: None,
-                key_id: None,
-            });
-            pending.created = pending_since.map(rfc3339);
-        }
-
-        let now = options.limits.now;
-        if let Some(id) = &current_key {
-            self.key = Some(key_report(aws, id, user_keys.as_deref(), now).await?.0);
-        }
-        let mut previous = None;
-        if let Some(id) = &previous_key {
-            let (report, used) = key_report(aws, id, user_keys.as_deref(), now).await?;
-            let listed = user_keys.iter().flatten().find(|k| &k.id == id).cloned();
-            previous = listed.map(|key| PreviousKey { key, used });
-            self.previous_key = Some(report);
-        }
-        self.foreign_keys = user_keys
-            .iter()
-            .flatten()
-            .map(|k| k.id.clone())
-            .filter(|id| !version_keys.contains(id))
-            .collect();
-
-        let seen = Observed {
-            current_key,
-            other_version_keys,
-            user_keys: user_keys.clone(),
-            rotation_enabled: self.rotation.enabled,
-            last_rotated: self.rotation.last_rotated,
-            next_rotation: self.rotation.next_rotation,
-            pending_since,
-            user,
-            secret_arn: self.arn.clone(),
-            binding: self.binding.clone(),
-            previous_key: previous,
-        };
-        self.findings = assess(&seen, &options.limits);
-        self.verdict = verdict_of(&self.findings);
-        self.version_keys = version_keys;
-        self.user_key_list = user_keys.unwrap_or_default();
-        self.pending_since = pending_since;
-        Ok(())
-    }
 }
 
 impl SecretReport {

@@ -21,6 +21,8 @@ use iam_key_rotator::sensitive::Sensitive;
 
 /// The fleet's calls against AWS through the SDK.
 pub struct SdkFleet {
+    /// The Region the clients call: a secret whose primary is elsewhere is a replica.
+    region: String,
     sm: aws_sdk_secretsmanager::Client,
     iam: aws_sdk_iam::Client,
     secrets: SdkSecretsManager,
@@ -67,6 +69,10 @@ impl SdkFleet {
                 .build(),
         );
         SdkFleet {
+            region: sdk_config
+                .region()
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
             sts: SdkSts::new(sdk_config),
             secrets: SdkSecretsManager::new(sm.clone()),
             iam_keys: SdkIam::new(iam.clone()),
@@ -108,6 +114,12 @@ impl FleetAws for SdkFleet {
                         .secret_versions_to_stages()
                         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                         .unwrap_or_default(),
+                    // Secrets Manager names the primary's Region on replicas (and may on the
+                    // primary itself): only another Region than this one makes a replica.
+                    primary_region: entry
+                        .primary_region()
+                        .filter(|primary| *primary != self.region)
+                        .map(str::to_owned),
                 });
             }
         }

@@ -72,6 +72,7 @@ mod tests {
 
     fn entry(name: &str, tags: &[(&str, &str)]) -> SecretEntry {
         SecretEntry {
+            primary_region: None,
             arn: format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-AbCdEf"),
             name: name.into(),
             tags: tags

@@ -33,6 +33,9 @@ pub enum Verdict {
     PreviousKeyInUse,
     /// No rotation has ever completed.
     NeverRotated,
+    /// A replica of a secret whose primary is in another Region: Secrets Manager rotates the
+    /// primary and copies it here, so nothing is judged or done in this Region (§17).
+    Replica,
     Ok,
 }
 
@@ -49,6 +52,7 @@ impl Verdict {
             Verdict::PreviousKeyInUse => "previous-key-in-use",
             Verdict::Stale => "stale",
             Verdict::NeverRotated => "never-rotated",
+            Verdict::Replica => "replica",
             Verdict::Ok => "ok",
         }
     }

@@ -11,30 +11,16 @@ use iam_key_fleet::aws::Schedule;
 use iam_key_fleet::outcome::{Outcome, SecretOutcome};
 use iam_key_fleet::report::{ScanReport, SecretReport};
 use iam_key_fleet::rotate::{rotate, RotateOptions};
-use iam_key_fleet::scan::{scan, ScanOptions};
+use iam_key_fleet::scan::scan;
 use iam_key_fleet::select::Selection;
-use iam_key_fleet::verdict::{Limits, Verdict};
+use iam_key_fleet::verdict::Verdict;
 use iam_key_fleet::{enable, unstick};
 use iam_key_rotator::aws::AWSCURRENT;
 use support::fake::{key_value, FakeEstate, FUNCTION};
-
-const NOW: i64 = 1_800_000_000;
-const DAY: i64 = 86_400;
+use support::{scan_options, DAY, NOW};
 
 async fn scan_all(estate: &FakeEstate) -> ScanReport {
-    let options = ScanOptions {
-        template: None,
-        limits: Limits {
-            now: NOW,
-            max_key_age_days: 90,
-            pending_grace_seconds: 900,
-            overdue_grace_seconds: DAY,
-            retire_idle_seconds: DAY,
-        },
-        concurrency: 4,
-        user_path: None,
-    };
-    scan(estate, &Selection::default(), &options, &())
+    scan(estate, &Selection::default(), &scan_options(), &())
         .await
         .expect("the fake answers")
 }

@@ -31,6 +31,8 @@ struct Version {
 #[derive(Default)]
 struct Secret {
     name: String,
+    /// A replica's primary Region.
+    primary_region: Option<String>,
     rotation: Rotation,
     versions: BTreeMap<String, Version>,
 }
@@ -50,6 +52,8 @@ struct User {
 
 #[derive(Default)]
 struct State {
+    /// Where this estate is: ACCOUNT and us-east-1 unless made with `FakeEstate::at`.
+    place: Option<(String, String)>,
     secrets: BTreeMap<String, Secret>,
     users: BTreeMap<String, User>,
     last_used: BTreeMap<String, (i64, String)>,
@@ -84,7 +88,34 @@ fn not_found(service: &'static str, operation: &'static str) -> AwsError {
     )
 }
 
+impl State {
+    fn account(&self) -> &str {
+        self.place
+            .as_ref()
+            .map_or(ACCOUNT, |(account, _)| account.as_str())
+    }
+
+    fn region(&self) -> &str {
+        self.place
+            .as_ref()
+            .map_or("us-east-1", |(_, region)| region.as_str())
+    }
+}
+
 impl FakeEstate {
+    /// An estate of another account and Region (its secrets' ARNs and its users' say so).
+    pub fn at(account: &str, region: &str) -> Self {
+        let estate = FakeEstate::default();
+        estate.state().place = Some((account.into(), region.into()));
+        estate
+    }
+
+    /// `secret` is a replica whose primary is in `primary_region`.
+    pub fn make_replica(&self, arn: &str, primary_region: &str) {
+        let mut state = self.state();
+        state.secrets.get_mut(arn).expect("a secret").primary_region = Some(primary_region.into());
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0
             .lock()
@@ -117,8 +148,9 @@ impl FakeEstate {
 
     /// A secret whose AWSCURRENT version (made at `created`) holds `value`; returns its ARN.
     pub fn secret(&self, name: &str, value: &str, created: i64) -> String {
-        let arn = format!("arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{name}-AbCdEf");
         let mut state = self.state();
+        let (region, account) = (state.region(), state.account());
+        let arn = format!("arn:aws:secretsmanager:{region}:{account}:secret:{name}-AbCdEf");
         let secret = state.secrets.entry(arn.clone()).or_default();
         secret.name = name.into();
         secret.versions.insert(
@@ -205,6 +237,7 @@ impl FleetAws for FakeEstate {
             .map(|(arn, s)| SecretEntry {
                 arn: arn.clone(),
                 name: s.name.clone(),
+                primary_region: s.primary_region.clone(),
                 tags: Vec::new(),
                 rotation: s.rotation.clone(),
                 versions: s
@@ -257,9 +290,11 @@ impl FleetAws for FakeEstate {
     }
 
     async fn user(&self, user: &str) -> Result<Option<IamUser>, AwsError> {
-        Ok(self.state().users.get(user).map(|u| IamUser {
+        let state = self.state();
+        let arn = format!("arn:aws:iam::{}:user/{user}", state.account());
+        Ok(state.users.get(user).map(|u| IamUser {
             name: user.into(),
-            arn: user_arn(user),
+            arn,
             user_id: format!("AIDA{}", user.to_uppercase()),
             tags: u.tags.clone(),
         }))
@@ -286,8 +321,8 @@ impl FleetAws for FakeEstate {
         });
         match owner {
             Some((name, _)) => Ok(CallerIdentity {
-                account: ACCOUNT.into(),
-                arn: user_arn(name),
+                account: state.account().into(),
+                arn: format!("arn:aws:iam::{}:user/{name}", state.account()),
                 user_id: format!("AIDA{}", name.to_uppercase()),
             }),
             None => Err(AwsError::service(

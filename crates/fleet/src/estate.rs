@@ -1,0 +1,149 @@
+//! The fleet across an estate (§17): several accounts (a list, or the organization's active
+//! ones) and several Regions, a few targets at a time. One report with a part per account and
+//! Region; an account that cannot be entered is a part with its reason, not the end of the run.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+
+use super::aws::FleetAws;
+use super::report::ScanReport;
+use super::scan::{scan, Accounts, ScanOptions};
+use super::select::Selection;
+use iam_key_rotator::aws::AwsError;
+
+/// The role AWS Organizations makes in every account it creates, trusting the management account.
+pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+
+/// An account as Organizations lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgAccount {
+    pub id: String,
+    /// ACTIVE, SUSPENDED, PENDING_CLOSURE, ...: only ACTIVE accounts are scanned.
+    pub state: String,
+}
+
+/// How the fleet reaches the accounts of an estate.
+#[async_trait]
+pub trait Estate: Send + Sync {
+    /// Organizations ListAccounts, every page (from the management or a delegated account).
+    async fn organization_accounts(&self) -> Result<Vec<OrgAccount>, AwsError>;
+
+    /// The fleet's calls in `account` and `region`: the caller's own credentials in its own
+    /// account, the role assumed there in any other. `Err`: why the account cannot be entered,
+    /// naming the role.
+    async fn enter(&self, account: &str, region: &str) -> Result<Arc<dyn FleetAws>, String>;
+}
+
+/// The active accounts of the organization, and how many were skipped (suspended, closing).
+pub async fn active_accounts(estate: &dyn Estate) -> Result<(Vec<String>, usize), AwsError> {
+    let listed = estate.organization_accounts().await?;
+    let total = listed.len();
+    let mut active: Vec<String> = listed
+        .into_iter()
+        .filter(|a| a.state == "ACTIVE")
+        .map(|a| a.id)
+        .collect();
+    active.sort();
+    let skipped = total - active.len();
+    Ok((active, skipped))
+}
+
+/// An account's view, or why it cannot be entered.
+type Entered = Result<Arc<dyn FleetAws>, String>;
+
+/// One account and Region of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetReport {
+    pub account: String,
+    /// `None` for an account that could not be entered at all.
+    pub region: Option<String>,
+    /// Why this account, or this Region of it, could not be scanned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EstateReport {
+    /// Sorted by account, then Region.
+    pub targets: Vec<TargetReport>,
+    /// Accounts of the organization left out as not active (with --organization).
+    pub accounts_skipped: usize,
+}
+
+/// Scans every Region of every account, `parallel` targets at a time. Every account is entered
+/// first (IAM is global), so that a secret whose user is in another entered account is judged
+/// with that account's IAM.
+pub async fn scan_estate(
+    estate: &dyn Estate,
+    accounts: &[String],
+    regions: &[String],
+    selection: &Selection,
+    options: &ScanOptions,
+    parallel: usize,
+) -> EstateReport {
+    let parallel = parallel.max(1);
+    let first_region = regions.first().map(String::as_str).unwrap_or("us-east-1");
+    let entered: Vec<(String, Entered)> = stream::iter(accounts)
+        .map(|account| async move { (account.clone(), estate.enter(account, first_region).await) })
+        .buffer_unordered(parallel)
+        .collect()
+        .await;
+    let mut targets = Vec::new();
+    let mut iam = BTreeMap::new();
+    for (account, result) in entered {
+        match result {
+            Ok(aws) => {
+                iam.insert(account, aws);
+            }
+            Err(reason) => targets.push(TargetReport {
+                account,
+                region: None,
+                error: Some(reason),
+                scan: None,
+            }),
+        }
+    }
+    let options = ScanOptions {
+        accounts: Accounts(iam.clone()),
+        ..options.clone()
+    };
+    let pairs: Vec<(String, String)> = iam
+        .keys()
+        .flat_map(|account| regions.iter().map(move |r| (account.clone(), r.clone())))
+        .collect();
+    let options = &options;
+    let scanned: Vec<TargetReport> = stream::iter(pairs)
+        .map(|(account, region)| async move {
+            let result = match estate.enter(&account, &region).await {
+                Ok(aws) => scan(aws.as_ref(), selection, options, &())
+                    .await
+                    .map_err(|e| format!("could not list its secrets: {e}")),
+                Err(reason) => Err(reason),
+            };
+            let (scan, error) = match result {
+                Ok(report) => (Some(report), None),
+                Err(reason) => (None, Some(reason)),
+            };
+            TargetReport {
+                account,
+                region: Some(region),
+                error,
+                scan,
+            }
+        })
+        .buffer_unordered(parallel)
+        .collect()
+        .await;
+    targets.extend(scanned);
+    targets.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+    EstateReport {
+        targets,
+        accounts_skipped: 0,
+    }
+}
