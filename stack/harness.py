@@ -88,7 +88,7 @@ class Stack:
 
     def account_admin(self, account: str) -> dict[str, str]:
         """An admin's key in `account`, made on first use: what it signs reaches that account."""
-        admins = self.__dict__.setdefault("_admins", {})
+        admins = self.__dict__.setdefault("_admins", {ACCOUNT: self.admin})
         if account not in admins:
             admins[account] = self.call("POST", "/_layer/admin", {"user": "admin", "account": account})
         return admins[account]

@@ -91,6 +91,14 @@ pub trait FleetAws: Send + Sync {
         version: VersionRef<'_>,
     ) -> Result<Option<Sensitive>, AwsError>;
 
+    /// BatchGetSecretValue of up to 20 secrets: the AWSCURRENT SecretString of each secret it
+    /// answered for (`None`: no string). A secret it gave an error for is left out, to be read
+    /// alone; `Err` when the call itself failed.
+    async fn current_values(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, Option<Sensitive>>, AwsError>;
+
     /// When a version was created (ListSecretVersionIds); `None` when it is not listed.
     async fn version_created(&self, arn: &str, version_id: &str) -> Result<Option<i64>, AwsError>;
 

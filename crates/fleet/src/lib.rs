@@ -26,4 +26,5 @@ pub mod select;
 pub mod time;
 mod uncovered;
 pub mod unstick;
+pub mod values;
 pub mod verdict;

@@ -6,10 +6,11 @@ use super::report::{needs, KeyReport, ScanReport, SecretReport};
 use super::select::Selection;
 use super::time::{epoch_seconds, rfc3339};
 use super::uncovered;
+use super::values::Values;
 use super::verdict::{Limits, Verdict};
 use futures_util::stream::{self, StreamExt};
 use iam_key_rotator::aws::AwsError;
-use iam_key_rotator::aws::{KeyStatus, VersionRef, AWSCURRENT};
+use iam_key_rotator::aws::KeyStatus;
 use iam_key_rotator::holder::arn_account;
 use iam_key_rotator::user_name::{resolve_user, NoUser, UserNameTemplate};
 use std::collections::BTreeMap;
@@ -66,8 +67,10 @@ pub async fn scan(
         .collect();
     let secrets_listed = entries.len();
     progress.start(secrets_listed);
+    let arns: Vec<String> = entries.iter().map(|e| e.arn.clone()).collect();
+    let values = &Values::read_ahead(aws, &arns, options.concurrency).await;
     let mut secrets: Vec<SecretReport> = stream::iter(entries)
-        .map(|entry| inspect(aws, entry, options))
+        .map(|entry| inspect(aws, entry, options, values))
         .buffer_unordered(options.concurrency.max(1))
         .inspect(|_| progress.advance())
         .filter_map(|report| async move { report })
@@ -94,9 +97,10 @@ async fn inspect(
     aws: &dyn FleetAws,
     entry: SecretEntry,
     options: &ScanOptions,
+    values: &Values,
 ) -> Option<SecretReport> {
     let mut report = SecretReport::new(entry);
-    let value = match aws.value(&report.arn, VersionRef::Stage(AWSCURRENT)).await {
+    let value = match values.current(aws, &report.arn).await {
         Ok(Some(value)) => value,
         // No AWSCURRENT string: a binary secret, or no value yet. Nothing to say about keys.
         Ok(None) => return None,

@@ -135,6 +135,32 @@ impl FleetAws for SdkFleet {
         self.secrets.get_secret_value(arn, version).await
     }
 
+    async fn current_values(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, Option<Sensitive>>, AwsError> {
+        let request = self.sm.batch_get_secret_value();
+        let mut pages = request
+            .set_secret_id_list(Some(arns.to_vec()))
+            .into_paginator()
+            .send();
+        let mut values = BTreeMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("secretsmanager", "BatchGetSecretValue", e))?;
+            for value in page.secret_values() {
+                let string = value.secret_string().map(Sensitive::new);
+                values.insert(value.arn().unwrap_or_default().to_owned(), string);
+            }
+            // A secret with no AWSCURRENT value is as GetSecretValue's not-found: no string.
+            let none = page
+                .errors()
+                .iter()
+                .filter(|e| e.error_code() == Some("ResourceNotFoundException"));
+            values.extend(none.filter_map(|e| Some((e.secret_id()?.to_owned(), None))));
+        }
+        Ok(values)
+    }
+
     async fn version_created(&self, arn: &str, version_id: &str) -> Result<Option<i64>, AwsError> {
         Ok(self
             .secrets

@@ -192,3 +192,32 @@ async fn a_central_secret_is_judged_with_its_member_accounts_iam() {
         .fix
         .contains(&format!("--accounts including {MEMBER_A}")));
 }
+
+/// The values are read 20 at a time with BatchGetSecretValue; a caller refused the batch reads
+/// them one by one, after that one refused call.
+#[tokio::test]
+async fn values_are_read_twenty_at_a_time_and_one_by_one_when_batches_are_refused() {
+    for refused in [false, true] {
+        let mut org = FakeOrg::default();
+        let estate = org.estate(CENTRAL, REGIONS[0]);
+        for i in 0..45 {
+            let user = format!("ci-{i}");
+            let id = format!("AKIACI{i:03}");
+            estate.key(&user, &id, NOW - DAY);
+            estate.secret(&format!("ci/{i}"), &key_value(&user, &id), NOW - DAY);
+        }
+        if refused {
+            estate.refuse_batches();
+        }
+        let report = run(&org, &[CENTRAL]).await;
+        assert_eq!(secrets_of(&report, CENTRAL, REGIONS[0]).len(), 45);
+        let reads = estate.reads();
+        let count = |op: &str| reads.iter().filter(|r| **r == op).count();
+        let expected = if refused { (1, 45) } else { (3, 0) };
+        assert_eq!(
+            (count("BatchGetSecretValue"), count("GetSecretValue")),
+            expected,
+            "refused: {refused}"
+        );
+    }
+}

@@ -59,6 +59,10 @@ struct State {
     last_used: BTreeMap<String, (i64, String)>,
     changes: Vec<String>,
     next_version: usize,
+    /// Every value read: "BatchGetSecretValue" or "GetSecretValue", in order.
+    reads: Vec<&'static str>,
+    /// BatchGetSecretValue is refused (AccessDenied), as for a caller without the permission.
+    batch_refused: bool,
 }
 
 #[derive(Default)]
@@ -192,6 +196,15 @@ impl FakeEstate {
             );
     }
 
+    /// Every read of a value so far, by operation.
+    pub fn reads(&self) -> Vec<&'static str> {
+        self.state().reads.clone()
+    }
+
+    pub fn refuse_batches(&self) {
+        self.state().batch_refused = true;
+    }
+
     /// What changed, in order: "TagUser alice arn:...", "RotateSecret arn", ...
     pub fn changes(&self) -> Vec<String> {
         self.state().changes.clone()
@@ -255,7 +268,8 @@ impl FleetAws for FakeEstate {
         arn: &str,
         version: VersionRef<'_>,
     ) -> Result<Option<Sensitive>, AwsError> {
-        let state = self.state();
+        let mut state = self.state();
+        state.reads.push("GetSecretValue");
         let secret = state
             .secrets
             .get(arn)
@@ -263,6 +277,35 @@ impl FleetAws for FakeEstate {
         let version = version_of(secret, version)
             .ok_or_else(|| not_found("secretsmanager", "GetSecretValue"))?;
         Ok(version.value.as_deref().map(Sensitive::new))
+    }
+
+    async fn current_values(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, Option<Sensitive>>, AwsError> {
+        let mut state = self.state();
+        state.reads.push("BatchGetSecretValue");
+        assert!(arns.len() <= 20, "BatchGetSecretValue takes 20 ids at most");
+        if state.batch_refused {
+            let code = Some("AccessDeniedException");
+            let op = "BatchGetSecretValue";
+            return Err(AwsError::service(
+                "secretsmanager",
+                op,
+                code,
+                Some("denied"),
+                Some(400),
+            ));
+        }
+        let current = |arn: &String| {
+            let secret = state.secrets.get(arn)?;
+            let version = version_of(secret, VersionRef::Stage(AWSCURRENT));
+            Some((
+                arn.clone(),
+                version.and_then(|v| v.value.as_deref().map(Sensitive::new)),
+            ))
+        };
+        Ok(arns.iter().filter_map(current).collect())
     }
 
     async fn version_created(&self, arn: &str, version_id: &str) -> Result<Option<i64>, AwsError> {
