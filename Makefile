@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 EVENT ?= create-secret
 
-.PHONY: demo fleet-demo test build sam-build deploy watch invoke setup mutants stack reliability bench
+.PHONY: demo fleet-demo test build sam-build deploy watch invoke setup mutants stack reliability bench fleet-bench
 
 ## The demo: the local AWS stack, the function, real rotations through RotateSecret, the old key retired by its use, refusals.
 demo: setup
@@ -48,6 +48,10 @@ reliability:
 ## The function as `make build` makes it; scripts/bench.py builds the floor the same way.
 bench: setup
 	source scripts/env.sh && scripts/build.sh >/dev/null && "$$VENV/bin/python" scripts/bench.py
+
+## The fleet scan over 3 accounts x 2 Regions x 500 secrets, at once and one target at a time.
+fleet-bench: setup
+	source scripts/env.sh && "$$VENV/bin/python" scripts/fleet_bench.py
 
 ## Prove each rule of the contract has a test that fails without it (one build per rule: minutes).
 mutants:

@@ -11,6 +11,11 @@ own key, reaches a member account through sts:AssumeRole, as in AWS.
     (its ARN, its role's ARN for an assumed-role session, or its account) with sts:AssumeRole, and
     every condition of that statement holds. The conditions understood are StringEquals and
     StringLike on sts:ExternalId and aws:PrincipalArn; any other fails closed.
+
+11. account:ListRegions, which moto does not serve: the Regions AWS enables by default
+    (ENABLED_BY_DEFAULT) and the opt-in ones (DISABLED), with RegionOptStatusContains as a filter.
+    A test may say which Regions an account has enabled (POST /_layer/config {"enabled_regions":
+    {account: [Region, ...]}}): those are ENABLED there, every other DISABLED.
 """
 
 from __future__ import annotations
@@ -19,12 +24,41 @@ import fnmatch
 import json
 from typing import Any
 
+import moto.account.urls
+from moto.account.responses import AccountResponse
 from moto.iam.models import iam_backends
 from moto.sts.exceptions import STSClientError
 from moto.sts.models import sts_backends
 from moto.sts.responses import TokenResponse
 
 ORIGINAL: dict[str, Any] = {}
+
+DEFAULT_REGIONS = ["ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1",
+                   "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2",
+                   "eu-west-3", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2"]
+OPT_IN_REGIONS = ["af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ca-west-1",
+                  "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1"]
+# Test support: account -> the Regions it has enabled (the others DISABLED).
+ENABLED_REGIONS: dict[str, list[str]] = {}
+
+
+def configure(settings: dict[str, Any]) -> None:
+    ENABLED_REGIONS.update(settings.get("enabled_regions", {}))
+
+
+def list_regions(self: AccountResponse) -> str:
+    account = self._get_param("AccountId") or self.current_account
+    wanted = self._get_param("RegionOptStatusContains") or []
+    enabled = ENABLED_REGIONS.get(account)
+    regions = []
+    for name in DEFAULT_REGIONS + OPT_IN_REGIONS:
+        if enabled is not None:
+            status = "ENABLED" if name in enabled else "DISABLED"
+        else:
+            status = "ENABLED_BY_DEFAULT" if name in DEFAULT_REGIONS else "DISABLED"
+        if not wanted or status in wanted:
+            regions.append({"RegionName": name, "RegionOptStatus": status})
+    return json.dumps({"Regions": regions})
 
 
 def iam_backend(account: str) -> Any:
@@ -108,3 +142,5 @@ def install() -> None:
         return
     ORIGINAL["assume_role"] = TokenResponse.assume_role
     TokenResponse.assume_role = assume_role
+    AccountResponse.list_regions = list_regions
+    moto.account.urls.url_paths["{0}/listRegions$"] = AccountResponse.dispatch

@@ -36,7 +36,7 @@ has a test for each.
    every use at once, so it shows a key as busy at least as long as AWS would.
 
 10. sts:AssumeRole is decided by the role's trust policy and external id, and several accounts
-   live in one server: see stack/accounts.py.
+   live in one server; 11. account:ListRegions is served: see stack/accounts.py.
 
 RotateSecret runs the rotation synchronously, inside the request, so a caller knows the outcome
 when the call returns; the outcome of every rotation is kept and served at GET /_layer/rotations.

@@ -63,7 +63,7 @@ def member_role_documents(account: str, principal: str, external_id: str,
 
     template, errors = decode_str((ROOT / "member-role.yaml").read_text())
     assert not errors, errors
-    params = {"AWS::Partition": "aws", "AWS::AccountId": account, "UserPath": user_path,
+    params = {"AWS::Partition": "aws", "AWS::AccountId": account, "UserPath": user_path, "CentralRegion": "*",
               "CentralFunctionRoleArn": principal, "ExternalId": external_id}
     role = template["Resources"]["MemberRole"]["Properties"]
     (policy,) = role["Policies"]

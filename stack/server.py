@@ -14,7 +14,8 @@ Beside the AWS APIs it serves the layer's own endpoints:
                           "propagation_delay": seconds, "rotation_retries": N,
                           "faults": [{"action": "ListAccessKeys", "kind": "throttle"|"5xx"|"slow"|"reset",
                                       "count": N, "seconds": S}]}   (injected faults, a test tool)
-                          "crash": {"after_calls": N, "after_effect": bool} or null
+                          "crash": {"after_calls": N, "after_effect": bool} or null,
+                          "enabled_regions": {account: [Region, ...]} (account:ListRegions)
                           (the process dies at the next request after N: see layer.crash_decision)
   GET  /_layer/calls     every AWS request served: {"key", "service", "action", "at"}
   GET  /_layer/rotations the outcome of every RotateSecret (steps, errorType, errorMessage)
@@ -28,8 +29,9 @@ Beside the AWS APIs it serves the layer's own endpoints:
                          CreatedDate); see layer.age
   POST /_layer/schedule  {"function_arn", "time"?}: an EventBridge "Scheduled Event" delivered to
                          the function, as a schedule rule would; -> {"event", "answer", "error"}
-  POST /_layer/populate  test support: {"n", "function_arn"}: n bound users and secrets rotated
-                         once by that function, made in-process; see layer.populate
+  POST /_layer/populate  test support: {"n", "function_arn", "account"?, "region"?}: n bound users
+                         and secrets rotated once by that function, made in-process in that
+                         account and Region (moto's default ones if not given); see layer.populate
   POST /_layer/reset     moto's state and the layer's records, back to empty; signatures off
 """
 
@@ -93,6 +95,7 @@ def control(request: Request) -> Response:
         return Response(json.dumps(admin), mimetype="application/json")
     if path == "config" and request.method == "POST":
         layer.STATE.configure(body)
+        accounts.configure(body)
         return Response("{}", mimetype="application/json")
     if path == "rotations" and request.method == "GET":
         return Response(json.dumps(layer.STATE.rotations), mimetype="application/json")
@@ -121,8 +124,9 @@ def control(request: Request) -> Response:
         iams = [get_backend("iam")[a]["global"] for a in [DEFAULT_ACCOUNT_ID, *others]]
         return Response(json.dumps(layer.age(secrets, iams, body)), mimetype="application/json")
     if path == "populate" and request.method == "POST":
-        secrets = get_backend("secretsmanager")[DEFAULT_ACCOUNT_ID]["us-east-1"]
-        iam = get_backend("iam")[DEFAULT_ACCOUNT_ID]["global"]
+        account = body.get("account", DEFAULT_ACCOUNT_ID)
+        secrets = get_backend("secretsmanager")[account][body.get("region", "us-east-1")]
+        iam = get_backend("iam")[account]["global"]
         return Response(json.dumps(layer.populate(secrets, iam, body)), mimetype="application/json")
     if path == "schedule" and request.method == "POST":
         return Response(json.dumps(layer.scheduled_event(body["function_arn"], body.get("time"))),

@@ -55,6 +55,11 @@ def org(stack, fleet):
         status = organizations.create_account(Email=f"{name}@example.com", AccountName=name)
         members.append(status["CreateAccountStatus"]["AccountId"])
     *members, closed = members
+    # The OU a service-managed StackSet would target (README, "Many accounts").
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    ou = organizations.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]["Id"]
+    for account in members:
+        organizations.move_account(AccountId=account, SourceParentId=root, DestinationParentId=ou)
     organizations.close_account(AccountId=closed)
     for account in members:
         # AWS gives the role AdministratorAccess; moto makes it with no policy.
@@ -157,3 +162,19 @@ def test_values_are_read_twenty_at_a_time_and_one_by_one_where_batches_are_refus
             assert batch_reads(stack, since) == expected, account
     finally:
         stack.client("iam", stack.account_admin(b)).put_role_policy(RoleName=ROLE, PolicyName="admin", PolicyDocument=json.dumps(ADMIN))
+
+
+def test_a_throttled_scan_slows_down_and_finishes(stack, fleet, org):
+    """Throttling answers (BatchGetSecretValue and ListAccessKeys refused a few times) are
+    retried by the SDK's adaptive mode: the scan reports every secret, none unreadable."""
+    a, _ = org["members"]
+    stack.configure(faults=[{"action": "BatchGetSecretValue", "kind": "throttle", "count": 2},
+                            {"action": "ListAccessKeys", "kind": "throttle", "count": 3}])
+    try:
+        report = fleet.json("scan", "--accounts", a, "--regions", "us-east-1")
+    finally:
+        stack.configure(faults=[])
+    secrets = targets(report)[(a, "us-east-1")]["scan"]["secrets"]
+    assert secrets and all(s["verdict"] != "unreadable" for s in secrets), secrets
+    throttled = [c for c in stack.call("GET", "/_layer/calls") if c["action"] in ("BatchGetSecretValue", "ListAccessKeys")]
+    assert len(throttled) >= 5, "the throttled calls were made again"

@@ -17,7 +17,7 @@ TEMPLATE = ROOT / "member-role.yaml"
 CENTRAL, MEMBER = "111122223333", "444455556666"
 FUNCTION_ROLE = f"arn:aws:iam::{CENTRAL}:role/iam-key-rotator-RotatorFunctionRole-Ab12Cd34"
 EXTERNAL_ID = "org-rotation-7f3a"
-PARAMETERS = {"AWS::Partition": "aws", "AWS::AccountId": MEMBER, "UserPath": "/svc/",
+PARAMETERS = {"AWS::Partition": "aws", "AWS::AccountId": MEMBER, "UserPath": "/svc/", "CentralRegion": "*",
               "Central": CENTRAL, "CentralFunctionRoleArn": FUNCTION_ROLE, "ExternalId": EXTERNAL_ID}
 CENTRAL_SECRET = f"arn:aws:secretsmanager:eu-west-1:{CENTRAL}:secret:ci/prod/deployer-AbCdEf"
 # What the function calls through the Iam trait, in iam.rs.
@@ -84,7 +84,8 @@ def check_key_condition(t):
     (key, value), = statement["Condition"]["StringLike"].items()
     assert key == f"aws:ResourceTag/{BINDING_TAG}"
     template, variables = value["Fn::Sub"]
-    assert template == "arn:${AWS::Partition}:secretsmanager:*:${Central}:secret:*"
+    assert template == "arn:${AWS::Partition}:secretsmanager:${CentralRegion}:${Central}:secret:*"
+    assert t["Parameters"]["CentralRegion"]["Default"] == "*"
     assert variables == {"Central": {"Fn::Select": [4, {"Fn::Split": [":", {"Ref": "CentralFunctionRoleArn"}]}]}}
 
 
@@ -161,6 +162,13 @@ KEYS = ROLE + ["Policies", 0, "PolicyDocument", "Statement", 1]
 def test_each_check_fails_on_a_broken_template(check, path, value):
     with pytest.raises((AssertionError, KeyError, ValueError, TypeError)):
         check(mutate(path, value))
+
+
+def test_a_central_region_narrows_the_reach_to_that_regions_secrets():
+    pinned = {**PARAMETERS, "CentralRegion": "eu-west-1"}
+    assert allowed_by(policy(load()), "iam:CreateAccessKey", user(), tagged(CENTRAL_SECRET), pinned)
+    elsewhere = tagged(CENTRAL_SECRET.replace("eu-west-1", "us-east-1"))
+    assert not allowed_by(policy(load()), "iam:CreateAccessKey", user(), elsewhere, pinned)
 
 
 def test_the_proof_fails_without_the_key_condition():

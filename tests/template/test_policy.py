@@ -40,9 +40,18 @@ def matches(pattern, value, case_sensitive=True):
     return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
 
 
+def policy_variables(value, context):
+    """IAM's own ${aws:...} variables in a plain string, from the request context (a missing one
+    matches nothing)."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"\$\{(aws:[^}]+)\}", lambda m: str(context.get(m[1], "\0no-such-value\0")), value)
+
+
 def holds(operator, key, expected, context, parameters=None):
     found = [v for k, v in context.items() if k.lower() == key.lower()]
-    expected = [text(e, parameters) for e in (expected if isinstance(expected, list) else [expected])]
+    expected = expected if isinstance(expected, list) else [expected]
+    expected = [policy_variables(e, context) if isinstance(e, str) else text(e, parameters) for e in expected]
     if operator == "Null":
         return (not found) == (expected == ["true"])
     if operator == "ForAllValues:StringEquals":
@@ -158,3 +167,18 @@ def test_the_sweep_may_write_its_bookkeeping_tag_and_no_other(what, action, tag_
     # And only on secrets rotated by this function.
     other = {**context, "secretsmanager:resource/AllowRotationLambdaArn": "arn:aws:lambda:eu-west-1:111122223333:function:other"}
     assert allowed(load(), action, SECRET, other) is False
+
+
+def test_the_member_role_may_be_assumed_only_in_the_functions_organization():
+    from test_template import conditional_document
+    statements_ = conditional_document(load(), "CrossAccount")[1]["Statement"]
+    role = "arn:aws:iam::444455556666:role/iam-key-rotator-member"
+    params = {**PARAMETERS, "MemberRolePath": "/", "MemberRoleName": "iam-key-rotator-member"}
+    ours = {"aws:PrincipalOrgID": "o-abc123", "aws:ResourceOrgID": "o-abc123"}
+    assert allowed_by(statements_, "sts:AssumeRole", role, ours, params)
+    outside = {"aws:PrincipalOrgID": "o-abc123", "aws:ResourceOrgID": "o-zzz999"}
+    assert not allowed_by(statements_, "sts:AssumeRole", role, outside, params)
+    assert not allowed_by(statements_, "sts:AssumeRole", role, {"aws:PrincipalOrgID": "o-abc123"}, params)
+    other_role = role.replace("iam-key-rotator-member", "admin")
+    assert not allowed_by(statements_, "sts:AssumeRole", other_role, ours, params)
+

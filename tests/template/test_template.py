@@ -199,6 +199,8 @@ def check_member_role_only_when_named(t):
     (assume,) = document["Statement"]
     assert assume["Effect"] == "Allow" and assume["Action"] == ["sts:AssumeRole"]
     assert sub_text(assume["Resource"]) == "arn:${AWS::Partition}:iam::*:role${MemberRolePath}${MemberRoleName}"
+    assert assume["Condition"] == {"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}}, \
+        "only roles in the function's own organization"
     assert t["Parameters"]["MemberRoleName"]["Default"] == "", "off unless asked for"
     (assertion,) = t["Rules"]["ExternalIdWithMemberRole"]["Assertions"]
     assert assertion["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MemberRoleExternalId"}, ""]}]}
@@ -425,6 +427,7 @@ KEYS = FN + ["Policies", 0, "Statement", 2]
         (check_kms_only_with_a_key, FN + ["Policies", 1], {"Fn::If": ["HasKmsKey", {"Statement": [{"Action": ["kms:*"], "Resource": "*", "Condition": {}}]}, {"Ref": "AWS::NoValue"}]}),
         (check_member_role_only_when_named, FN + ["Policies", 2, "Fn::If", 1, "Statement", 0, "Resource"], {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/*"}),
         (check_member_role_only_when_named, ["Rules"], KeyError),
+        (check_member_role_only_when_named, FN + ["Policies", 2, "Fn::If", 1, "Statement", 0, "Condition"], KeyError),
         (check_member_role_only_when_named, FN + ["Policies", 2, "Fn::If", 0], "HasKmsKey"),
         (check_invoke_permission, ["Resources", "SecretsManagerInvokePermission", "Properties", "SourceAccount"], KeyError),
         (check_failure_alarm, ["Resources", "RotationFailedRule", "Properties", "EventPattern", "detail", "eventName"], ["RotationSucceeded"]),

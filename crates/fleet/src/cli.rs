@@ -120,7 +120,8 @@ pub(crate) struct EstateArgs {
     /// The external id the role's trust policy expects, if any.
     #[arg(long)]
     pub(crate) external_id: Option<String>,
-    /// These Regions, comma-separated (default: the configured Region).
+    /// These Regions, comma-separated, or `all`: every Region each account has enabled
+    /// (account:ListRegions). Default: the configured Region.
     #[arg(long, value_delimiter = ',', value_name = "REGION,...", value_parser = parse_region)]
     pub(crate) regions: Vec<String>,
     /// Accounts and Regions scanned at once.
@@ -142,6 +143,9 @@ pub(crate) fn parse_account_id(text: &str) -> Result<String, String> {
 }
 
 pub(crate) fn parse_region(text: &str) -> Result<String, String> {
+    if text == "all" {
+        return Ok(text.to_owned());
+    }
     let ok = !text.is_empty()
         && text
             .chars()

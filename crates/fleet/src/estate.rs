@@ -36,6 +36,18 @@ pub trait Estate: Send + Sync {
     /// account, the role assumed there in any other. `Err`: why the account cannot be entered,
     /// naming the role.
     async fn enter(&self, account: &str, region: &str) -> Result<Arc<dyn FleetAws>, String>;
+
+    /// The Regions `account` has enabled (account:ListRegions, as the account itself sees it).
+    /// `Err`: why they cannot be listed.
+    async fn enabled_regions(&self, account: &str) -> Result<Vec<String>, String>;
+}
+
+/// Which Regions of each account to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Regions {
+    Listed(Vec<String>),
+    /// Every Region the account has enabled, whichever they are in each account.
+    Enabled,
 }
 
 /// The active accounts of the organization, and how many were skipped (suspended, closing).
@@ -79,18 +91,19 @@ pub struct EstateReport {
 /// Scans every Region of every account, `parallel` targets at a time. Every account is entered
 /// first (IAM is global), so that a secret whose user is in another entered account is judged
 /// with that account's IAM.
+/// `home_region`: where the accounts are entered first (the configured Region).
 pub async fn scan_estate(
     estate: &dyn Estate,
     accounts: &[String],
-    regions: &[String],
+    regions: &Regions,
+    home_region: &str,
     selection: &Selection,
     options: &ScanOptions,
     parallel: usize,
 ) -> EstateReport {
     let parallel = parallel.max(1);
-    let first_region = regions.first().map(String::as_str).unwrap_or("us-east-1");
     let entered: Vec<(String, Entered)> = stream::iter(accounts)
-        .map(|account| async move { (account.clone(), estate.enter(account, first_region).await) })
+        .map(|account| async move { (account.clone(), estate.enter(account, home_region).await) })
         .buffer_unordered(parallel)
         .collect()
         .await;
@@ -113,10 +126,22 @@ pub async fn scan_estate(
         accounts: Accounts(iam.clone()),
         ..options.clone()
     };
-    let pairs: Vec<(String, String)> = iam
-        .keys()
-        .flat_map(|account| regions.iter().map(move |r| (account.clone(), r.clone())))
-        .collect();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for account in iam.keys() {
+        let listed = match regions {
+            Regions::Listed(listed) => Ok(listed.clone()),
+            Regions::Enabled => estate.enabled_regions(account).await,
+        };
+        match listed {
+            Ok(listed) => pairs.extend(listed.into_iter().map(|r| (account.clone(), r))),
+            Err(reason) => targets.push(TargetReport {
+                account: account.clone(),
+                region: None,
+                error: Some(reason),
+                scan: None,
+            }),
+        }
+    }
     let options = &options;
     let scanned: Vec<TargetReport> = stream::iter(pairs)
         .map(|(account, region)| async move {

@@ -13,7 +13,7 @@ mod cli;
 
 use cli::{scan_options, Cli, Command, EstateArgs, Filters, ScanArgs};
 use iam_key_fleet::aws::{FleetAws, Schedule};
-use iam_key_fleet::estate::{self, active_accounts};
+use iam_key_fleet::estate::{self, active_accounts, Regions};
 use iam_key_fleet::outcome::{Outcome, SecretOutcome, Summary};
 use iam_key_fleet::report::ScanReport;
 use iam_key_fleet::scan::{scan, Progress};
@@ -210,9 +210,16 @@ async fn scan_estate(
         .region()
         .map(|r| r.to_string())
         .unwrap_or_default();
-    let regions = match estate.regions.is_empty() {
-        true => vec![own_region],
-        false => estate.regions,
+    let regions = match estate.regions.as_slice() {
+        [] => Regions::Listed(vec![own_region.clone()]),
+        [all] if all == "all" => Regions::Enabled,
+        listed if listed.iter().any(|r| r == "all") => Cli::command()
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                "--regions all stands alone: every Region each account has enabled",
+            )
+            .exit(),
+        listed => Regions::Listed(listed.to_vec()),
     };
     let (accounts, skipped) = if estate.organization {
         match active_accounts(&sdk).await {
@@ -230,8 +237,16 @@ async fn scan_estate(
     let selection = filters.into();
     let options = scan_options(args, None);
     let parallel = estate.parallel_targets.into();
-    let mut report =
-        estate::scan_estate(&sdk, &accounts, &regions, &selection, &options, parallel).await;
+    let mut report = estate::scan_estate(
+        &sdk,
+        &accounts,
+        &regions,
+        &own_region,
+        &selection,
+        &options,
+        parallel,
+    )
+    .await;
     report.accounts_skipped = skipped;
     if json {
         println!(

@@ -48,7 +48,11 @@ fn row(s: &SecretReport) -> Vec<String> {
     };
     vec![
         s.name.clone(),
-        s.user.clone().unwrap_or_else(|| "-".into()),
+        match (&s.user, &s.user_account) {
+            (Some(user), Some(account)) => format!("{user} ({account})"),
+            (Some(user), None) => user.clone(),
+            (None, _) => "-".into(),
+        },
         key.map(|k| match (k.exists, k.active) {
             (true, true) => k.id.clone(),
             (true, false) => format!("{} (inactive)", k.id),

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use aws_config::{Region, SdkConfig};
+use aws_sdk_account::types::RegionOptStatus;
 use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use tokio::sync::{Mutex, OnceCell};
 
@@ -24,7 +25,8 @@ pub struct SdkEstate {
     base: SdkConfig,
     role_name: String,
     external_id: Option<String>,
-    own_account: OnceCell<String>,
+    /// The credentials' own account and partition (sts:GetCallerIdentity, once).
+    own: OnceCell<(String, String)>,
     /// Account id to the role session's credentials (or why there is none).
     sessions: Mutex<HashMap<String, Result<Credentials, String>>>,
 }
@@ -35,30 +37,53 @@ impl SdkEstate {
             base: base.clone(),
             role_name,
             external_id,
-            own_account: OnceCell::new(),
+            own: OnceCell::new(),
             sessions: Mutex::new(HashMap::new()),
         }
     }
 
-    fn role_arn(&self, account: &str) -> String {
-        format!("arn:aws:iam::{account}:role/{}", self.role_name)
+    /// The role in `account`, in the credentials' partition. A `--role-name` with a path
+    /// (`team/role`) gives the role at that path.
+    async fn role_arn(&self, account: &str) -> Result<String, AwsError> {
+        let (_, partition) = self.own().await?;
+        Ok(format!(
+            "arn:{partition}:iam::{account}:role/{}",
+            self.role_name
+        ))
     }
 
-    /// The account the credentials are in (sts:GetCallerIdentity, once).
+    /// The account the credentials are in.
     pub async fn own_account_id(&self) -> Result<String, AwsError> {
-        self.own_account().await.map(str::to_owned)
+        Ok(self.own().await?.0.clone())
     }
 
-    async fn own_account(&self) -> Result<&str, AwsError> {
+    async fn own(&self) -> Result<&(String, String), AwsError> {
         let sts = aws_sdk_sts::Client::new(&self.base);
-        let account = self
-            .own_account
+        self.own
             .get_or_try_init(|| async {
                 let identity = answer("sts", "GetCallerIdentity", sts.get_caller_identity().send());
-                Ok::<_, AwsError>(identity.await?.account().unwrap_or_default().to_owned())
+                let identity = identity.await?;
+                let arn = identity.arn().unwrap_or_default();
+                let partition = arn.split(':').nth(1).unwrap_or("aws").to_owned();
+                Ok((identity.account().unwrap_or_default().to_owned(), partition))
             })
-            .await?;
-        Ok(account.as_str())
+            .await
+    }
+
+    /// The SDK configuration for `account` in `region`: the credentials' own in their own
+    /// account, the role session's in any other.
+    async fn config_in(&self, account: &str, region: &str) -> Result<SdkConfig, String> {
+        let (own, _) = self
+            .own()
+            .await
+            .map_err(|e| format!("cannot tell which account these credentials are in: {e}"))?;
+        let mut config = self.base.to_builder();
+        config.set_region(Some(Region::new(region.to_owned())));
+        if account != own {
+            let credentials = self.session(account).await?;
+            config.set_credentials_provider(Some(SharedCredentialsProvider::new(credentials)));
+        }
+        Ok(config.build())
     }
 
     /// The role session in `account`, assumed once per run.
@@ -67,7 +92,10 @@ impl SdkEstate {
         if let Some(held) = sessions.get(account) {
             return held.clone();
         }
-        let role_arn = self.role_arn(account);
+        let role_arn = self
+            .role_arn(account)
+            .await
+            .map_err(|e| format!("cannot tell which account these credentials are in: {e}"))?;
         let sts = aws_sdk_sts::Client::new(&self.base);
         let request = sts
             .assume_role()
@@ -121,16 +149,36 @@ impl Estate for SdkEstate {
     }
 
     async fn enter(&self, account: &str, region: &str) -> Result<Arc<dyn FleetAws>, String> {
-        let own = self
-            .own_account()
-            .await
-            .map_err(|e| format!("cannot tell which account these credentials are in: {e}"))?;
-        let mut config = self.base.to_builder();
-        config.set_region(Some(Region::new(region.to_owned())));
-        if account != own {
-            let credentials = self.session(account).await?;
-            config.set_credentials_provider(Some(SharedCredentialsProvider::new(credentials)));
+        let config = self.config_in(account, region).await?;
+        Ok(Arc::new(SdkFleet::new(&config)))
+    }
+
+    async fn enabled_regions(&self, account: &str) -> Result<Vec<String>, String> {
+        let home = self
+            .base
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let client = aws_sdk_account::Client::new(&self.config_in(account, &home).await?);
+        let enabled = [RegionOptStatus::Enabled, RegionOptStatus::EnabledByDefault];
+        let request = client
+            .list_regions()
+            .set_region_opt_status_contains(Some(enabled.to_vec()));
+        let mut pages = request.into_paginator().send();
+        let mut regions = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                let e = sdk_error("account", "ListRegions", e);
+                format!("cannot list the Regions account {account} has enabled: {e}. The identity (or --role-name) needs account:ListRegions; or name the Regions with --regions")
+            })?;
+            regions.extend(
+                page.regions()
+                    .iter()
+                    .filter_map(|r| r.region_name())
+                    .map(str::to_owned),
+            );
         }
-        Ok(Arc::new(SdkFleet::new(&config.build())))
+        regions.sort();
+        Ok(regions)
     }
 }

@@ -18,7 +18,9 @@ pub(crate) async fn users_without_secret(
 ) -> Result<Vec<UserReport>, AwsError> {
     // A user is covered when a secret is for it, or holds one of its keys (even a secret the
     // function cannot rotate: that one is reported as such already).
-    let covered_users: BTreeSet<&str> = secrets.iter().filter_map(|s| s.user.as_deref()).collect();
+    // A secret for a user of another account (AccountId, §17) covers nobody here.
+    let here = secrets.iter().filter(|s| s.user_account.is_none());
+    let covered_users: BTreeSet<&str> = here.filter_map(|s| s.user.as_deref()).collect();
     let covered_keys: BTreeSet<&str> = secrets
         .iter()
         .flat_map(|s| {

@@ -4,7 +4,7 @@
 
 mod support;
 
-use iam_key_fleet::estate::{active_accounts, scan_estate, EstateReport, OrgAccount};
+use iam_key_fleet::estate::{active_accounts, scan_estate, EstateReport, OrgAccount, Regions};
 use iam_key_fleet::output::estate_text;
 use iam_key_fleet::report::SecretReport;
 use iam_key_fleet::select::Selection;
@@ -24,9 +24,22 @@ fn strings(items: &[&str]) -> Vec<String> {
 }
 
 async fn run(org: &FakeOrg, accounts: &[&str]) -> EstateReport {
-    let selection = Selection::default();
-    let (accounts, regions) = (strings(accounts), strings(&REGIONS));
-    scan_estate(org, &accounts, &regions, &selection, &scan_options(), 3).await
+    run_in(org, accounts, &Regions::Listed(strings(&REGIONS))).await
+}
+
+async fn run_in(org: &FakeOrg, accounts: &[&str], regions: &Regions) -> EstateReport {
+    let (selection, accounts) = (Selection::default(), strings(accounts));
+    let home = REGIONS[0];
+    scan_estate(
+        org,
+        &accounts,
+        regions,
+        home,
+        &selection,
+        &scan_options(),
+        3,
+    )
+    .await
 }
 
 fn secrets_of<'a>(report: &'a EstateReport, account: &str, region: &str) -> &'a [SecretReport] {
@@ -220,4 +233,25 @@ async fn values_are_read_twenty_at_a_time_and_one_by_one_when_batches_are_refuse
             "refused: {refused}"
         );
     }
+}
+
+/// `--regions all`: each account's own enabled Regions, whichever they are.
+#[tokio::test]
+async fn every_enabled_region_of_each_account_is_scanned() {
+    let mut org = populated();
+    org.estate(MEMBER_B, "ap-south-1");
+    org.enabled.insert(MEMBER_A.into(), strings(&["eu-west-1"]));
+    let report = run_in(&org, &[MEMBER_A, MEMBER_B], &Regions::Enabled).await;
+    let places: Vec<(&str, &str)> = report
+        .targets
+        .iter()
+        .map(|t| (t.account.as_str(), t.region.as_deref().unwrap()))
+        .collect();
+    let expected = [
+        (MEMBER_A, "eu-west-1"),
+        (MEMBER_B, "ap-south-1"),
+        (MEMBER_B, "eu-west-1"),
+        (MEMBER_B, "us-east-1"),
+    ];
+    assert_eq!(places, expected);
 }

@@ -46,13 +46,8 @@ pub enum Problem {
         reason: String,
     },
 
-    #[error("{}", unbound_message(user, secret_arn, bound_to.as_deref()))]
-    UserNotBound {
-        user: String,
-        secret_arn: String,
-        /// The secret the user's tag names instead, if any.
-        bound_to: Option<String>,
-    },
+    #[error("{}", unbound_message(.0))]
+    UserNotBound(Box<Unbound>),
 
     #[error("this secret's ARN is {length} characters long, more than the {MAX_TAG_VALUE_LEN} an IAM tag value holds, so no IAM user can be bound to it by the tag {BINDING_TAG}. Recreate the secret under a shorter name (the ARN must fit in {MAX_TAG_VALUE_LEN} characters); nothing was changed")]
     SecretArnTooLong { length: usize },
@@ -149,7 +144,7 @@ impl Problem {
             Problem::InvalidSecretValue { .. } => "InvalidSecretValue",
             Problem::NoUserName { .. } => "NoUserName",
             Problem::TemplateMismatch { .. } => "TemplateMismatch",
-            Problem::UserNotBound { .. } => "UserNotBound",
+            Problem::UserNotBound(_) => "UserNotBound",
             Problem::SecretArnTooLong { .. } => "SecretArnTooLong",
             Problem::NotAKeySecret { .. } => "NotAKeySecret",
             Problem::CurrentWrittenDuringRotation { .. } => "CurrentWrittenDuringRotation",
@@ -181,12 +176,36 @@ pub fn describe_use(at: &str, service: Option<&str>, region: Option<&str>) -> St
     }
 }
 
+/// A user the secret may not act for (§15), boxed: the error stays small.
+#[derive(Debug)]
+pub struct Unbound {
+    pub user: String,
+    /// The member account the user is in (§17), if not the secret's own.
+    pub account: Option<String>,
+    pub secret_arn: String,
+    /// The secret the user's tag names instead, if any.
+    pub bound_to: Option<String>,
+}
+
 /// §15: who decides, and the command that binds (or re-binds) the user to this secret.
-fn unbound_message(user: &str, secret_arn: &str, bound_to: Option<&str>) -> String {
+fn unbound_message(unbound: &Unbound) -> String {
+    let Unbound {
+        user,
+        account,
+        secret_arn,
+        bound_to,
+    } = unbound;
     let command = tag_user_command(user, secret_arn);
+    let (user, admin) = match account {
+        None => (user.to_owned(), "an IAM administrator".to_owned()),
+        Some(account) => (
+            format!("{user} in account {account}"),
+            format!("an IAM administrator of account {account}"),
+        ),
+    };
     match bound_to {
-        None => format!("IAM user {user} is not bound to this secret: it has no tag {BINDING_TAG}, and the function makes, deletes or deactivates keys only for a user whose tag names the secret being rotated. If this secret is meant to hold the user's access key, an IAM administrator binds it with `{command}`; nothing was changed"),
-        Some(other) => format!("IAM user {user} is bound to another secret, {other} (its tag {BINDING_TAG}): one user's keys are managed by one secret. If this secret is to take the user over, stop rotating the other one and have an IAM administrator re-bind the user with `{command}`; nothing was changed"),
+        None => format!("IAM user {user} is not bound to this secret: it has no tag {BINDING_TAG}, and the function makes, deletes or deactivates keys only for a user whose tag names the secret being rotated. If this secret is meant to hold the user's access key, {admin} binds it with `{command}`; nothing was changed"),
+        Some(other) => format!("IAM user {user} is bound to another secret, {other} (its tag {BINDING_TAG}): one user's keys are managed by one secret. If this secret is to take the user over, stop rotating the other one and have {admin} re-bind the user with `{command}`; nothing was changed"),
     }
 }
 

@@ -79,6 +79,17 @@ impl SecretValue {
             check_user_name(name).map_err(|reason| format!("the field UserName {reason}"))?;
         }
 
+        // A misspelt AccountId would silently mean "the secret's own account".
+        let near_miss = |name: &&String| {
+            let folded: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+            let folded = folded.to_ascii_lowercase();
+            *name != ACCOUNT_ID && (folded == "accountid" || folded == "awsaccountid")
+        };
+        if let Some(name) = fields.keys().find(near_miss) {
+            return Err(format!(
+                "it has a field {name}: the user's account is spelt AccountId (12 digits); rename it, or remove it for the secret's own account"
+            ));
+        }
         let account_id = optional_string(&fields, ACCOUNT_ID)?;
         if let Some(account) = &account_id {
             check_account_id(account).map_err(|reason| format!("the field AccountId {reason}"))?;

@@ -35,6 +35,7 @@ fn member_config(action: PreviousKeyAction) -> Config {
 fn deployed_role() -> MemberRoleSetup {
     MemberRoleSetup {
         name: ROLE.into(),
+        path: "/".into(),
         external_id: EXTERNAL_ID.into(),
         trusts_function: true,
     }
@@ -212,6 +213,36 @@ async fn a_member_user_not_bound_to_this_secret_is_refused() {
         )
         .await;
         assert!(message.contains(MEMBER_A), "{message}");
+        // The command works as written, and says who runs it.
+        let command = format!("aws iam tag-user --user-name {USER} --tags");
+        assert!(message.contains(&command), "{message}");
+        assert!(
+            message.contains(&format!("administrator of account {MEMBER_A}")),
+            "{message}"
+        );
+    }
+}
+
+/// MEMBER_ROLE_PATH is part of the role's ARN: the role at another path is not the one asked for.
+#[tokio::test(start_paused = true)]
+async fn the_member_role_is_assumed_at_its_path() {
+    for (deployed_at, works) in [("/security/", true), ("/", false)] {
+        let fake = FakeAws::new();
+        let mut config = member_config(PreviousKeyAction::Delete);
+        config.member_role.as_mut().unwrap().path = "/security/".into();
+        let rotator = fake.rotator(config);
+        let role = MemberRoleSetup {
+            path: deployed_at.into(),
+            ..deployed_role()
+        };
+        fake.add_member(MEMBER_A, Some(role));
+        member_secret(&fake, MEMBER_A, SECRET);
+        let rotated = rotate(&fake, &rotator, SECRET).await;
+        assert_eq!(rotated.is_ok(), works, "role at {deployed_at}: {rotated:?}");
+        if let Err(e) = rotated {
+            let arn = format!("arn:aws:iam::{MEMBER_A}:role/security/{ROLE}");
+            assert!(e.to_string().contains(&arn), "{e}");
+        }
     }
 }
 
@@ -243,6 +274,7 @@ async fn an_account_id_that_is_not_12_digits_is_refused() {
         r#""11111111111""#,
         r#""1111111111112""#,
         r#""11111111111a""#,
+        r#""111111111111", "accountId": "222222222222""#,
         "111111111111",
         "null",
         r#""""#,

@@ -18,6 +18,8 @@ pub struct FakeOrg {
     pub estates: BTreeMap<(String, String), Arc<FakeEstate>>,
     pub refused: BTreeMap<String, String>,
     pub listed: Vec<OrgAccount>,
+    /// Account to the Regions it has enabled; by default, those it has an estate in.
+    pub enabled: BTreeMap<String, Vec<String>>,
     /// Every (account, Region) entered, in order.
     pub entered: Mutex<Vec<(String, String)>>,
 }
@@ -55,5 +57,13 @@ impl Estate for FakeOrg {
         let key = (account.to_owned(), region.to_owned());
         let estate = self.estates.get(&key).cloned().unwrap_or_default();
         Ok(estate)
+    }
+
+    async fn enabled_regions(&self, account: &str) -> Result<Vec<String>, String> {
+        if let Some(regions) = self.enabled.get(account) {
+            return Ok(regions.clone());
+        }
+        let of_account = self.estates.keys().filter(|(a, _)| a == account);
+        Ok(of_account.map(|(_, region)| region.clone()).collect())
     }
 }

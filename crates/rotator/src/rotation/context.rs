@@ -14,7 +14,7 @@ use crate::aws::{
 use crate::binding::{self, Binding};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::Problem;
+use crate::error::{Problem, Unbound};
 use crate::event::RotationEvent;
 use crate::holder::{arn_partition, Holder};
 use crate::overrides::Effective;
@@ -181,11 +181,12 @@ impl Rotation<'_> {
             Binding::Unbound => None,
             Binding::BoundElsewhere(other) => Some(other),
         };
-        Err(Problem::UserNotBound {
-            user: user.to_string(),
+        Err(Problem::UserNotBound(Box::new(Unbound {
+            user: user.user.clone(),
+            account: user.account.clone(),
             secret_arn: secret_arn.clone(),
             bound_to,
-        })
+        })))
     }
 
     /// §9: AWSCURRENT must still be on a version older than this rotation, and the rotation's

@@ -93,6 +93,8 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberRoleSetup {
     pub name: String,
+    /// `/` or `/a/b/`.
+    pub path: String,
     pub external_id: String,
     pub trusts_function: bool,
 }
@@ -1036,11 +1038,16 @@ impl Sts for FakeAws {
 impl MemberAccounts for FakeAws {
     async fn iam_as(&self, role_arn: &str, external_id: &str) -> Result<Arc<dyn Iam>, AwsError> {
         let account = role_arn.split(':').nth(4).unwrap_or_default().to_owned();
-        let name = role_arn.rsplit('/').next().unwrap_or_default();
+        let path_and_name = role_arn
+            .split(":role")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
         call!(self, "AssumeRole", |s| {
             let role = s.world.members.get(&account).and_then(|m| m.role.as_ref());
             let allowed = role.is_some_and(|role| {
-                role.name == name && role.trusts_function && role.external_id == external_id
+                let deployed = format!("{}{}", role.path, role.name);
+                deployed == path_and_name && role.trusts_function && role.external_id == external_id
             });
             if !allowed {
                 let message = format!("User: {FUNCTION_ROLE_ARN} is not authorized to perform: sts:AssumeRole on resource: {role_arn}");
