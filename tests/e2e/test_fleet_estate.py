@@ -178,3 +178,13 @@ def test_a_throttled_scan_slows_down_and_finishes(stack, fleet, org):
     assert secrets and all(s["verdict"] != "unreadable" for s in secrets), secrets
     throttled = [c for c in stack.call("GET", "/_layer/calls") if c["action"] in ("BatchGetSecretValue", "ListAccessKeys")]
     assert len(throttled) >= 5, "the throttled calls were made again"
+
+
+def test_every_region_each_account_has_enabled(stack, fleet, org):
+    """--regions all: account:ListRegions as each account sees it (the layer serves it)."""
+    a, b = org["members"]
+    stack.configure(enabled_regions={a: ["eu-west-1"], b: ["us-east-1", "eu-west-1", "ap-south-1"]})
+    report = fleet.json("scan", "--accounts", f"{a},{b}", "--regions", "all")
+    assert set(targets(report)) == {(a, "eu-west-1"), (b, "ap-south-1"), (b, "eu-west-1"), (b, "us-east-1")}
+    mixed = fleet.run("scan", "--accounts", a, "--regions", "all,eu-west-1")
+    assert mixed.returncode == 2 and "--regions all stands alone" in mixed.stderr, mixed.stderr
