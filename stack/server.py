@@ -14,9 +14,9 @@ Beside the AWS APIs it serves the layer's own endpoints:
                           "propagation_delay": seconds, "rotation_retries": N,
                           "faults": [{"action": "ListAccessKeys", "kind": "throttle"|"5xx"|"slow"|"reset",
                                       "count": N, "seconds": S}]}   (injected faults, a test tool)
-                          "crash": {"after_calls": N, "after_effect": bool} or null,
+                          "crash": {"after_calls": N, "after_effect": bool} or null
+                          (the process dies at the next request after N: see layer.crash_decision),
                           "enabled_regions": {account: [Region, ...]} (account:ListRegions)
-                          (the process dies at the next request after N: see layer.crash_decision)
   GET  /_layer/calls     every AWS request served: {"key", "service", "action", "at"}
   GET  /_layer/rotations the outcome of every RotateSecret (steps, errorType, errorMessage)
   POST /_layer/start     {"secret", "token", "function_arn"}: only the placeholder of a rotation, as
@@ -24,12 +24,12 @@ Beside the AWS APIs it serves the layer's own endpoints:
   POST /_layer/retry     {"secret"}: Secrets Manager's own retry of an incomplete rotation: the
                          whole rotation again, with the same token
   GET  /_layer/rotation-tokens   the RotationTokens sent (secret material: for leak checks only)
-  POST /_layer/age       test support: dates moved into the past (all of them by {"hours"}, or a
+  POST /_layer/age       test support: dates moved into the past (by {"hours"}: every account's keys and the default account's us-east-1 secrets; or a
                          key's CreateDate or last use, a secret's last rotation, a version's
                          CreatedDate); see layer.age
   POST /_layer/schedule  {"function_arn", "time"?}: an EventBridge "Scheduled Event" delivered to
                          the function, as a schedule rule would; -> {"event", "answer", "error"}
-  POST /_layer/populate  test support: {"n", "function_arn", "account"?, "region"?}: n bound users
+  POST /_layer/populate  test support: {"n", "function_arn", "account"?, "region"?, "prefix"?}: n bound users
                          and secrets rotated once by that function, made in-process in that
                          account and Region (moto's default ones if not given); see layer.populate
   POST /_layer/reset     moto's state and the layer's records, back to empty; signatures off

@@ -96,7 +96,9 @@ def check_parameters_match_the_function_template(t):
     assert params["RolePath"]["AllowedPattern"] == function["MemberRolePath"]["AllowedPattern"]
     assert params["UserPath"]["AllowedPattern"] == function["UserPath"]["AllowedPattern"]
     assert params["RoleName"]["AllowedPattern"].replace("{1,64}", "{0,64}") == function["MemberRoleName"]["AllowedPattern"]
-    assert params["ExternalId"]["AllowedPattern"].replace("]+$", "]{0,1224}$") == function["MemberRoleExternalId"]["AllowedPattern"]
+    assert (params["ExternalId"]["MinLength"], params["ExternalId"]["MaxLength"]) == (2, 1224)
+    assert params["ExternalId"]["AllowedPattern"].replace("^[", "^([").replace("]+$", "]{2,1224})?$") == \
+        function["MemberRoleExternalId"]["AllowedPattern"]
     assert "Default" not in params["ExternalId"] and "Default" not in params["CentralFunctionRoleArn"]
 
 

@@ -191,8 +191,9 @@ def check_kms_only_with_a_key(t):
 
 
 def check_member_role_only_when_named(t):
-    """§17: sts:AssumeRole of the member role's name and path, in any account, only when
-    MemberRoleName is set; the external id is then required; the role to trust is an output."""
+    """§17: sts:AssumeRole of the member role's name and path, in accounts of the function's own
+    organization, only when MemberRoleName is set; the external id is then required (and without
+    the name, neither it nor a path may be given); the role to trust is an output."""
     condition, document, otherwise = conditional_document(t, "CrossAccount")
     assert otherwise == {"Ref": "AWS::NoValue"}
     assert t["Conditions"]["CrossAccount"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MemberRoleName"}, ""]}]}
@@ -205,6 +206,10 @@ def check_member_role_only_when_named(t):
     (assertion,) = t["Rules"]["ExternalIdWithMemberRole"]["Assertions"]
     assert assertion["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MemberRoleExternalId"}, ""]}]}
     assert t["Rules"]["ExternalIdWithMemberRole"]["RuleCondition"] == t["Conditions"]["CrossAccount"]
+    off = t["Rules"]["NoMemberSettingsWithoutMemberRole"]
+    assert off["RuleCondition"] == {"Fn::Equals": [{"Ref": "MemberRoleName"}, ""]}
+    assert off["Assertions"][0]["Assert"] == {"Fn::And": [{"Fn::Equals": [{"Ref": "MemberRoleExternalId"}, ""]},
+                                                          {"Fn::Equals": [{"Ref": "MemberRolePath"}, "/"]}]}
     assert t["Outputs"]["FunctionRoleArn"]["Value"] == {"Fn::GetAtt": ["RotatorFunctionRole", "Arn"]}
 
 

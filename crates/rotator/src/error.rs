@@ -113,7 +113,7 @@ pub enum Problem {
     #[error("the value names AccountId {account}, not the secret's own account, but this function has no member role to enter it: set MEMBER_ROLE_NAME and MEMBER_ROLE_EXTERNAL_ID (the template's MemberRoleName and MemberRoleExternalId) and deploy member-role.yaml to that account, or remove AccountId from the value; nothing was changed")]
     CrossAccountNotConfigured { account: String },
 
-    #[error("cannot enter account {account}: sts:AssumeRole of {role_arn} was refused ({reason}). AWS answers so when the role does not exist, when its trust policy does not trust this function's role, and when the external id differs: check that the member-role stack is deployed in account {account}, that it trusts this function's role, and that its ExternalId equals MEMBER_ROLE_EXTERNAL_ID; nothing was changed")]
+    #[error("cannot enter account {account}: sts:AssumeRole of {role_arn} was refused ({reason}). AWS answers so when the role does not exist, when its trust policy does not trust this function's role, when the external id differs, and when the function's own policy refuses (no sts:AssumeRole, or an account outside the function's organization): check that the member-role stack is deployed in account {account}, that it trusts this function's role, that its ExternalId equals MEMBER_ROLE_EXTERNAL_ID, and that the account is in this organization; nothing was changed")]
     MemberRoleRefused {
         account: String,
         role_arn: String,

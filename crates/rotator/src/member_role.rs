@@ -71,7 +71,8 @@ impl MemberRole {
             ));
         }
         let path = path.unwrap_or_else(|| "/".to_owned());
-        let path_chars = |c: char| c.is_ascii_graphic() && c != '\\';
+        // As IAM takes paths: printable ASCII between the slashes.
+        let path_chars = |c: char| c.is_ascii_graphic();
         if !path.starts_with('/')
             || !path.ends_with('/')
             || path.len() > 512
