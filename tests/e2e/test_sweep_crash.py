@@ -30,48 +30,6 @@ def calls(stack):
     return len(stack.call("GET", "/_layer/calls"))
 
 
-def test_a_crash_at_any_request_of_the_sweep_converges(stack, functions, world):
-    function = functions("retire")
-    user, secret, old, _ = idle_secret(stack, world, function)
-    before = calls(stack)
-    assert stack.sweep(function)["deactivated"] == 1
-    requests = calls(stack) - before
-    world.sm.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
-    assert requests >= 8, requests
-
-    cells = 0
-    for call in range(requests):
-        for after_effect in (False, True):
-            cell = f"request {call} {'after its effect' if after_effect else 'before it is sent'}"
-            user, secret, old, consumer = idle_secret(stack, world, function)
-            before = len(stack.call("GET", "/_layer/calls"))
-            stack.configure(crash={"after_calls": call, "after_effect": after_effect})
-            try:
-                answer = stack.call("POST", "/_layer/schedule", {"function_arn": function.arn})
-            finally:
-                stack.configure(crash=None)
-            crashed_at = stack.call("GET", "/_layer/calls")[before + call]["action"]
-            crashed = answer["error"] is not None or answer["answer"]["failed"] > 0 or crashed_at == "PutEvents"
-            assert crashed, f"{cell}: the crash is seen: {answer}"
-            assert consumer.use() == world.iam.get_user(UserName=user)["User"]["Arn"], f"{cell}: the current key works"
-
-            report = stack.sweep(function)
-            assert report["failed"] == 0, f"{cell}: {report}"
-            keys = world.keys(user)
-            assert keys[old] == "Inactive", f"{cell}: {keys}"
-            assert (tag_of(world, secret) or "").startswith(old + " "), f"{cell}: the quarantine is recorded"
-            assert keys[world.key_of(secret)] == "Active", f"{cell}: the current key is untouched"
-
-            stack.age(8 * 24)
-            stack.sweep(function)
-            assert old not in world.keys(user), f"{cell}: deleted after the quarantine"
-            assert tag_of(world, secret) is None, f"{cell}"
-            world.sm.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
-            cells += 1
-    assert cells == 2 * requests
-    print(f"\nsweep crash matrix against the local stack: {cells} cells run, {cells} passed ({requests} requests per sweep)")
-
-
 def quarantined_secret(stack, world, function):
     """A secret whose previous key the sweep deactivated, its quarantine now over."""
     user, secret, old, consumer = idle_secret(stack, world, function)
@@ -80,28 +38,65 @@ def quarantined_secret(stack, world, function):
     return user, secret, old, consumer
 
 
-def test_a_crash_at_any_request_of_the_deleting_sweep_converges(stack, functions, world):
-    function = functions("retire")
-    user, secret, old, _ = quarantined_secret(stack, world, function)
+def crash_cells(stack, world, function, prepare, outcome):
+    """The matrix: a clean sweep over a secret from `prepare` counts its requests (and must
+    report `outcome` once); then, for each request, before it is sent and after its effect, a
+    fresh secret and a sweep that dies there. Yields (cell, user, secret, old key, the dying
+    sweep's answer, the request it died at), after checking that the current key still works;
+    the secret is deleted once the caller is done with the cell."""
+    _, secret, _, _ = prepare(stack, world, function)
     before = calls(stack)
-    assert stack.sweep(function)["deleted"] == 1
+    assert stack.sweep(function)[outcome] == 1
     requests = calls(stack) - before
     world.sm.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
-
+    assert requests >= 8, requests
     for call in range(requests):
         for after_effect in (False, True):
-            cell = f"request {call} {'after its effect' if after_effect else 'before it is sent'}"
-            user, secret, old, consumer = quarantined_secret(stack, world, function)
+            cell = f"request {call} of {requests} {'after its effect' if after_effect else 'before it is sent'}"
+            user, secret, old, consumer = prepare(stack, world, function)
+            before = calls(stack)
             stack.configure(crash={"after_calls": call, "after_effect": after_effect})
             try:
-                stack.call("POST", "/_layer/schedule", {"function_arn": function.arn})
+                answer = stack.call("POST", "/_layer/schedule", {"function_arn": function.arn})
             finally:
                 stack.configure(crash=None)
+            crashed_at = stack.call("GET", "/_layer/calls")[before + call]["action"]
             assert consumer.use() == world.iam.get_user(UserName=user)["User"]["Arn"], f"{cell}: the current key works"
-            report = stack.sweep(function)
-            assert report["failed"] == 0, f"{cell}: {report}"
-            assert old not in world.keys(user), f"{cell}: deleted"
-            assert tag_of(world, secret) is None, f"{cell}: the tag goes with the key"
-            assert world.keys(user)[world.key_of(secret)] == "Active", f"{cell}"
+            yield cell, user, secret, old, answer, crashed_at
             world.sm.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
-    print(f"\ndeleting sweep crash matrix: {2 * requests} cells run and passed ({requests} requests per sweep)")
+
+
+def test_a_crash_at_any_request_of_the_sweep_converges(stack, functions, world):
+    function = functions("retire")
+    cells = 0
+    for cell, user, secret, old, answer, crashed_at in crash_cells(stack, world, function, idle_secret, "deactivated"):
+        crashed = answer["error"] is not None or answer["answer"]["failed"] > 0 or crashed_at == "PutEvents"
+        assert crashed, f"{cell}: the crash is seen: {answer}"
+        report = stack.sweep(function)
+        assert report["failed"] == 0, f"{cell}: {report}"
+        keys = world.keys(user)
+        assert keys[old] == "Inactive", f"{cell}: {keys}"
+        assert (tag_of(world, secret) or "").startswith(old + " "), f"{cell}: the quarantine is recorded"
+        assert keys[world.key_of(secret)] == "Active", f"{cell}: the current key is untouched"
+
+        stack.age(8 * 24)
+        stack.sweep(function)
+        assert old not in world.keys(user), f"{cell}: deleted after the quarantine"
+        assert tag_of(world, secret) is None, f"{cell}"
+        cells += 1
+    assert cells >= 16
+    print(f"\nsweep crash matrix against the local stack: {cells} cells run and passed")
+
+
+def test_a_crash_at_any_request_of_the_deleting_sweep_converges(stack, functions, world):
+    function = functions("retire")
+    cells = 0
+    for cell, user, secret, old, _, _ in crash_cells(stack, world, function, quarantined_secret, "deleted"):
+        report = stack.sweep(function)
+        assert report["failed"] == 0, f"{cell}: {report}"
+        assert old not in world.keys(user), f"{cell}: deleted"
+        assert tag_of(world, secret) is None, f"{cell}: the tag goes with the key"
+        assert world.keys(user)[world.key_of(secret)] == "Active", f"{cell}"
+        cells += 1
+    assert cells >= 16
+    print(f"\ndeleting sweep crash matrix: {cells} cells run and passed")

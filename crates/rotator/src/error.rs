@@ -11,7 +11,8 @@ use std::fmt;
 use lambda_runtime::Diagnostic;
 
 use crate::aws::AwsError;
-use crate::binding::{tag_user_command, BINDING_TAG, MAX_TAG_VALUE_LEN};
+use crate::binding::{BINDING_TAG, MAX_TAG_VALUE_LEN};
+use crate::messages::{in_use_message, unbound_message, InUse, Unbound};
 use crate::step::Step;
 
 /// What went wrong. Each message says what is wrong and what to do about it; none holds secret
@@ -58,14 +59,8 @@ pub enum Problem {
     #[error("{reason}: going on would move AWSCURRENT off a value a person (or another tool) put there, and act on its key. Nothing was changed. If that value is right, cancel this rotation: remove AWSPENDING from version {token}, and delete the key its value holds, if any (aws iam delete-access-key), which no secret will hold then; if not, put AWSCURRENT back where it was and let Secrets Manager retry")]
     CurrentWrittenDuringRotation { reason: String, token: String },
 
-    #[error("the previous access key {key_id} of IAM user {user} was last used at {last_use}, within RETIRE_IDLE_HOURS={idle_hours}: a consumer may not have moved to AWSCURRENT yet, and deleting it now (to make room for a new key) would cut that consumer off. Nothing was changed. A later attempt (Secrets Manager's retry, or the next rotation) goes ahead once the key has been idle for {idle_hours} hours. To go ahead now, once nothing needs the key, deactivate it (aws iam update-access-key --user-name {user} --access-key-id {key_id} --status Inactive) and rotate again")]
-    PreviousKeyInUse {
-        key_id: String,
-        user: String,
-        /// When, and where if IAM says: "2026-12-03T10:00:00Z by sts in eu-west-1".
-        last_use: String,
-        idle_hours: u64,
-    },
+    #[error("{}", in_use_message(.0))]
+    PreviousKeyInUse(Box<InUse>),
 
     #[error("AWSCURRENT holds access key {key_id}, which IAM user {user} does not have: the secret and the user disagree. Fix the secret by hand (or write a value with only UserName to start over); nothing was changed")]
     KeyNotOwnedByUser { key_id: String, user: String },
@@ -127,7 +122,7 @@ pub enum Problem {
 impl Problem {
     pub fn is_transient(&self) -> bool {
         match self {
-            Problem::KeyNotPropagated { .. } | Problem::PreviousKeyInUse { .. } => true,
+            Problem::KeyNotPropagated { .. } | Problem::PreviousKeyInUse(_) => true,
             Problem::Aws(e) => e.is_transient(),
             _ => false,
         }
@@ -148,7 +143,7 @@ impl Problem {
             Problem::SecretArnTooLong { .. } => "SecretArnTooLong",
             Problem::NotAKeySecret { .. } => "NotAKeySecret",
             Problem::CurrentWrittenDuringRotation { .. } => "CurrentWrittenDuringRotation",
-            Problem::PreviousKeyInUse { .. } => "PreviousKeyInUse",
+            Problem::PreviousKeyInUse(_) => "PreviousKeyInUse",
             Problem::KeyNotOwnedByUser { .. } => "KeyNotOwnedByUser",
             Problem::CurrentKeyInactive { .. } => "CurrentKeyInactive",
             Problem::NoFreeKeySlot { .. } => "NoFreeKeySlot",
@@ -163,49 +158,6 @@ impl Problem {
             Problem::Aws(e) => return format!("Aws.{}", e.code.as_deref().unwrap_or("NoAnswer")),
         };
         name.to_owned()
-    }
-}
-
-/// "<date> by sts in eu-west-1": when and where IAM saw a key used, so its consumer can be found.
-pub fn describe_use(at: &str, service: Option<&str>, region: Option<&str>) -> String {
-    match (service, region) {
-        (Some(service), Some(region)) => format!("{at} by {service} in {region}"),
-        (Some(service), None) => format!("{at} by {service}"),
-        (None, Some(region)) => format!("{at} in {region}"),
-        (None, None) => at.to_owned(),
-    }
-}
-
-/// A user the secret may not act for (§15), boxed: the error stays small.
-#[derive(Debug)]
-pub struct Unbound {
-    pub user: String,
-    /// The member account the user is in (§17), if not the secret's own.
-    pub account: Option<String>,
-    pub secret_arn: String,
-    /// The secret the user's tag names instead, if any.
-    pub bound_to: Option<String>,
-}
-
-/// §15: who decides, and the command that binds (or re-binds) the user to this secret.
-fn unbound_message(unbound: &Unbound) -> String {
-    let Unbound {
-        user,
-        account,
-        secret_arn,
-        bound_to,
-    } = unbound;
-    let command = tag_user_command(user, secret_arn);
-    let (user, admin) = match account {
-        None => (user.to_owned(), "an IAM administrator".to_owned()),
-        Some(account) => (
-            format!("{user} in account {account}"),
-            format!("an IAM administrator of account {account}"),
-        ),
-    };
-    match bound_to {
-        None => format!("IAM user {user} is not bound to this secret: it has no tag {BINDING_TAG}, and the function makes, deletes or deactivates keys only for a user whose tag names the secret being rotated. If this secret is meant to hold the user's access key, {admin} binds it with `{command}`; nothing was changed"),
-        Some(other) => format!("IAM user {user} is bound to another secret, {other} (its tag {BINDING_TAG}): one user's keys are managed by one secret. If this secret is to take the user over, stop rotating the other one and have {admin} re-bind the user with `{command}`; nothing was changed"),
     }
 }
 

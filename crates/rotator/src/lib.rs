@@ -13,6 +13,7 @@ pub mod holder;
 pub mod lifecycle;
 pub mod logging;
 pub mod member_role;
+pub mod messages;
 pub mod metrics;
 pub mod overrides;
 pub mod retire;

@@ -426,3 +426,24 @@ fn the_member_role_is_configured_whole_or_not_at_all() {
         );
     }
 }
+
+/// Under retire, a second rotation while the member's previous key is in use is refused; the
+/// command to deactivate it works as written and says in which account it runs.
+#[tokio::test(start_paused = true)]
+async fn a_previous_key_in_use_names_its_account_and_a_working_command() {
+    let (fake, rotator) = with_member_a(PreviousKeyAction::Retire);
+    let first = member_secret(&fake, MEMBER_A, SECRET);
+    rotate(&fake, &rotator, SECRET).await.unwrap();
+    fake.use_key(USER, &first);
+    let token = fake.start_rotation(SECRET).unwrap();
+    let message = refused(
+        &fake,
+        &rotator,
+        Step::CreateSecret,
+        &token,
+        "Transient.PreviousKeyInUse",
+    )
+    .await;
+    let command = format!("in account {MEMBER_A}: aws iam update-access-key --user-name {USER} --access-key-id {first}");
+    assert!(message.contains(&command), "{message}");
+}

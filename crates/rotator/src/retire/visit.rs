@@ -12,11 +12,11 @@ use super::decide::{self, Decision, Facts, Settings, Tag, Why, INACTIVE_SINCE_TA
 use super::previous::{previous_key, unchanged, Found, Skip};
 use crate::aws::{KeyStatus, SecretMetadata};
 use crate::binding::{self, Binding};
-use crate::error::{describe_use, Problem};
+use crate::error::Problem;
 use crate::lifecycle::{self, Subject};
+use crate::messages::describe_use;
 use crate::metrics;
 use crate::rotation::Rotator;
-use crate::secret_value::format_date;
 
 /// What the visit of one secret came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +107,7 @@ pub(super) async fn visit(
     if binding::binding_of(&iam_user.tags, &metadata.arn) != Binding::Bound {
         return Ok(Outcome::Skipped(Skip::UserNotBound));
     }
-    let last_use = describe_last_use(&facts);
+    let last_use = describe_use(&facts.last_use);
     let subject = Subject {
         secret_arn: &metadata.arn,
         user: holder,
@@ -180,8 +180,7 @@ pub(super) async fn visit(
             }
             let event = lifecycle::event(lifecycle::DELETED, &subject, used);
             lifecycle::publish(&*rotator.events, event).await;
-            let untag = rotator.secrets.untag_secret(arn, INACTIVE_SINCE_TAG);
-            untag.await?;
+            untag(rotator, arn).await?;
             Ok(Outcome::Deleted)
         }
         Decision::Wait | Decision::Alarm => Ok(Outcome::Waiting),
@@ -201,17 +200,19 @@ async fn promoted(
     Ok(created.map(|created| metadata.last_rotated.map_or(created, |l| l.max(created))))
 }
 
-fn describe_last_use(facts: &Facts) -> String {
-    let at = facts.last_use.at.map_or("never".to_owned(), format_date);
-    let use_ = &facts.last_use;
-    describe_use(&at, use_.service.as_deref(), use_.region.as_deref())
-}
-
 async fn tag(rotator: &Rotator, arn: &str, key_id: &str, tag: Tag) -> Result<(), Problem> {
     let value = decide::tag_value(key_id, tag);
     Ok(rotator
         .secrets
         .tag_secret(arn, INACTIVE_SINCE_TAG, &value)
+        .await?)
+}
+
+/// Removes the bookkeeping tag (a secret without it is no error).
+async fn untag(rotator: &Rotator, arn: &str) -> Result<(), Problem> {
+    Ok(rotator
+        .secrets
+        .untag_secret(arn, INACTIVE_SINCE_TAG)
         .await?)
 }
 
@@ -223,10 +224,7 @@ async fn untag_if_tagged(
     outcome: Outcome,
 ) -> Result<Outcome, Problem> {
     if metadata.tags.iter().any(|(k, _)| k == INACTIVE_SINCE_TAG) {
-        rotator
-            .secrets
-            .untag_secret(&metadata.arn, INACTIVE_SINCE_TAG)
-            .await?;
+        untag(rotator, &metadata.arn).await?;
         info!("removed the bookkeeping tag: its key is gone, or it named another key");
     }
     Ok(outcome)

@@ -14,9 +14,10 @@ use crate::aws::{
 use crate::binding::{self, Binding};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::{Problem, Unbound};
+use crate::error::Problem;
 use crate::event::RotationEvent;
 use crate::holder::{arn_partition, Holder};
+use crate::messages::Unbound;
 use crate::overrides::Effective;
 use crate::secret_value::SecretValue;
 use crate::user_name::NoUser;

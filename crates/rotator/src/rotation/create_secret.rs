@@ -8,9 +8,10 @@ use super::context::Rotation;
 use super::keys::{self, DeleteReason, Evidence, RoomPlan};
 use crate::aws::{AccessKeyInfo, Iam, KeyStatus, Pending, VersionRef, AWSCURRENT, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
-use crate::error::{describe_use, Problem};
+use crate::error::Problem;
 use crate::holder::Holder;
-use crate::secret_value::{format_date, SecretValue};
+use crate::messages::{describe_use, InUse};
+use crate::secret_value::SecretValue;
 
 pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     let secrets = &r.rotator.secrets;
@@ -227,16 +228,13 @@ async fn refuse_a_previous_key_in_use(
     for (key_id, _) in previous.filter(|(id, _)| active(id)) {
         let used = iam.access_key_last_used(key_id).await?;
         if keys::still_in_use(used.at, r.rotator.clock.now(), idle) {
-            return Err(Problem::PreviousKeyInUse {
+            return Err(Problem::PreviousKeyInUse(Box::new(InUse {
                 key_id: key_id.clone(),
-                user: user.to_string(),
-                last_use: describe_use(
-                    &used.at.map(format_date).unwrap_or_default(),
-                    used.service.as_deref(),
-                    used.region.as_deref(),
-                ),
+                user: user.user.clone(),
+                account: user.account.clone(),
+                last_use: describe_use(&used),
                 idle_hours: idle.as_secs() / 3_600,
-            });
+            })));
         }
     }
     Ok(())
