@@ -27,7 +27,7 @@ def raw_error(client, call, **kwargs):
 def broken_secret(world):
     """A secret whose createSecret fails: its key is not the user's."""
     user, _ = world.user()
-    return world.secret({"UserName": user, "AccessKeyId": "AKIANOTTHEUSERS0000", "SecretAccessKey": "x"})
+    return world.secret({"UserName": user, "AccessKeyId": "AKIANOTTHEUSERS0000X", "SecretAccessKey": "x"})
 
 
 def test_rotate_secret_makes_an_empty_placeholder_stops_at_the_first_failure_and_promotes_nothing(functions, world):
@@ -133,10 +133,10 @@ def test_get_secret_value_without_a_stage_answers_awscurrent_after_a_promotion(w
     """Consumers read `get-secret-value --secret-id` with no stage: AWS answers AWSCURRENT. Moto
     answered the version current when a value was last written, the old key after a rotation."""
     secret = world.secret({"UserName": "nobody"}, bind=False)
-    _, token = promoted(world, secret, '{"UserName": "nobody", "AccessKeyId": "AKIANEW"}')
+    _, token = promoted(world, secret, '{"UserName": "nobody", "AccessKeyId": "AKIANEWXXXXXXXXXXXXX"}')
     answer = world.sm.get_secret_value(SecretId=secret)
     assert answer["VersionId"] == token
-    assert "AKIANEW" in answer["SecretString"]
+    assert "AKIANEWXXXXXXXXXXXXX" in answer["SecretString"]
     assert world.sm.batch_get_secret_value(SecretIdList=[secret])["SecretValues"][0]["VersionId"] == token
 
 

@@ -34,10 +34,10 @@ fn report<'a>(scan: &'a ScanReport, name: &str) -> &'a SecretReport {
 
 /// alice's secret holds her only key; her user is bound to it unless `bound` is false.
 fn alice(estate: &FakeEstate, bound: bool) -> String {
-    estate.key("alice", "AKIAALICE1", NOW - 10 * DAY);
+    estate.key("alice", "AKIAALICE1XXXXXXXXXX", NOW - 10 * DAY);
     let arn = estate.secret(
         "app/prod/alice",
-        &key_value("alice", "AKIAALICE1"),
+        &key_value("alice", "AKIAALICE1XXXXXXXXXX"),
         NOW - 10 * DAY,
     );
     if bound {
@@ -62,10 +62,10 @@ fn only(outcomes: &[SecretOutcome]) -> &SecretOutcome {
 async fn scan_tells_a_bound_user_from_an_unbound_one_and_ignores_unrelated_secrets() {
     let estate = FakeEstate::default();
     let alice_arn = alice(&estate, true);
-    estate.key("bob", "AKIABOB1", NOW - 10 * DAY);
+    estate.key("bob", "AKIABOB1XXXXXXXXXXXX", NOW - 10 * DAY);
     estate.secret(
         "app/prod/bob",
-        &key_value("bob", "AKIABOB1"),
+        &key_value("bob", "AKIABOB1XXXXXXXXXXXX"),
         NOW - 10 * DAY,
     );
     estate.secret("app/prod/db", r#"{"host":"db","port":5432}"#, NOW);
@@ -90,10 +90,10 @@ async fn scan_tells_a_bound_user_from_an_unbound_one_and_ignores_unrelated_secre
 async fn scan_names_the_keys_no_version_holds() {
     let estate = FakeEstate::default();
     alice(&estate, true);
-    estate.key("alice", "AKIAHANDMADE", NOW - DAY);
+    estate.key("alice", "AKIAHANDMADEXXXXXXXX", NOW - DAY);
     let scan = scan_all(&estate).await;
     let alice = report(&scan, "app/prod/alice");
-    assert_eq!(alice.foreign_keys, vec!["AKIAHANDMADE".to_owned()]);
+    assert_eq!(alice.foreign_keys, vec!["AKIAHANDMADEXXXXXXXX".to_owned()]);
     assert!(alice
         .findings
         .iter()
@@ -136,7 +136,11 @@ async fn enable_does_not_bind_a_user_whose_key_another_secret_also_holds() {
     // The reviewer's attack: a leaked key stored in a secret the attacker can write.
     let estate = FakeEstate::default();
     alice(&estate, false);
-    estate.secret("attacker/copy", &key_value("alice", "AKIAALICE1"), NOW);
+    estate.secret(
+        "attacker/copy",
+        &key_value("alice", "AKIAALICE1XXXXXXXXXX"),
+        NOW,
+    );
     let scan = scan_all(&estate).await;
     let secrets: Vec<SecretReport> = scan
         .secrets
@@ -162,8 +166,8 @@ async fn enable_does_not_bind_a_user_whose_key_another_secret_also_holds() {
 async fn enable_does_not_bind_on_a_key_id_that_does_not_authenticate() {
     // The key id is the user's, but the stored secret access key is not: ids are not secret.
     let estate = FakeEstate::default();
-    estate.key("alice", "AKIAALICE1", NOW - 10 * DAY);
-    let forged = serde_json::json!({"UserName": "alice", "AccessKeyId": "AKIAALICE1", "SecretAccessKey": "guessed"});
+    estate.key("alice", "AKIAALICE1XXXXXXXXXX", NOW - 10 * DAY);
+    let forged = serde_json::json!({"UserName": "alice", "AccessKeyId": "AKIAALICE1XXXXXXXXXX", "SecretAccessKey": "guessed"});
     estate.secret("app/prod/alice", &forged.to_string(), NOW);
     let scan = scan_all(&estate).await;
 
@@ -242,8 +246,8 @@ async fn rotate_leaves_a_secret_with_rotation_off() {
     assert!(estate.changes().is_empty());
 }
 
-/// alice's rotation started two days ago and stopped after createSecret made AKIANEW, which is
-/// in its pending version; `orphan_used` says whether IAM shows AKIANEW used.
+/// alice's rotation started two days ago and stopped after createSecret made AKIANEWXXXXXXXXXXXXX, which is
+/// in its pending version; `orphan_used` says whether IAM shows AKIANEWXXXXXXXXXXXXX used.
 async fn stuck(
     orphan_used: bool,
     pending_holds_it: bool,
@@ -256,13 +260,13 @@ async fn stuck(
         &arn,
         "v-pending",
         pending_holds_it
-            .then(|| key_value("alice", "AKIANEW"))
+            .then(|| key_value("alice", "AKIANEWXXXXXXXXXXXXX"))
             .as_deref(),
         started,
     );
-    estate.key("alice", "AKIANEW", started + 5);
+    estate.key("alice", "AKIANEWXXXXXXXXXXXXX", started + 5);
     if orphan_used {
-        estate.use_key("AKIANEW", NOW - DAY);
+        estate.use_key("AKIANEWXXXXXXXXXXXXX", NOW - DAY);
     }
     let scan = scan_all(&estate).await;
     (estate, arn, scan.secrets)
@@ -282,10 +286,13 @@ async fn unstick_deletes_a_never_used_key_of_the_abandoned_rotation_and_keeps_th
         estate.changes(),
         vec![
             format!("RemovePending {arn} v-pending"),
-            "DeleteAccessKey alice AKIANEW".to_owned()
+            "DeleteAccessKey alice AKIANEWXXXXXXXXXXXXX".to_owned()
         ]
     );
-    assert_eq!(estate.key_ids("alice"), vec!["AKIAALICE1".to_owned()]);
+    assert_eq!(
+        estate.key_ids("alice"),
+        vec!["AKIAALICE1XXXXXXXXXX".to_owned()]
+    );
 }
 
 #[tokio::test]
@@ -294,7 +301,7 @@ async fn unstick_never_deletes_a_key_iam_shows_used() {
     let done = unstick::unstick(&estate, &secrets, NOW, None, true, 4).await;
     assert_eq!(only(&done).outcome, Outcome::Done);
     assert!(
-        only(&done).detail.contains("left AKIANEW"),
+        only(&done).detail.contains("left AKIANEWXXXXXXXXXXXXX"),
         "{}",
         only(&done).detail
     );
@@ -306,7 +313,9 @@ async fn unstick_never_deletes_a_key_iam_shows_used() {
         "{:?}",
         estate.changes()
     );
-    assert!(estate.key_ids("alice").contains(&"AKIANEW".to_owned()));
+    assert!(estate
+        .key_ids("alice")
+        .contains(&"AKIANEWXXXXXXXXXXXXX".to_owned()));
 }
 
 #[tokio::test]

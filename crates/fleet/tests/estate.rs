@@ -58,7 +58,7 @@ fn populated() -> FakeOrg {
         for region in REGIONS {
             let estate = org.estate(account, region);
             let user = format!("ci-{region}");
-            let id = format!("AKIA{}{}", &account[..4], region.len());
+            let id = format!("AKIA{}{:012}", &account[..4], region.len());
             estate.key(&user, &id, NOW - 10 * DAY);
             let arn = estate.secret(&format!("ci/{region}"), &key_value(&user, &id), NOW - DAY);
             estate.tag_binding(&user, &arn);
@@ -146,8 +146,8 @@ async fn a_replica_is_shown_as_a_replica_of_its_primary() {
     let mut org = FakeOrg::default();
     let primary = org.estate(CENTRAL, "us-east-1");
     let replica = org.estate(CENTRAL, "eu-west-1");
-    primary.key("ci", "AKIACI1", NOW - DAY);
-    let value = key_value("ci", "AKIACI1");
+    primary.key("ci", "AKIACI1XXXXXXXXXXXXX", NOW - DAY);
+    let value = key_value("ci", "AKIACI1XXXXXXXXXXXXX");
     primary.secret("ci/prod", &value, NOW - DAY);
     let copy = replica.secret("ci/prod", &value, NOW - DAY);
     replica.make_replica(&copy, "us-east-1");
@@ -180,17 +180,17 @@ async fn a_central_secret_is_judged_with_its_member_accounts_iam() {
     let mut org = FakeOrg::default();
     let central = org.estate(CENTRAL, REGIONS[0]);
     let member = org.estate(MEMBER_A, REGIONS[0]);
-    member.key("deployer", "AKIAMEMBER1", NOW - 200 * DAY);
-    let value = serde_json::json!({"UserName": "deployer", "AccountId": MEMBER_A, "AccessKeyId": "AKIAMEMBER1", "SecretAccessKey": "x"});
+    member.key("deployer", "AKIAMEMBER1XXXXXXXXX", NOW - 200 * DAY);
+    let value = serde_json::json!({"UserName": "deployer", "AccountId": MEMBER_A, "AccessKeyId": "AKIAMEMBER1XXXXXXXXX", "SecretAccessKey": "x"});
     let arn = central.secret("ci/member", &value.to_string(), NOW - DAY);
     member.tag_binding("deployer", &arn);
     // A namesake in the central account, which must not be taken for the member's user.
-    central.key("deployer", "AKIACENTRAL", NOW - DAY);
+    central.key("deployer", "AKIACENTRALXXXXXXXXX", NOW - DAY);
 
     let report = run(&org, &[CENTRAL, MEMBER_A]).await;
     let secret = &secrets_of(&report, CENTRAL, REGIONS[0])[0];
     assert_eq!(secret.user_account.as_deref(), Some(MEMBER_A));
-    assert_eq!(secret.key.as_ref().unwrap().id, "AKIAMEMBER1");
+    assert_eq!(secret.key.as_ref().unwrap().id, "AKIAMEMBER1XXXXXXXXX");
     assert!(
         secret.key.as_ref().unwrap().exists,
         "found on the member account's user"
@@ -215,7 +215,7 @@ async fn values_are_read_twenty_at_a_time_and_one_by_one_when_batches_are_refuse
         let estate = org.estate(CENTRAL, REGIONS[0]);
         for i in 0..45 {
             let user = format!("ci-{i}");
-            let id = format!("AKIACI{i:03}");
+            let id = format!("AKIACI{i:014}");
             estate.key(&user, &id, NOW - DAY);
             estate.secret(&format!("ci/{i}"), &key_value(&user, &id), NOW - DAY);
         }

@@ -24,9 +24,12 @@ fn key(id: &str, age_days: i64) -> IamKey {
 
 fn healthy() -> Observed {
     Observed {
-        current_key: Some("AKIA1".into()),
-        other_version_keys: vec!["AKIA0".into()],
-        user_keys: Some(vec![key("AKIA0", 40), key("AKIA1", 10)]),
+        current_key: Some("AKIA1XXXXXXXXXXXXXXX".into()),
+        other_version_keys: vec!["AKIA0XXXXXXXXXXXXXXX".into()],
+        user_keys: Some(vec![
+            key("AKIA0XXXXXXXXXXXXXXX", 40),
+            key("AKIA1XXXXXXXXXXXXXXX", 10),
+        ]),
         rotation_enabled: true,
         last_rotated: Some(NOW - 10 * DAY),
         next_rotation: Some(NOW + 20 * DAY),
@@ -35,7 +38,7 @@ fn healthy() -> Observed {
         secret_arn: ARN.into(),
         binding: Some(Binding::Bound),
         previous_key: Some(PreviousKey {
-            key: key("AKIA0", 40),
+            key: key("AKIA0XXXXXXXXXXXXXXX", 40),
             used: LastUsed {
                 user: Some("ci".into()),
                 at: Some(NOW - 9 * DAY),
@@ -65,7 +68,7 @@ fn each_problem_gives_its_verdict() {
         (|s| s.last_rotated = None, Verdict::NeverRotated),
         (|s| s.user_keys = None, Verdict::KeyMissing),
         (
-            |s| s.current_key = Some("AKIA9".into()),
+            |s| s.current_key = Some("AKIA9XXXXXXXXXXXXXXX".into()),
             Verdict::KeyMissing,
         ),
         (
@@ -85,7 +88,12 @@ fn each_problem_gives_its_verdict() {
             Verdict::HalfDoneRotation,
         ),
         (
-            |s| s.user_keys.as_mut().unwrap().push(key("AKIA7", 1)),
+            |s| {
+                s.user_keys
+                    .as_mut()
+                    .unwrap()
+                    .push(key("AKIA7XXXXXXXXXXXXXXX", 1))
+            },
             Verdict::ForeignKeys,
         ),
         (|s| s.binding = Some(Binding::Unbound), Verdict::Unbound),
@@ -136,7 +144,10 @@ fn grace_periods_are_respected() {
 fn findings_come_worst_first_and_name_keys_not_secrets() {
     let mut seen = healthy();
     seen.last_rotated = None;
-    seen.user_keys.as_mut().unwrap().push(key("AKIA7", 1));
+    seen.user_keys
+        .as_mut()
+        .unwrap()
+        .push(key("AKIA7XXXXXXXXXXXXXXX", 1));
     seen.pending_since = Some(NOW - 2 * DAY);
     let findings = assess(&seen, &LIMITS);
     let order: Vec<Verdict> = findings.iter().map(|f| f.verdict).collect();
@@ -148,7 +159,7 @@ fn findings_come_worst_first_and_name_keys_not_secrets() {
             Verdict::NeverRotated
         ]
     );
-    assert!(findings[1].detail.contains("AKIA7"));
+    assert!(findings[1].detail.contains("AKIA7XXXXXXXXXXXXXXX"));
     assert!(findings[0].detail.contains("2 days"));
 }
 
@@ -160,7 +171,7 @@ fn a_previous_key_still_used_a_day_after_the_rotation_is_reported_with_where() {
     assert_eq!(verdict_of(&findings), Verdict::PreviousKeyInUse);
     let detail = &findings[0].detail;
     assert!(
-        detail.contains("AKIA0") && detail.contains("by sts in eu-west-1"),
+        detail.contains("AKIA0XXXXXXXXXXXXXXX") && detail.contains("by sts in eu-west-1"),
         "{detail}"
     );
 

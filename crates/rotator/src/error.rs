@@ -12,7 +12,9 @@ use lambda_runtime::Diagnostic;
 
 use crate::aws::AwsError;
 use crate::binding::{BINDING_TAG, MAX_TAG_VALUE_LEN};
-use crate::messages::{in_use_message, unbound_message, InUse, Unbound};
+use crate::messages::{
+    in_use_message, quarantine_message, unbound_message, InUse, Quarantined, Unbound,
+};
 use crate::step::Step;
 
 /// What went wrong. Each message says what is wrong and what to do about it; none holds secret
@@ -62,6 +64,12 @@ pub enum Problem {
     #[error("{}", in_use_message(.0))]
     PreviousKeyInUse(Box<InUse>),
 
+    #[error("{}", quarantine_message(.0))]
+    PreviousKeyInQuarantine(Box<Quarantined>),
+
+    #[error("access key {key_id} was made after this rotation started and no version holds it (an earlier attempt of this rotation likely made it and died before storing it), but IAM reports a key's use up to 4 hours late, so that nobody has used it cannot be proven before {provable_at}. Nothing was changed. Secrets Manager's retry, or the next rotation, deletes it then and goes ahead; if a person made it for a consumer, store it in a secret of its own user instead")]
+    OrphanTooRecent { key_id: String, provable_at: String },
+
     #[error("AWSCURRENT holds access key {key_id}, which IAM user {user} does not have: the secret and the user disagree. Fix the secret by hand (or write a value with only UserName to start over); nothing was changed")]
     KeyNotOwnedByUser { key_id: String, user: String },
 
@@ -95,7 +103,7 @@ pub enum Problem {
         actual: String,
     },
 
-    #[error("the secret's tag {key}={value:?} is not valid: allowed are {allowed}. Fix or remove the tag (aws secretsmanager tag-resource / untag-resource); nothing was changed")]
+    #[error("the secret's tag {key}={value:?} is not valid (allowed are {allowed}): it is ignored, and the function's own setting applies. Fix or remove the tag (aws secretsmanager tag-resource / untag-resource)")]
     InvalidSecretTag {
         key: String,
         value: String,
@@ -122,7 +130,10 @@ pub enum Problem {
 impl Problem {
     pub fn is_transient(&self) -> bool {
         match self {
-            Problem::KeyNotPropagated { .. } | Problem::PreviousKeyInUse(_) => true,
+            Problem::KeyNotPropagated { .. }
+            | Problem::PreviousKeyInUse(_)
+            | Problem::PreviousKeyInQuarantine(_)
+            | Problem::OrphanTooRecent { .. } => true,
             Problem::Aws(e) => e.is_transient(),
             _ => false,
         }
@@ -144,6 +155,8 @@ impl Problem {
             Problem::NotAKeySecret { .. } => "NotAKeySecret",
             Problem::CurrentWrittenDuringRotation { .. } => "CurrentWrittenDuringRotation",
             Problem::PreviousKeyInUse(_) => "PreviousKeyInUse",
+            Problem::PreviousKeyInQuarantine(_) => "PreviousKeyInQuarantine",
+            Problem::OrphanTooRecent { .. } => "OrphanTooRecent",
             Problem::KeyNotOwnedByUser { .. } => "KeyNotOwnedByUser",
             Problem::CurrentKeyInactive { .. } => "CurrentKeyInactive",
             Problem::NoFreeKeySlot { .. } => "NoFreeKeySlot",

@@ -7,6 +7,7 @@
 //! | `Previous Access Key Deactivated` | the sweep deactivated it | userName, accessKeyId, reason, lastUsed* |
 //! | `Previous Access Key Deleted` | the sweep deleted it | userName, accessKeyId, lastUsed* |
 //! | `Previous Access Key Still In Use` | past the deadline, once a day | userName, accessKeyId, lastUsed*, deadlineDays |
+//! | `Invalid Setting Tag Ignored` | createSecret, and the sweep once a day, met a bad `iam-key-rotator:` tag | tagKey, tagValue, problem |
 //!
 //! Each detail also has secretArn, and accountId when the user is in a member account (§17).
 //! Ids, names and dates only, never a secret. Best effort and at most once: a failed PutEvents is
@@ -26,6 +27,8 @@ pub const ROTATED: &str = "Access Key Rotated";
 pub const DEACTIVATED: &str = "Previous Access Key Deactivated";
 pub const DELETED: &str = "Previous Access Key Deleted";
 pub const STILL_IN_USE: &str = "Previous Access Key Still In Use";
+/// A secret tag with our prefix that is not valid: ignored, the function's setting applied (§18).
+pub const TAG_IGNORED: &str = "Invalid Setting Tag Ignored";
 
 /// Who and which key an event is about.
 pub struct Subject<'a> {
@@ -68,5 +71,36 @@ pub fn last_use(used: &KeyLastUse) -> Value {
 pub async fn publish(events: &dyn Events, event: LifecycleEvent) {
     if let Err(error) = events.put(&event).await {
         warn!(detail_type = event.detail_type, %error, "the lifecycle event was not sent");
+    }
+}
+
+/// Says that a secret's bad setting tags are ignored (§18): an ERROR line for each, and with
+/// `announce` an event for each (createSecret once per attempt, the sweep once a day: not every
+/// hour). Tags are not secret material: anyone who may describe the secret reads them.
+pub async fn report_ignored_tags(
+    events: &dyn Events,
+    secret_arn: &str,
+    ignored: &[crate::error::Problem],
+    announce: bool,
+) {
+    for problem in ignored {
+        let crate::error::Problem::InvalidSecretTag { key, value, .. } = problem else {
+            continue;
+        };
+        tracing::error!(tag_key = %key, "{problem}");
+        if announce {
+            let detail = json!({
+                "secretArn": secret_arn,
+                "tagKey": key,
+                "tagValue": value,
+                "problem": problem.to_string(),
+            });
+            let event = LifecycleEvent {
+                detail_type: TAG_IGNORED,
+                secret_arn: secret_arn.to_owned(),
+                detail,
+            };
+            publish(events, event).await;
+        }
     }
 }

@@ -26,17 +26,55 @@ pub(crate) fn in_use_message(in_use: &InUse) -> String {
         last_use,
         idle_hours,
     } = in_use;
-    let command = format!(
-        "aws iam update-access-key --user-name {user} --access-key-id {key_id} --status Inactive"
+    let who = who(user, account.as_deref());
+    let deactivate = command(
+        account.as_deref(),
+        format!("aws iam update-access-key --user-name {user} --access-key-id {key_id} --status Inactive"),
     );
-    let (who, command) = match account {
-        None => (user.clone(), command),
-        Some(account) => (
-            format!("{user} in account {account}"),
-            format!("in account {account}: {command}"),
-        ),
-    };
-    format!("the previous access key {key_id} of IAM user {who} was last used at {last_use}, within RETIRE_IDLE_HOURS={idle_hours}: a consumer may not have moved to AWSCURRENT yet, and deleting it now (to make room for a new key) would cut that consumer off. Nothing was changed. A later attempt (Secrets Manager's retry, or the next rotation) goes ahead once the key has been idle for {idle_hours} hours. To go ahead now, once nothing needs the key, deactivate it ({command}) and rotate again")
+    let delete = delete_command(user, account.as_deref(), key_id);
+    format!("the previous access key {key_id} of IAM user {who} was last used at {last_use}, within RETIRE_IDLE_HOURS={idle_hours}: a consumer may not have moved to AWSCURRENT yet, and deleting it now (to make room for a new key) would cut that consumer off. Nothing was changed. A later attempt (Secrets Manager's retry, or the next rotation) goes ahead once the key has been idle for {idle_hours} hours. Once you know nothing needs the key: deactivate it ({deactivate}) to have it deleted after its quarantine, or, for an emergency rotation, delete it ({delete}) and rotate again")
+}
+
+/// An Inactive previous key within its quarantine (§18), boxed: the error stays small.
+#[derive(Debug)]
+pub struct Quarantined {
+    pub key_id: String,
+    pub user: String,
+    pub account: Option<String>,
+    /// When the quarantine ends, RFC 3339.
+    pub ends: String,
+}
+
+pub(crate) fn quarantine_message(quarantined: &Quarantined) -> String {
+    let Quarantined {
+        key_id,
+        user,
+        account,
+        ends,
+    } = quarantined;
+    let who = who(user, account.as_deref());
+    let delete = delete_command(user, account.as_deref(), key_id);
+    format!("the previous access key {key_id} of IAM user {who} is Inactive, in its quarantine (RETIRE_QUARANTINE_DAYS): it is kept so that a consumer that still needed it shows up and can be given it back. The quarantine ends {ends}; nothing was changed. A later attempt (Secrets Manager's retry, or the next rotation) goes ahead then, or once the sweep has deleted the key. For an emergency rotation now, delete the key by hand ({delete}) and rotate again")
+}
+
+fn who(user: &str, account: Option<&str>) -> String {
+    match account {
+        None => user.to_owned(),
+        Some(account) => format!("{user} in account {account}"),
+    }
+}
+
+/// A command to run as written, in the user's account.
+fn command(account: Option<&str>, command: String) -> String {
+    match account {
+        None => command,
+        Some(account) => format!("in account {account}: {command}"),
+    }
+}
+
+fn delete_command(user: &str, account: Option<&str>, key_id: &str) -> String {
+    let delete = format!("aws iam delete-access-key --user-name {user} --access-key-id {key_id}");
+    command(account, delete)
 }
 
 /// "<date> by sts in eu-west-1": when and where IAM saw a key used ("never" if it never was), so

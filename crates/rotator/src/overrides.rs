@@ -7,8 +7,10 @@
 //! shorter than its, is refused. Harshness, most first: delete, deactivate, keep (deletes an
 //! AWSPREVIOUS key at the next rotation, used or not), retire.
 //!
-//! A tag with the `iam-key-rotator:` prefix (in any case) that is not one of these (a typo) is an
-//! error, never ignored.
+//! **A bad tag changes nothing** (§18). A tag with the `iam-key-rotator:` prefix (in any case)
+//! that is not one of these (a typo), or whose value is not allowed, is ignored: the function's
+//! own setting applies, and the caller says so loudly (an ERROR line and an event). Refusing to
+//! rotate instead would let anyone who may tag a secret stop the rotation of a leaked key.
 
 use std::time::Duration;
 
@@ -33,51 +35,61 @@ pub struct Effective {
     pub deadline: Duration,
 }
 
-/// The function's settings with the secret's tags over them, or the first bad tag.
-pub fn effective(config: &Config, tags: &[(String, String)]) -> Result<Effective, Problem> {
+/// The function's settings with the secret's valid tags over them, and every tag ignored, as a
+/// [`Problem::InvalidSecretTag`] that says why.
+pub fn effective(config: &Config, tags: &[(String, String)]) -> (Effective, Vec<Problem>) {
     let mut settings = Effective {
         action: config.previous_key_action,
         idle: config.retire_idle,
         deadline: config.retire_deadline,
     };
+    let mut ignored = Vec::new();
     let ours = |k: &String| k.trim().to_ascii_lowercase().starts_with(PREFIX);
     for (key, value) in tags.iter().filter(|(k, _)| ours(k)) {
-        let bad = |allowed: &str| Problem::InvalidSecretTag {
-            key: key.clone(),
-            value: value.clone(),
-            allowed: allowed.to_owned(),
-        };
-        match key.as_str() {
-            ACTION_TAG => {
-                let allowed = gentler_actions(config.previous_key_action);
-                let action: Option<PreviousKeyAction> = value.trim().parse().ok();
-                settings.action = action
-                    .filter(|a| allowed.contains(a))
-                    .ok_or_else(|| bad(&names(&allowed)))?;
-            }
-            IDLE_TAG => {
-                let least = config.retire_idle.as_secs() / 3_600;
-                let hours = whole_in(value, least..=720)
-                    .ok_or_else(|| bad(&format!("whole hours, {least} (the function's) to 720")))?;
-                settings.idle = Duration::from_secs(hours * 3_600);
-            }
-            DEADLINE_TAG => {
-                let least = config.retire_deadline.as_secs() / 86_400;
-                let days = whole_in(value, least.max(1)..=90)
-                    .ok_or_else(|| bad(&format!("whole days, {least} (the function's) to 90")))?;
-                settings.deadline = Duration::from_secs(days * 86_400);
-            }
-            INACTIVE_SINCE_TAG => {}
-            _ => {
-                return Err(bad(&format!(
-                    "no such setting; the tags this function reads are {ACTION_TAG}, {IDLE_TAG} and {DEADLINE_TAG} (and it writes {INACTIVE_SINCE_TAG} itself)"
-                )))
-            }
+        if let Err(problem) = apply(config, &mut settings, key, value) {
+            ignored.push(problem);
         }
     }
     // As for the function's own settings: the deadline is never shorter than the idle time.
     settings.deadline = settings.deadline.max(settings.idle);
-    Ok(settings)
+    (settings, ignored)
+}
+
+/// One tag over `settings`, or why it is ignored.
+fn apply(config: &Config, settings: &mut Effective, key: &str, value: &str) -> Result<(), Problem> {
+    let bad = |allowed: &str| Problem::InvalidSecretTag {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        allowed: allowed.to_owned(),
+    };
+    match key {
+        ACTION_TAG => {
+            let allowed = gentler_actions(config.previous_key_action);
+            let action: Option<PreviousKeyAction> = value.trim().parse().ok();
+            settings.action = action
+                .filter(|a| allowed.contains(a))
+                .ok_or_else(|| bad(&names(&allowed)))?;
+        }
+        IDLE_TAG => {
+            let least = config.retire_idle.as_secs() / 3_600;
+            let hours = whole_in(value, least..=720)
+                .ok_or_else(|| bad(&format!("whole hours, {least} (the function's) to 720")))?;
+            settings.idle = Duration::from_secs(hours * 3_600);
+        }
+        DEADLINE_TAG => {
+            let least = config.retire_deadline.as_secs() / 86_400;
+            let days = whole_in(value, least.max(1)..=90)
+                .ok_or_else(|| bad(&format!("whole days, {least} (the function's) to 90")))?;
+            settings.deadline = Duration::from_secs(days * 86_400);
+        }
+        INACTIVE_SINCE_TAG => {}
+        _ => {
+            return Err(bad(&format!(
+                "no such setting; the tags this function reads are {ACTION_TAG}, {IDLE_TAG} and {DEADLINE_TAG} (and it writes {INACTIVE_SINCE_TAG} itself)"
+            )))
+        }
+    }
+    Ok(())
 }
 
 /// The actions a tag may choose under the function's `action`: it and the gentler ones.

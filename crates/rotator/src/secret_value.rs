@@ -100,6 +100,12 @@ impl SecretValue {
         for naming in NAMINGS {
             let id = optional_string(&fields, naming.id)?;
             let key = optional_string(&fields, naming.secret)?;
+            // Checked before anything else is done with it, and never quoted: a secret access
+            // key put in the id's field by mistake would otherwise reach messages and logs.
+            if let Some(id) = &id {
+                check_access_key_id(id)
+                    .map_err(|reason| format!("the field {} {reason}", naming.id))?;
+            }
             let (id, key) = match (id, key) {
                 (None, None) => continue,
                 (Some(id), Some(_)) => (id, fields[naming.secret].as_str().unwrap_or_default()),
@@ -203,6 +209,23 @@ impl SecretValue {
     pub fn to_secret_string(&self) -> Sensitive {
         Sensitive::new(Value::Object(self.fields.clone()).to_string())
     }
+}
+
+/// An access key id's shape (§18): `AKIA` (a long-term key) or `ASIA` (a temporary one), then 16
+/// upper-case letters or digits. The reason never quotes the value: it may be a secret.
+pub fn check_access_key_id(id: &str) -> Result<(), String> {
+    let shaped = id.len() == 20
+        && (id.starts_with("AKIA") || id.starts_with("ASIA"))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if shaped {
+        return Ok(());
+    }
+    Err(format!(
+        "does not look like an access key id ({} characters; one is AKIA or ASIA and 16 upper-case letters or digits). Are the key id and the secret access key swapped?",
+        id.chars().count()
+    ))
 }
 
 /// An AWS account id: exactly 12 digits (written as a string, leading zeros kept).

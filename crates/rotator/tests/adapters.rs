@@ -223,7 +223,7 @@ async fn list_access_keys_reads_every_page() {
         .match_requests(|r| r.marker().is_none())
         .then_output(move || {
             ListAccessKeysOutput::builder()
-                .access_key_metadata(key("AKIA1", StatusType::Active))
+                .access_key_metadata(key("AKIA1XXXXXXXXXXXXXXX", StatusType::Active))
                 .is_truncated(true)
                 .marker("m2")
                 .build()
@@ -233,7 +233,7 @@ async fn list_access_keys_reads_every_page() {
         .match_requests(|r| r.marker() == Some("m2"))
         .then_output(move || {
             ListAccessKeysOutput::builder()
-                .access_key_metadata(key("AKIA2", StatusType::Inactive))
+                .access_key_metadata(key("AKIA2XXXXXXXXXXXXXXX", StatusType::Inactive))
                 .build()
                 .unwrap()
         });
@@ -242,7 +242,13 @@ async fn list_access_keys_reads_every_page() {
         .iter()
         .map(|k| (k.id.as_str(), k.status.as_str()))
         .collect();
-    assert_eq!(ids, [("AKIA1", "Active"), ("AKIA2", "Inactive")]);
+    assert_eq!(
+        ids,
+        [
+            ("AKIA1XXXXXXXXXXXXXXX", "Active"),
+            ("AKIA2XXXXXXXXXXXXXXX", "Inactive")
+        ]
+    );
 }
 
 #[tokio::test]
@@ -252,7 +258,7 @@ async fn iam_errors_keep_their_code() {
         .http_status(404, iam_error("NoSuchEntity"))
         .build();
     let err = iam!(gone)
-        .delete_access_key("u", "AKIA1")
+        .delete_access_key("u", "AKIA1XXXXXXXXXXXXXXX")
         .await
         .unwrap_err();
     assert!(err.is_not_found() && !err.is_transient(), "{err:?}");
@@ -275,7 +281,7 @@ async fn a_new_key_is_never_shown_in_debug() {
             .access_key(
                 AccessKey::builder()
                     .user_name("u")
-                    .access_key_id("AKIANEW")
+                    .access_key_id("AKIANEWXXXXXXXXXXXXX")
                     .status(StatusType::Active)
                     .secret_access_key("very/secret+key")
                     .build()
@@ -284,7 +290,7 @@ async fn a_new_key_is_never_shown_in_debug() {
             .build()
     });
     let key = iam!(rule).create_access_key("u").await.unwrap();
-    assert_eq!(key.id, "AKIANEW");
+    assert_eq!(key.id, "AKIANEWXXXXXXXXXXXXX");
     assert_eq!(key.secret.expose(), "very/secret+key");
     assert!(!format!("{key:?}").contains("very/secret"));
 }
@@ -427,7 +433,7 @@ async fn create_access_key_is_sent_once_even_by_a_retrying_client() {
             .access_key(
                 AccessKey::builder()
                     .user_name("u")
-                    .access_key_id("AKIASECOND")
+                    .access_key_id("AKIASECONDXXXXXXXXXX")
                     .status(StatusType::Active)
                     .secret_access_key("second/secret")
                     .build()
@@ -492,7 +498,7 @@ async fn putevents_answering_200_with_a_failed_entry_is_an_error() {
     let event = LifecycleEvent {
         detail_type: "Access Key Rotated",
         secret_arn: "arn:aws:secretsmanager:us-east-1:1:secret:s-AbCdEf".into(),
-        detail: serde_json::json!({"accessKeyId": "AKIA1"}),
+        detail: serde_json::json!({"accessKeyId": "AKIA1XXXXXXXXXXXXXXX"}),
     };
     let err = events.put(&event).await.unwrap_err();
     assert!(err.has_code("AccessDeniedException"), "{err}");

@@ -198,7 +198,7 @@ const CASES: &[(&str, &str, Setup)] = &[
         "both namings, one pair null",
         "Permanent.InvalidSecretValue",
         |f| {
-            let value = json!({"UserName": USER, "AccessKeyId": "AKIAONE", "SecretAccessKey": "wJalrXUtnFEMI-n",
+            let value = json!({"UserName": USER, "AccessKeyId": "AKIAONEXXXXXXXXXXXXX", "SecretAccessKey": "wJalrXUtnFEMI-n",
                 "aws_access_key_id": null, "aws_secret_access_key": null});
             current_value(f, &value.to_string())
         },
@@ -207,15 +207,20 @@ const CASES: &[(&str, &str, Setup)] = &[
         "both namings naming different keys",
         "Permanent.InvalidSecretValue",
         |f| {
-            let value = json!({"UserName": USER, "AccessKeyId": "AKIAONE", "SecretAccessKey": "wJalrXUtnFEMI-m",
-                "aws_access_key_id": "AKIAOTHER0000000000", "aws_secret_access_key": "wJalrXUtnFEMI-m"});
+            let value = json!({"UserName": USER, "AccessKeyId": "AKIAONEXXXXXXXXXXXXX", "SecretAccessKey": "wJalrXUtnFEMI-m",
+                "aws_access_key_id": "AKIAOTHER0000000000X", "aws_secret_access_key": "wJalrXUtnFEMI-m"});
             current_value(f, &value.to_string())
         },
     ),
     (
         "key id without secret",
         "Permanent.InvalidSecretValue",
-        |f| current_value(f, r#"{"UserName": "ci-deployer", "AccessKeyId": "AKIA1"}"#),
+        |f| {
+            current_value(
+                f,
+                r#"{"UserName": "ci-deployer", "AccessKeyId": "AKIA1XXXXXXXXXXXXXXX"}"#,
+            )
+        },
     ),
     (
         "secret without key id",
@@ -233,7 +238,7 @@ const CASES: &[(&str, &str, Setup)] = &[
         |f| {
             current_value(
                 f,
-                r#"{"UserName": "ci-deployer", "aws_access_key_id": "AKIA1"}"#,
+                r#"{"UserName": "ci-deployer", "aws_access_key_id": "AKIA1XXXXXXXXXXXXXXX"}"#,
             )
         },
     ),
@@ -243,7 +248,7 @@ const CASES: &[(&str, &str, Setup)] = &[
         |f| {
             current_value(
                 f,
-                r#"{"UserName": "ci-deployer", "AccessKeyId": "AKIA1", "SecretAccessKey": "wJalrXUtnFEMI-a", "aws_access_key_id": "AKIA2", "aws_secret_access_key": "wJalrXUtnFEMI-a"}"#,
+                r#"{"UserName": "ci-deployer", "AccessKeyId": "AKIA1XXXXXXXXXXXXXXX", "SecretAccessKey": "wJalrXUtnFEMI-a", "aws_access_key_id": "AKIA2XXXXXXXXXXXXXXX", "aws_secret_access_key": "wJalrXUtnFEMI-a"}"#,
             )
         },
     ),
@@ -253,14 +258,14 @@ const CASES: &[(&str, &str, Setup)] = &[
         |f| {
             current_value(
                 f,
-                r#"{"UserName": "ci-deployer", "AccessKeyId": "AKIA1", "SecretAccessKey": 5}"#,
+                r#"{"UserName": "ci-deployer", "AccessKeyId": "AKIA1XXXXXXXXXXXXXXX", "SecretAccessKey": 5}"#,
             )
         },
     ),
     ("no UserName and no template", "Permanent.NoUserName", |f| {
         current_value(
             f,
-            r#"{"AccessKeyId": "AKIA1", "SecretAccessKey": "wJalrXUtnFEMI-b"}"#,
+            r#"{"AccessKeyId": "AKIA1XXXXXXXXXXXXXXX", "SecretAccessKey": "wJalrXUtnFEMI-b"}"#,
         )
     }),
     ("AWSCURRENT holds no value", "Permanent.MissingValue", |f| {

@@ -93,15 +93,22 @@ fn value(raw: serde_json::Value) -> Result<SecretValue, String> {
 
 #[test]
 fn secret_value_accepts_both_namings_and_bootstrap() {
-    let v =
-        value(json!({"UserName": "u", "AccessKeyId": "AKIA1", "SecretAccessKey": "sk1"})).unwrap();
+    let v = value(
+        json!({"UserName": "u", "AccessKeyId": "AKIA1XXXXXXXXXXXXXXX", "SecretAccessKey": "sk1"}),
+    )
+    .unwrap();
     assert_eq!(
         (v.user_name(), v.access_key_id()),
-        (Some("u"), Some("AKIA1"))
+        (Some("u"), Some("AKIA1XXXXXXXXXXXXXXX"))
     );
     assert_eq!(v.secret_access_key().unwrap().expose(), "sk1");
-    let v = value(json!({"aws_access_key_id": "AKIA2", "aws_secret_access_key": "sk2"})).unwrap();
-    assert_eq!((v.user_name(), v.access_key_id()), (None, Some("AKIA2")));
+    let v =
+        value(json!({"aws_access_key_id": "AKIA2XXXXXXXXXXXXXXX", "aws_secret_access_key": "sk2"}))
+            .unwrap();
+    assert_eq!(
+        (v.user_name(), v.access_key_id()),
+        (None, Some("AKIA2XXXXXXXXXXXXXXX"))
+    );
     assert_eq!(v.secret_access_key().unwrap().expose(), "sk2");
     let v = value(json!({"UserName": "u"})).unwrap();
     assert_eq!(v.access_key_id(), None);
@@ -118,7 +125,7 @@ fn secret_value_errors_name_the_field_and_never_quote_the_value() {
         (json!({"UserName": ""}), "UserName is empty"),
         (json!({"UserName": "a/b"}), "UserName contains '/'"),
         (
-            json!({"UserName": "u", "AccessKeyId": "AKIA1"}),
+            json!({"UserName": "u", "AccessKeyId": "AKIA1XXXXXXXXXXXXXXX"}),
             "has AccessKeyId but no SecretAccessKey",
         ),
         (
@@ -126,21 +133,21 @@ fn secret_value_errors_name_the_field_and_never_quote_the_value() {
             "has SecretAccessKey but no AccessKeyId",
         ),
         (
-            json!({"UserName": "u", "AccessKeyId": "AKIA1", "SecretAccessKey": 7}),
+            json!({"UserName": "u", "AccessKeyId": "AKIA1XXXXXXXXXXXXXXX", "SecretAccessKey": 7}),
             "SecretAccessKey is a JSON number",
         ),
         (
-            json!({"UserName": "u", "aws_access_key_id": "AKIA1"}),
+            json!({"UserName": "u", "aws_access_key_id": "AKIA1XXXXXXXXXXXXXXX"}),
             "has aws_access_key_id but no aws_secret_access_key",
         ),
         (
-            json!({"UserName": "u", "AccessKeyId": "AKIA1", "SecretAccessKey": secret,
-                   "aws_access_key_id": "AKIA2", "aws_secret_access_key": secret}),
+            json!({"UserName": "u", "AccessKeyId": "AKIA1XXXXXXXXXXXXXXX", "SecretAccessKey": secret,
+                   "aws_access_key_id": "AKIA2XXXXXXXXXXXXXXX", "aws_secret_access_key": secret}),
             "name different keys",
         ),
         (
-            json!({"UserName": "u", "AccessKeyId": "AKIA1", "SecretAccessKey": secret,
-                   "aws_access_key_id": "AKIA1", "aws_secret_access_key": "other"}),
+            json!({"UserName": "u", "AccessKeyId": "AKIA1XXXXXXXXXXXXXXX", "SecretAccessKey": secret,
+                   "aws_access_key_id": "AKIA1XXXXXXXXXXXXXXX", "aws_secret_access_key": "other"}),
             "differ",
         ),
     ];
@@ -155,20 +162,22 @@ fn secret_value_errors_name_the_field_and_never_quote_the_value() {
         reason.contains("not valid JSON") && !reason.contains(secret),
         "{reason}"
     );
-    let v =
-        value(json!({"UserName": "u", "AccessKeyId": "AKIA1", "SecretAccessKey": secret})).unwrap();
+    let v = value(
+        json!({"UserName": "u", "AccessKeyId": "AKIA1XXXXXXXXXXXXXXX", "SecretAccessKey": secret}),
+    )
+    .unwrap();
     assert!(!format!("{v:?}").contains(secret), "Debug redacts the key");
 }
 
 #[test]
 fn new_value_refreshes_key_fields_and_keeps_the_rest() {
     let old = value(
-        json!({"UserName": "u", "AccessKeyId": "AKIAOLD", "SecretAccessKey": "old",
+        json!({"UserName": "u", "AccessKeyId": "AKIAOLDXXXXXXXXXXXXX", "SecretAccessKey": "old",
         "Status": "Inactive", "CreateDate": "2020-01-01T00:00:00Z", "note": 1}),
     )
     .unwrap();
     let key = NewAccessKey {
-        id: "AKIANEW".into(),
+        id: "AKIANEWXXXXXXXXXXXXX".into(),
         secret: Sensitive::new("new-secret"),
         status: KeyStatus::Active,
         created: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
@@ -177,16 +186,16 @@ fn new_value_refreshes_key_fields_and_keeps_the_rest() {
     let new: serde_json::Value = serde_json::from_str(raw.expose()).unwrap();
     assert_eq!(
         new,
-        json!({"UserName": "u", "AccessKeyId": "AKIANEW", "SecretAccessKey": "new-secret",
+        json!({"UserName": "u", "AccessKeyId": "AKIANEWXXXXXXXXXXXXX", "SecretAccessKey": "new-secret",
             "Status": "Active", "CreateDate": "2023-11-14T22:13:20Z", "note": 1})
     );
     let bootstrap = value(json!({"UserName": "u"})).unwrap().with_new_key(&key);
-    assert_eq!(bootstrap.access_key_id(), Some("AKIANEW"));
+    assert_eq!(bootstrap.access_key_id(), Some("AKIANEWXXXXXXXXXXXXX"));
     let new: serde_json::Value =
         serde_json::from_str(bootstrap.to_secret_string().expose()).unwrap();
     assert_eq!(
         new,
-        json!({"UserName": "u", "AccessKeyId": "AKIANEW", "SecretAccessKey": "new-secret"})
+        json!({"UserName": "u", "AccessKeyId": "AKIANEWXXXXXXXXXXXXX", "SecretAccessKey": "new-secret"})
     );
 }
 
@@ -402,7 +411,7 @@ fn aws_errors_are_classified_transient_or_permanent() {
         "s",
         Step::TestSecret,
         Problem::KeyNotPropagated {
-            key_id: "AKIA".into(),
+            key_id: "AKIAXXXXXXXXXXXXXXXX".into(),
             attempts: 3,
             waited_secs: 3,
             last_error: "x".into(),

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use iam_key_rotator::aws::{KeyStatus, AWSPREVIOUS};
 use iam_key_rotator::config::PreviousKeyAction;
-use iam_key_rotator::event::Step;
 use iam_key_rotator::overrides::{effective, ACTION_TAG, DEADLINE_TAG, IDLE_TAG};
 use iam_key_rotator::retire::decide::INACTIVE_SINCE_TAG;
 use iam_key_rotator::Rotator;
@@ -32,7 +31,11 @@ fn tags(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn tags_set_the_action_the_idle_time_and_the_deadline_of_their_secret() {
     let config = config(PreviousKeyAction::Keep);
-    let untagged = effective(&config, &tags(&[("owner", "team-a")])).unwrap();
+    let (untagged, ignored) = effective(&config, &tags(&[("owner", "team-a")]));
+    assert!(
+        ignored.is_empty(),
+        "a tag without our prefix is none of our business"
+    );
     assert_eq!(untagged.action, PreviousKeyAction::Keep);
     assert_eq!(untagged.idle, config.retire_idle);
 
@@ -40,20 +43,24 @@ fn tags_set_the_action_the_idle_time_and_the_deadline_of_their_secret() {
         (ACTION_TAG, "retire"),
         (IDLE_TAG, " 48 "),
         (DEADLINE_TAG, "10"),
-        (INACTIVE_SINCE_TAG, "AKIA 2026-01-01T00:00:00Z"),
+        (
+            INACTIVE_SINCE_TAG,
+            "AKIAXXXXXXXXXXXXXXXX 2026-01-01T00:00:00Z",
+        ),
     ]);
-    let settings = effective(&config, &tagged).unwrap();
+    let (settings, ignored) = effective(&config, &tagged);
+    assert!(ignored.is_empty(), "{ignored:?}");
     assert_eq!(settings.action, PreviousKeyAction::Retire);
     assert_eq!(settings.idle, 48 * HOUR);
     assert_eq!(settings.deadline, 10 * DAY);
 
     // Unset, the deadline follows a longer idle time.
-    let long_idle = effective(&config, &tags(&[(IDLE_TAG, "720")])).unwrap();
+    let (long_idle, _) = effective(&config, &tags(&[(IDLE_TAG, "720")]));
     assert_eq!(long_idle.deadline, 30 * DAY);
 }
 
 #[test]
-fn a_bad_or_unknown_tag_is_an_error_naming_it_and_what_is_allowed() {
+fn a_bad_or_unknown_tag_is_ignored_naming_it_and_what_is_allowed() {
     let config = config(PreviousKeyAction::Retire);
     let cases = [
         (
@@ -93,8 +100,16 @@ fn a_bad_or_unknown_tag_is_an_error_naming_it_and_what_is_allowed() {
         ),
     ];
     for (key, value, allowed) in cases {
-        let err = effective(&config, &tags(&[(key, value)])).unwrap_err();
+        // Beside a valid tag, which still applies: only the bad one is ignored.
+        let both = tags(&[(key, value), (IDLE_TAG, "30")]);
+        let (settings, ignored) = effective(&config, &both);
+        assert_eq!(settings.action, PreviousKeyAction::Retire, "{key}={value}");
+        assert_eq!(settings.idle, 30 * HOUR, "{key}={value}");
+        let [err] = ignored.as_slice() else {
+            panic!("one tag ignored: {ignored:?}")
+        };
         let message = err.to_string();
+        assert!(message.contains("ignored"), "{message}");
         assert!(
             message.contains(key) && message.contains(allowed),
             "{message}"
@@ -103,14 +118,16 @@ fn a_bad_or_unknown_tag_is_an_error_naming_it_and_what_is_allowed() {
         assert_eq!(err.name(), "InvalidSecretTag");
     }
     // The deadline is never shorter than the idle time.
-    let settings = effective(&config, &tags(&[(IDLE_TAG, "200"), (DEADLINE_TAG, "7")])).unwrap();
+    let (settings, _) = effective(&config, &tags(&[(IDLE_TAG, "200"), (DEADLINE_TAG, "7")]));
     assert_eq!(settings.deadline, 200 * HOUR);
 
     // Under a harsher function, the gentler actions are all allowed.
     let delete = config_of(PreviousKeyAction::Delete);
     for gentler in ["deactivate", "keep", "retire"] {
         assert!(
-            effective(&delete, &tags(&[(ACTION_TAG, gentler)])).is_ok(),
+            effective(&delete, &tags(&[(ACTION_TAG, gentler)]))
+                .1
+                .is_empty(),
             "{gentler}"
         );
     }
@@ -129,27 +146,22 @@ async fn a_secret_tagged_keep_keeps_its_previous_key_under_a_delete_function() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_tag_asking_for_delete_under_a_retire_function_stops_the_rotation() {
-    let fake = FakeAws::new();
-    let rotator = fake.rotator(config(PreviousKeyAction::Retire));
-    setup(&fake);
-    fake.tag_secret_by_hand(SECRET, ACTION_TAG, Some("delete"));
-    let token = fake.start_rotation(SECRET).unwrap();
-    let type_ = "Permanent.InvalidSecretTag";
-    assert_refused(&fake, &rotator, Step::CreateSecret, SECRET, &token, type_).await;
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_bad_tag_stops_the_rotation_before_anything_changes() {
-    let fake = FakeAws::new();
-    let rotator = fake.rotator(config(PreviousKeyAction::Keep));
-    setup(&fake);
-    fake.tag_secret_by_hand(SECRET, ACTION_TAG, Some("destroy"));
-    let token = fake.start_rotation(SECRET).unwrap();
-    let step = Step::CreateSecret;
-    let type_ = "Permanent.InvalidSecretTag";
-    let err = assert_refused(&fake, &rotator, step, SECRET, &token, type_).await;
-    assert!(err.to_string().contains(ACTION_TAG), "{err}");
+async fn a_bad_tag_changes_nothing_the_rotation_goes_on_with_the_functions_settings() {
+    for value in ["delete", "destroy"] {
+        let fake = FakeAws::new();
+        let rotator = fake.rotator(config(PreviousKeyAction::Retire));
+        let (first_key, _) = setup(&fake);
+        fake.tag_secret_by_hand(SECRET, ACTION_TAG, Some(value));
+        rotate(&fake, &rotator, SECRET).await.unwrap();
+        check_invariants(&fake, &rotator, SECRET, USER, Some(&first_key), &[]).await;
+        let ignored = fake.events();
+        let ignored: Vec<_> = ignored
+            .iter()
+            .filter(|e| e.detail_type == "Invalid Setting Tag Ignored")
+            .collect();
+        assert_eq!(ignored.len(), 1, "one event per attempt: {ignored:?}");
+        assert_eq!(ignored[0].detail["tagValue"], value);
+    }
 }
 
 async fn rotated(fake: &FakeAws, action: PreviousKeyAction) -> (Rotator, String) {
@@ -188,22 +200,14 @@ async fn the_sweep_follows_each_secrets_tags() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_secret_with_a_harsher_or_bad_tag_is_not_swept() {
-    for (value, reason) in [
-        ("keep", "invalid-setting-tag"),
-        ("soon", "invalid-setting-tag"),
-    ] {
+async fn a_secret_with_a_harsher_or_bad_tag_is_swept_with_the_functions_settings() {
+    for (key, value) in [(ACTION_TAG, "keep"), (IDLE_TAG, "soon")] {
         let fake = FakeAws::new();
         let (rotator, first_key) = rotated(&fake, PreviousKeyAction::Retire).await;
-        let key = if value == "keep" {
-            ACTION_TAG
-        } else {
-            IDLE_TAG
-        };
         fake.tag_secret_by_hand(SECRET, key, Some(value));
         fake.advance(2 * DAY);
         let report = sweep(&rotator).await;
-        assert_eq!(report.skipped.get(reason), Some(&1), "{report:?}");
-        assert_eq!(status(&fake, &first_key), Some(KeyStatus::Active));
+        assert_eq!(report.deactivated, 1, "{report:?}");
+        assert_eq!(status(&fake, &first_key), Some(KeyStatus::Inactive));
     }
 }

@@ -48,8 +48,8 @@ fn key_field() -> impl Strategy<Value = Option<Value>> {
         Just(Some(Value::Null)),
         Just(Some(json!(""))),
         Just(Some(json!(7))),
-        Just(Some(json!("AKIAONE"))),
-        Just(Some(json!("AKIATWO"))),
+        Just(Some(json!("AKIAONEXXXXXXXXXXXXX"))),
+        Just(Some(json!("AKIATWOXXXXXXXXXXXXX"))),
     ]
 }
 
@@ -87,10 +87,10 @@ proptest! {
         other in any_json(),
     ) {
         let value = match shape {
-            0 => json!({"UserName": other, "AccessKeyId": "AKIA1", "SecretAccessKey": secret}),
+            0 => json!({"UserName": other, "AccessKeyId": "AKIA1XXXXXXXXXXXXXXX", "SecretAccessKey": secret}),
             1 => json!({"UserName": "u", "AccessKeyId": other, "SecretAccessKey": secret}),
             2 => json!({"UserName": "u", "SecretAccessKey": secret}),
-            3 => json!({"UserName": "u", "AccessKeyId": "AKIA1", "SecretAccessKey": secret, "aws_access_key_id": other, "aws_secret_access_key": secret}),
+            3 => json!({"UserName": "u", "AccessKeyId": "AKIA1XXXXXXXXXXXXXXX", "SecretAccessKey": secret, "aws_access_key_id": other, "aws_secret_access_key": secret}),
             4 => json!([secret, other]),
             _ => json!(secret),
         };

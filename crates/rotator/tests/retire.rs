@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use iam_key_rotator::aws::{KeyStatus, AWSCURRENT, AWSPREVIOUS};
+use iam_key_rotator::aws::{AWSCURRENT, AWSPREVIOUS};
 use iam_key_rotator::config::PreviousKeyAction;
 use iam_key_rotator::event::Step;
 
@@ -92,15 +92,4 @@ async fn the_idle_time_is_the_configured_one() {
         .unwrap_err();
     assert_eq!(err.error_type(), "Transient.PreviousKeyInUse");
     assert!(err.to_string().contains("RETIRE_IDLE_HOURS=48"), "{err}");
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_previous_key_deactivated_by_hand_is_let_go_at_once() {
-    // A person who knows nothing needs the old key deactivates it: the rotation need not wait.
-    let fake = FakeAws::new();
-    let (rotator, first_key) = rotated_once(&fake, 24).await;
-    fake.use_key(USER, &first_key);
-    fake.set_key_status(USER, &first_key, KeyStatus::Inactive);
-    rotate(&fake, &rotator, SECRET).await.unwrap();
-    assert!(fake.user(USER).keys.iter().all(|k| k.id != first_key));
 }

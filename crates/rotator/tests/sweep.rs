@@ -277,7 +277,8 @@ async fn a_lost_tag_restarts_the_quarantine_and_a_forged_one_cannot_shorten_it()
     let forged = format!("{first_key} 2020-01-01T00:00:00Z");
     fake.tag_secret_by_hand(SECRET, INACTIVE_SINCE_TAG, Some(&forged));
     fake.advance(HOUR);
-    assert_eq!(sweep(&rotator).await.waiting, 1);
+    // A date before the promotion is not believed: the quarantine starts now instead.
+    assert_eq!(sweep(&rotator).await.marked_inactive, 1);
     assert_eq!(
         status(&fake, &first_key),
         Some(KeyStatus::Inactive),
@@ -324,10 +325,12 @@ async fn an_unbound_user_is_left_alone() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_rotation_under_way_is_left_alone() {
+async fn a_rotation_that_made_its_key_is_left_alone() {
     left_alone(
         |fake, _| {
-            fake.start_rotation(SECRET).unwrap();
+            let token = fake.start_rotation(SECRET).unwrap();
+            let current = fake.version_with(SECRET, AWSCURRENT).unwrap();
+            fake.set_value(SECRET, &token, current.value.as_deref());
         },
         "rotation-in-progress",
     )
@@ -339,13 +342,14 @@ async fn a_rotation_that_starts_while_the_sweep_decides_stops_it_before_it_acts(
     let fake = FakeAws::new();
     let (rotator, first_key) = rotated_once(&fake, retire_config()).await;
     fake.advance(2 * DAY);
-    // Between the sweep's first read of the secret and its check just before it acts, Secrets
-    // Manager starts a rotation: the empty AWSPENDING version.
+    // Between the sweep's first read of the secret and its check just before it acts, a rotation
+    // starts and its createSecret stores a value in AWSPENDING.
+    let value = fake.version_with(SECRET, AWSCURRENT).unwrap().value;
     fake.before_call("DescribeSecret", 1, |world| {
         let secret = world.secrets.get_mut(SECRET).unwrap();
         secret.versions.push(support::fake::Version {
             id: "race-0000-4000-8000-000000000001".into(),
-            value: None,
+            value,
             stages: vec!["AWSPENDING".into()],
             created: std::time::UNIX_EPOCH,
         });

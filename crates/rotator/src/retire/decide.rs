@@ -1,19 +1,22 @@
-//! What the sweep does to one previous key (§16), decided from facts read from AWS and the
+//! What the sweep does to one previous key (§16, §18), decided from facts read from AWS and the
 //! function's clock, nothing else: no state of our own to lose, and the same facts always give
 //! the same decision, so a crash anywhere converges on the next sweep.
 //!
 //! | previous key | condition                                          | decision        |
 //! |--------------|----------------------------------------------------|-----------------|
-//! | Active       | unused for `idle` since max(last use, promotion)   | deactivate      |
-//! | Active       | `deadline` after the promotion, still in use       | alarm, daily (deactivate if enforced) |
+//! | Active       | unused for `idle` since max(last use, promotion, reactivation) | deactivate |
+//! | Active       | `deadline` after max(promotion, reactivation), still in use | alarm, daily (deactivate if enforced) |
 //! | Active       | otherwise                                          | wait            |
-//! | Active       | tagged Inactive (a person reactivated it)          | tag it reactivated now: a whole idle time again, no enforced deadline |
+//! | Active       | tagged Inactive (a person reactivated it)          | tag it reactivated now: a whole idle time again |
 //! | Inactive     | no inactive-since tag naming it                    | tag it now      |
-//! | Inactive     | tagged `quarantine` ago, and the floor passed      | delete          |
+//! | Inactive     | its quarantine is over (see [`quarantine_end`])    | delete          |
 //! | Inactive     | otherwise                                          | wait            |
 //!
-//! The floor, `max(last use, promotion) + idle + quarantine`, is what a lost or forged tag cannot
-//! move earlier: losing the tag only restarts the quarantine.
+//! The bookkeeping tag is written by the function, but anyone who may tag the secret can write
+//! it too. So its date is believed only between the promotion and now (plus a minute's skew):
+//! a date from the future would switch the deadline off, one from before the promotion would
+//! shorten the quarantine. And the floor, `max(last use, promotion, reactivation) + idle +
+//! quarantine`, is what no tag can move earlier: losing the tag only restarts the quarantine.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -96,6 +99,10 @@ pub enum Decision {
     Delete,
 }
 
+/// How far ahead of the function's clock a bookkeeping date may be and still be believed: the
+/// clocks of Lambda and of whoever wrote it need not agree to the second.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(60);
+
 /// `now` decides the key's fate; `alarm_clock` (the sweep's start, the same for every secret of
 /// a sweep) only whether today's alarm is due.
 pub fn decide(
@@ -104,18 +111,14 @@ pub fn decide(
     now: SystemTime,
     alarm_clock: SystemTime,
 ) -> Decision {
-    let reactivated = match facts.tag {
-        Some(Tag::ReactivatedAt(at)) => Some(at),
-        _ => None,
-    };
-    let idle_since = idle_since(facts).max(reactivated.unwrap_or(UNIX_EPOCH));
-    match (facts.status, facts.tag) {
+    let tag = believed(facts, now);
+    match (facts.status, tag) {
         (KeyStatus::Active, Some(Tag::InactiveSince(_))) => Decision::MarkReactivated,
         (KeyStatus::Active, _) => {
-            let deadline = facts.promoted + settings.deadline;
-            if idle_since + settings.idle <= now {
+            let deadline = deadline(facts, settings, now);
+            if idle_since(facts, now) + settings.idle <= now {
                 Decision::Deactivate(Why::Idle)
-            } else if deadline <= now && settings.enforce_deadline && reactivated.is_none() {
+            } else if deadline <= now && settings.enforce_deadline {
                 Decision::Deactivate(Why::Deadline)
             } else if deadline <= now && alarm_due(alarm_clock, deadline, settings.interval) {
                 Decision::Alarm
@@ -123,9 +126,8 @@ pub fn decide(
                 Decision::Wait
             }
         }
-        (KeyStatus::Inactive, Some(Tag::InactiveSince(since))) => {
-            let floor = idle_since + settings.idle + settings.quarantine;
-            if since + settings.quarantine <= now && floor <= now {
+        (KeyStatus::Inactive, Some(Tag::InactiveSince(_))) => {
+            if quarantine_end(facts, settings, now) <= now {
                 Decision::Delete
             } else {
                 Decision::Wait
@@ -135,13 +137,80 @@ pub fn decide(
     }
 }
 
+/// The bookkeeping tag, if its date lies between the promotion and now (plus [`CLOCK_SKEW`]);
+/// any other date was not written by the sweep of this key, and counts as no tag.
+pub fn believed(facts: &Facts, now: SystemTime) -> Option<Tag> {
+    let at = match facts.tag? {
+        Tag::InactiveSince(at) | Tag::ReactivatedAt(at) => at,
+    };
+    (facts.promoted <= at && at <= now + CLOCK_SKEW).then_some(facts.tag?)
+}
+
+fn reactivated(facts: &Facts, now: SystemTime) -> Option<SystemTime> {
+    match believed(facts, now) {
+        Some(Tag::ReactivatedAt(at)) => Some(at),
+        _ => None,
+    }
+}
+
 /// Since when the key counts as unused: its last use, but never before the promotion (before it,
-/// the key was current and its consumers had no reason to move).
-pub fn idle_since(facts: &Facts) -> SystemTime {
-    facts
-        .last_use
-        .at
-        .map_or(facts.promoted, |at| at.max(facts.promoted))
+/// the key was current and its consumers had no reason to move) nor before a reactivation (a
+/// consumer that showed up may not be in IAM's record yet).
+pub fn idle_since(facts: &Facts, now: SystemTime) -> SystemTime {
+    let used = facts.last_use.at.unwrap_or(UNIX_EPOCH);
+    let reactivated = reactivated(facts, now).unwrap_or(UNIX_EPOCH);
+    used.max(facts.promoted).max(reactivated)
+}
+
+/// When a key still in use raises the alarm (or, enforced, is deactivated): `deadline` after the
+/// promotion, or after a reactivation, whichever is later.
+pub fn deadline(facts: &Facts, settings: &Settings, now: SystemTime) -> SystemTime {
+    let from = reactivated(facts, now).unwrap_or(UNIX_EPOCH);
+    facts.promoted.max(from) + settings.deadline
+}
+
+/// When an Inactive previous key may be deleted: `quarantine` after the sweep first saw it
+/// Inactive (`now` when it has not yet), and never before the floor, idle + quarantine after it
+/// went idle. The sweep deletes it then, and createSecret refuses to delete it before (§18).
+pub fn quarantine_end(facts: &Facts, settings: &Settings, now: SystemTime) -> SystemTime {
+    let since = match believed(facts, now) {
+        Some(Tag::InactiveSince(since)) => since,
+        _ => now,
+    };
+    let floor = idle_since(facts, now) + settings.idle + settings.quarantine;
+    (since + settings.quarantine).max(floor)
+}
+
+/// When the current version became AWSCURRENT, never earlier than it did: the later of the last
+/// rotation's completion (a hand-put value leaves it alone) and the version's CreatedDate (a
+/// rotation writes its version at its start, before the promotion).
+pub fn promotion(last_rotated: Option<SystemTime>, current_created: SystemTime) -> SystemTime {
+    last_rotated.map_or(current_created, |at| at.max(current_created))
+}
+
+/// Under `retire`, why createSecret may not delete the previous key to make room (§16, §18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepPrevious {
+    /// Used, as IAM reports it, within `idle` (or reactivated within it): a consumer may not have
+    /// moved to AWSCURRENT yet.
+    InUse,
+    /// Inactive, and its quarantine is not over: kept until then, as the sweep keeps it.
+    InQuarantine { ends: SystemTime },
+}
+
+/// Whether createSecret may delete the previous key now: `None` when it may.
+pub fn keep_previous(facts: &Facts, settings: &Settings, now: SystemTime) -> Option<KeepPrevious> {
+    match facts.status {
+        KeyStatus::Active => {
+            let used = facts.last_use.at.unwrap_or(UNIX_EPOCH);
+            let quiet_since = used.max(reactivated(facts, now).unwrap_or(UNIX_EPOCH));
+            (quiet_since + settings.idle > now).then_some(KeepPrevious::InUse)
+        }
+        KeyStatus::Inactive => {
+            let ends = quarantine_end(facts, settings, now);
+            (ends > now).then_some(KeepPrevious::InQuarantine { ends })
+        }
+    }
 }
 
 /// Whether `now` falls in the one sweep interval of each day, counted from the deadline, in which

@@ -5,11 +5,10 @@ use crate::aws::{SecretMetadata, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS
 use crate::config::PreviousKeyAction;
 use crate::error::Problem;
 use crate::holder::Holder;
+use crate::lifecycle;
 use crate::overrides::{self, Effective};
 use crate::rotation::Rotator;
 use crate::secret_value::SecretValue;
-
-use tracing::warn;
 
 /// Why the sweep left a secret alone. The names are the report's keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,7 +24,6 @@ pub enum Skip {
     PreviousNewerThanCurrent,
     KeyChanged,
     PromotionUnknown,
-    InvalidTag,
 }
 
 impl Skip {
@@ -40,7 +38,6 @@ impl Skip {
             Skip::UserNotBound => "user-not-bound",
             Skip::CurrentKeyNotActive => "current-key-not-active",
             Skip::PromotionUnknown => "promotion-date-unknown",
-            Skip::InvalidTag => "invalid-setting-tag",
             Skip::PreviousNewerThanCurrent => "previous-key-newer-than-current",
             Skip::KeyChanged => "previous-key-changed-since-read",
         }
@@ -48,14 +45,14 @@ impl Skip {
 }
 
 /// The previous key, with the versions and the user it was read for.
-pub(super) struct Previous {
+pub struct Previous {
     /// The configuration with the secret's tags over it.
-    pub(super) settings: Effective,
-    pub(super) key_id: String,
-    pub(super) user: Holder,
-    pub(super) current_key: Option<String>,
-    pub(super) previous_version: String,
-    pub(super) current_version: String,
+    pub settings: Effective,
+    pub key_id: String,
+    pub user: Holder,
+    pub current_key: Option<String>,
+    pub previous_version: String,
+    pub current_version: String,
 }
 
 /// What the secret's labels and values say before IAM is asked anything.
@@ -68,25 +65,24 @@ pub(super) enum Found {
 
 /// Reads the labels and the two values: the previous key and its user, or why there is nothing to
 /// do, or why the secret is left alone.
+/// A bad setting tag is ignored with an ERROR line each time, and announced by an event when
+/// `announce` (once a day).
 pub(super) async fn previous_key(
     rotator: &Rotator,
     own_arn: &str,
     metadata: &SecretMetadata,
+    announce: bool,
 ) -> Result<Found, Problem> {
     if !metadata.rotation_enabled || metadata.rotation_lambda_arn.as_deref() != Some(own_arn) {
         return Ok(Found::Skip(Skip::NotRotatedByThisFunction));
     }
-    let settings = match overrides::effective(&rotator.config, &metadata.tags) {
-        Ok(settings) => settings,
-        Err(problem) => {
-            warn!("{problem}");
-            return Ok(Found::Skip(Skip::InvalidTag));
-        }
-    };
+    let (settings, ignored) = overrides::effective(&rotator.config, &metadata.tags);
+    let events = &*rotator.events;
+    lifecycle::report_ignored_tags(events, &metadata.arn, &ignored, announce).await;
     if settings.action != PreviousKeyAction::Retire {
         return Ok(Found::Skip(Skip::ActionIsNotRetire));
     }
-    if in_rotation(metadata) {
+    if rotation_made_its_key(rotator, metadata).await? {
         return Ok(Found::Skip(Skip::RotationInProgress));
     }
     let (Some(previous_version), Some(current_version)) = (
@@ -140,23 +136,45 @@ async fn read(
     Ok(raw.map(|raw| SecretValue::parse(&raw)))
 }
 
-/// A rotation is under way while AWSPENDING is on a version other than AWSCURRENT's.
-fn in_rotation(metadata: &SecretMetadata) -> bool {
-    metadata.versions.values().any(|stages| {
+/// The version of a rotation under way: AWSPENDING on a version other than AWSCURRENT's.
+pub fn pending_version(metadata: &SecretMetadata) -> Option<&str> {
+    let pending = |stages: &Vec<String>| {
         stages.iter().any(|s| s == AWSPENDING) && !stages.iter().any(|s| s == AWSCURRENT)
-    })
+    };
+    let mut versions = metadata.versions.iter();
+    versions
+        .find(|(_, stages)| pending(stages))
+        .map(|(id, _)| id.as_str())
 }
 
-/// The secret read again just before acting still has its labels where the decision found them.
-pub(super) fn unchanged(
+/// Whether a rotation under way has made its key: its pending version holds a value. Then the
+/// sweep waits for it (the labels are about to move). A rotation whose pending version is still
+/// Secrets Manager's empty placeholder has made nothing: it may be waiting for the very key the
+/// sweep judges, so the sweep goes on (§18): the alarm and an enforced deadline never wait for a
+/// rotation that waits for them.
+pub(super) async fn rotation_made_its_key(
+    rotator: &Rotator,
+    metadata: &SecretMetadata,
+) -> Result<bool, Problem> {
+    let Some(pending) = pending_version(metadata) else {
+        return Ok(false);
+    };
+    let version = VersionRef::IdAndStage(pending, AWSPENDING);
+    Ok(read(rotator, &metadata.arn, version).await?.is_some())
+}
+
+/// The secret read again just before acting still has its labels where the decision found them,
+/// and no rotation has made its key since (`made_its_key`, from [`rotation_made_its_key`]).
+pub fn unchanged(
     again: &SecretMetadata,
     own_arn: &str,
     previous: &Previous,
+    made_its_key: bool,
 ) -> Result<(), Skip> {
     if !again.rotation_enabled || again.rotation_lambda_arn.as_deref() != Some(own_arn) {
         return Err(Skip::NotRotatedByThisFunction);
     }
-    if in_rotation(again) {
+    if made_its_key {
         return Err(Skip::RotationInProgress);
     }
     let same = again.version_with(AWSPREVIOUS) == Some(previous.previous_version.as_str())

@@ -65,6 +65,13 @@ impl Rotator {
     }
 }
 
+/// The CreatedDates of this rotation's version (when it started) and of the AWSCURRENT version.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct VersionDates {
+    pub(super) started: SystemTime,
+    pub(super) current: SystemTime,
+}
+
 /// One step of one rotation, after the checks: what each step module works with.
 pub(super) struct Rotation<'a> {
     pub(super) rotator: &'a Rotator,
@@ -193,9 +200,10 @@ impl Rotation<'_> {
     /// §9: AWSCURRENT must still be on a version older than this rotation, and the rotation's
     /// version must never have been current. Otherwise someone changed AWSCURRENT by hand during
     /// the rotation (a new value, or a label moved back), and going on would silently revert it.
-    /// Unknown creation dates fail closed. Returns when this rotation started (its version's
-    /// CreatedDate), which createSecret's orphan rule needs too: one listing serves both.
-    pub(super) async fn refuse_a_hand_edit(&self) -> Result<Option<SystemTime>, Problem> {
+    /// Unknown creation dates fail closed. Returns the two versions' CreatedDates, which
+    /// createSecret needs too (when this rotation started, for the orphan rule; when the current
+    /// version was written, for the promotion): one listing serves all.
+    pub(super) async fn refuse_a_hand_edit(&self) -> Result<Option<VersionDates>, Problem> {
         let token = &self.event.token;
         let refuse = |reason: String| {
             Err(Problem::CurrentWrittenDuringRotation {
@@ -218,7 +226,10 @@ impl Rotation<'_> {
             .versions_created(self.secret_id())
             .await?;
         match (created.get(current), created.get(token)) {
-            (Some(current_at), Some(started)) if current_at <= started => Ok(Some(*started)),
+            (Some(current_at), Some(started)) if current_at <= started => Ok(Some(VersionDates {
+                started: *started,
+                current: *current_at,
+            })),
             (Some(_), Some(_)) => refuse(format!(
                 "AWSCURRENT is on version {current}, written after this rotation started"
             )),

@@ -5,13 +5,13 @@ use std::time::SystemTime;
 use tracing::{info, warn};
 
 use super::context::Rotation;
-use super::keys::{self, DeleteReason, Evidence, RoomPlan};
-use crate::aws::{AccessKeyInfo, Iam, KeyStatus, Pending, VersionRef, AWSCURRENT, AWSPREVIOUS};
+use super::keep_previous;
+use super::keys::{self, Evidence, OrphanProof};
+use crate::aws::{Iam, KeyStatus, Pending, VersionRef, AWSCURRENT, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
 use crate::error::Problem;
 use crate::holder::Holder;
-use crate::messages::{describe_use, InUse};
-use crate::secret_value::SecretValue;
+use crate::secret_value::{format_date, SecretValue};
 
 pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     let secrets = &r.rotator.secrets;
@@ -28,7 +28,7 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
 
     // A value written by hand since the rotation started would be replaced by one made from the
     // old one: refuse before any key exists (finishSecret checks again).
-    let rotation_started = r.refuse_a_hand_edit().await?;
+    let dates = r.refuse_a_hand_edit().await?;
 
     // 2-3. The current value, its user (bound to this secret), and the user's keys must agree.
     let (current, user) = r
@@ -67,7 +67,8 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
 
     // 4. Make room, touching only keys we can attribute; decide everything before deleting.
     let evidence = if keys::needs_evidence(&user_keys, current_key) {
-        gather_evidence(r, &*iam, &current, &user_keys, rotation_started).await?
+        let started = dates.map(|d| d.started);
+        gather_evidence(r, &*iam, &current, &user_keys, started).await?
     } else {
         Evidence::default()
     };
@@ -81,7 +82,9 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
         info!(%key_id, "left access key alone: not ours (in no labelled version, created before this rotation)");
     }
     if r.settings.action == PreviousKeyAction::Retire {
-        refuse_a_previous_key_in_use(r, &*iam, &user, &plan, &user_keys).await?;
+        let (iam, keys) = (&*iam, &user_keys);
+        keep_previous::refuse_to_delete_a_kept_previous_key(r, iam, &user, &plan, keys, dates)
+            .await?;
     }
     for (key_id, reason) in &plan.delete {
         r.delete_key(&user, key_id, reason.as_str()).await?;
@@ -191,51 +194,25 @@ async fn gather_evidence(
             warn!("the pending version's CreatedDate is unknown: no key counts as an orphan");
         }
     }
+    let now = r.rotator.clock.now();
     for key_id in keys::orphan_candidates(user_keys, current.access_key_id(), &evidence) {
         let used = iam.access_key_last_used(&key_id).await?;
-        match used.at {
-            None => {
+        let created = user_keys.iter().find(|k| k.id == key_id).map(|k| k.created);
+        match keys::orphan_proof(created.unwrap_or(now), used.at, now) {
+            OrphanProof::NeverUsed => {
                 evidence.never_used.insert(key_id);
             }
-            Some(_) => {
+            OrphanProof::Used => {
                 info!(%key_id, service = used.service.as_deref(), region = used.region.as_deref(),
                     "not an orphan though made after this rotation started: IAM shows it was used");
+            }
+            OrphanProof::TooRecent { provable_at } => {
+                return Err(Problem::OrphanTooRecent {
+                    key_id,
+                    provable_at: format_date(provable_at),
+                })
             }
         }
     }
     Ok(evidence)
-}
-
-/// §16, under `retire`: the AWSPREVIOUS key is deleted to make room only once nothing has used it
-/// for RETIRE_IDLE_HOURS. Checked before anything is deleted. An Inactive key is let go: nobody
-/// can use it, so deleting it cuts nobody off (a person deactivates it to say nothing needs it).
-async fn refuse_a_previous_key_in_use(
-    r: &Rotation<'_>,
-    iam: &dyn Iam,
-    user: &Holder,
-    plan: &RoomPlan,
-    user_keys: &[AccessKeyInfo],
-) -> Result<(), Problem> {
-    let idle = r.settings.idle;
-    let active = |id: &str| {
-        let listed = user_keys.iter().find(|k| k.id == id);
-        listed.is_some_and(|k| k.status == KeyStatus::Active)
-    };
-    let previous = plan
-        .delete
-        .iter()
-        .filter(|(_, why)| *why == DeleteReason::Previous);
-    for (key_id, _) in previous.filter(|(id, _)| active(id)) {
-        let used = iam.access_key_last_used(key_id).await?;
-        if keys::still_in_use(used.at, r.rotator.clock.now(), idle) {
-            return Err(Problem::PreviousKeyInUse(Box::new(InUse {
-                key_id: key_id.clone(),
-                user: user.user.clone(),
-                account: user.account.clone(),
-                last_use: describe_use(&used),
-                idle_hours: idle.as_secs() / 3_600,
-            })));
-        }
-    }
-    Ok(())
 }

@@ -42,7 +42,7 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         r.metadata.version_with(AWSPREVIOUS)
     } else {
         let old_current = r.metadata.version_with(AWSCURRENT);
-        let started = r.refuse_a_hand_edit().await?;
+        let started = r.refuse_a_hand_edit().await?.map(|dates| dates.started);
         r.rotator
             .secrets
             .move_current(r.secret_id(), &r.event.token, old_current)

@@ -3,7 +3,7 @@
 //! | key                                   | createSecret        | finishSecret               |
 //! |---------------------------------------|---------------------|----------------------------|
 //! | AWSCURRENT's key                      | kept, never touched | kept (it becomes previous) |
-//! | AWSPREVIOUS's key                     | deleted (had its grace period) | -               |
+//! | AWSPREVIOUS's key                     | deleted (had its grace period; under `retire` only once idle, or past its quarantine: `retire::decide::keep_previous`) | - |
 //! | key just moved to AWSPREVIOUS         | -                   | PREVIOUS_KEY_ACTION        |
 //! | orphan of this rotation (IAM dates it after the start, in no labelled version, never used) | deleted | - |
 //! | anything else                         | never touched       | never touched              |
@@ -135,12 +135,35 @@ pub const KEEP_REASON: &str = "PREVIOUS_KEY_ACTION=keep: it stays active until t
 pub const RETIRE_REASON: &str =
     "PREVIOUS_KEY_ACTION=retire: it stays active until it has gone unused for RETIRE_IDLE_HOURS";
 
-/// Under `retire`: whether the previous key, last used `last_used` (as IAM dates it), still has a
-/// consumer at `now`: used within `idle`, that consumer may not have moved to AWSCURRENT yet.
-/// Measured from now, not from the rotation's start, so Secrets Manager's retry of the same
-/// rotation goes ahead once the key has gone quiet.
-pub fn still_in_use(last_used: Option<SystemTime>, now: SystemTime, idle: Duration) -> bool {
-    last_used.is_some_and(|at| at + idle > now)
+/// How late IAM may report a key's use (GetAccessKeyLastUsed): about 4 hours, by its own
+/// documentation. Within it, "never used" proves nothing (§18).
+pub const LAST_USE_LAG: Duration = Duration::from_secs(4 * 3_600);
+
+/// What IAM's record proves of an orphan candidate (§6 rule 4, §18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrphanProof {
+    /// Older than the lag and never used: nobody ever had it.
+    NeverUsed,
+    /// Used: someone had it. Never an orphan.
+    Used,
+    /// Younger than the lag and no use reported yet: a use may still be on its way. Provable
+    /// unused (or not) at `provable_at`.
+    TooRecent { provable_at: SystemTime },
+}
+
+/// Whether a key made at `created`, last used `last_used` as IAM reports it, is proven unused at
+/// `now`.
+pub fn orphan_proof(
+    created: SystemTime,
+    last_used: Option<SystemTime>,
+    now: SystemTime,
+) -> OrphanProof {
+    let provable_at = created + LAST_USE_LAG;
+    match last_used {
+        Some(_) => OrphanProof::Used,
+        None if now < provable_at => OrphanProof::TooRecent { provable_at },
+        None => OrphanProof::NeverUsed,
+    }
 }
 
 /// What finishSecret does to the key that just left AWSCURRENT.

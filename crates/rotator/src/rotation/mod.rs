@@ -3,6 +3,7 @@
 mod context;
 mod create_secret;
 mod finish_secret;
+mod keep_previous;
 pub mod keys;
 mod set_secret;
 mod test_secret;
@@ -13,7 +14,7 @@ use tracing::{info, info_span, warn, Instrument};
 use crate::aws::{SecretMetadata, AWSCURRENT, AWSPENDING};
 use crate::error::{Problem, RotationError};
 use crate::event::{RotationEvent, Step};
-use crate::overrides;
+use crate::{lifecycle, overrides};
 use context::Rotation;
 pub use context::Rotator;
 
@@ -46,7 +47,11 @@ impl Rotator {
     async fn run_step(&self, event: &RotationEvent, deadline: Instant) -> Result<(), Problem> {
         let metadata = self.secrets.describe_secret(&event.secret_id).await?;
         let already_current = check_version(&metadata, &event.token)?;
-        let settings = overrides::effective(&self.config, &metadata.tags)?;
+        let (settings, ignored) = overrides::effective(&self.config, &metadata.tags);
+        // Announced once per attempt: createSecret starts every attempt.
+        let announce = event.step == Step::CreateSecret && !already_current;
+        let events = &*self.events;
+        lifecycle::report_ignored_tags(events, &metadata.arn, &ignored, announce).await;
         let rotation = Rotation {
             rotator: self,
             event,

@@ -91,6 +91,21 @@ pub async fn finish_rotation(
     Ok(())
 }
 
+/// The first attempt of the rotation `token` dies between CreateAccessKey and PutSecretValue, and
+/// its rollback fails too: the new key is left, stored nowhere. Returns its id.
+pub async fn orphan_of_a_failed_attempt(fake: &FakeAws, rotator: &Rotator, token: &str) -> String {
+    let failed = |service, operation| {
+        fake::Fault::Before(fake::error(service, operation, "InternalServiceError", 500))
+    };
+    fake.fail("PutSecretValue", failed("secretsmanager", "PutSecretValue"));
+    fake.fail("DeleteAccessKey", failed("iam", "DeleteAccessKey"));
+    let err = step(rotator, Step::CreateSecret, SECRET, token)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Transient.Aws.InternalServiceError");
+    fake.user(USER).keys.last().expect("the orphan").id.clone()
+}
+
 /// A user with one key and a secret holding it, rotation on, the user bound to the secret.
 pub fn setup(fake: &FakeAws) -> (String, String) {
     fake.add_user(USER, "/svc/");
