@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use iam_key_rotator::secret_value::SecretValue;
+use iam_key_rotator::secret_value::{check_access_key_id, SecretValue};
 use iam_key_rotator::sensitive::Sensitive;
 
 /// How a secret relates to AWS access keys.
@@ -114,13 +114,10 @@ fn first_key_id(fields: &serde_json::Map<String, Value>) -> Option<(String, Stri
     })
 }
 
-/// A long-term IAM user access key id: `AKIA` and 16 upper-case letters or digits.
+/// A long-term IAM user access key id: `AKIA` and 16 upper-case letters or digits (the
+/// function's shape, without the temporary `ASIA` ones).
 pub fn is_access_key_id(text: &str) -> bool {
-    text.len() == 20
-        && text.starts_with("AKIA")
-        && text[4..]
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    text.starts_with("AKIA") && check_access_key_id(text).is_ok()
 }
 
 /// 40 characters of base64's alphabet, mixing upper and lower case: what IAM issues. A hex token
@@ -176,6 +173,12 @@ mod tests {
             (format!(r#"{{"deploy":{{"key":"{ID}"}}}}"#), Some(ID)),
             (
                 format!(r#"{{"UserName":"ci","AccessKeyId":"{ID}"}}"#),
+                Some(ID),
+            ),
+            // The two fields swapped by mistake (§18): the id reported is the one proven a key
+            // id, and the secret key is in no finding.
+            (
+                format!(r#"{{"UserName":"ci","AccessKeyId":"{KEY}","SecretAccessKey":"{ID}"}}"#),
                 Some(ID),
             ),
         ] {

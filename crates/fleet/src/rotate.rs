@@ -69,6 +69,16 @@ fn refusal(secret: &SecretReport, options: &RotateOptions) -> Option<SecretOutco
             "a rotation is already running or half-done (AWSPENDING): wait, or `unstick` it".into(),
         );
     }
+    let quarantined = secret
+        .previous_key
+        .as_ref()
+        .filter(|k| k.exists && !k.active);
+    if let Some(previous) = quarantined.filter(|_| !options.force) {
+        return skip(format!(
+            "the previous key {} is Inactive: under PREVIOUS_KEY_ACTION=retire (the default) it is in its quarantine, and the function refuses to rotate (PreviousKeyInQuarantine) until the sweep deletes it; pass --force to rotate anyway (for an emergency, delete the key first)",
+            previous.id
+        ));
+    }
     let since = secret.rotation.last_rotated.map(|at| options.now - at);
     if let Some(since) = since.filter(|s| *s < options.min_interval_seconds && !options.force) {
         return skip(format!(

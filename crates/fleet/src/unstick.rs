@@ -9,13 +9,15 @@
 //! is reported with the command that deletes it, for a person to decide.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, UNIX_EPOCH};
 
 use super::aws::FleetAws;
 use super::claims::KeyHolders;
 use super::outcome::{Outcome, SecretOutcome};
 use super::report::SecretReport;
 use super::time::{epoch_seconds, human_age, rfc3339, DAY};
-use iam_key_rotator::aws::{VersionRef, AWSCURRENT, AWSPENDING};
+use iam_key_rotator::aws::{AccessKeyInfo, VersionRef, AWSCURRENT, AWSPENDING};
+use iam_key_rotator::rotation::keys::{self, OrphanProof};
 use iam_key_rotator::secret_value::SecretValue;
 
 /// A pending version younger than this may belong to a rotation Secrets Manager is still retrying:
@@ -89,7 +91,16 @@ pub async fn unstick(
         let outcome = match plan(secret, now, min_age_seconds) {
             Err(why) => SecretOutcome::new(&secret.name, Outcome::Skipped, why),
             Ok(repair) => {
-                match repair_one(aws, secret, &repair, apply, concurrency, &mut holders).await {
+                match repair_one(
+                    aws,
+                    secret,
+                    &repair,
+                    (now, apply),
+                    concurrency,
+                    &mut holders,
+                )
+                .await
+                {
                     Ok((outcome, detail)) => SecretOutcome::new(&secret.name, outcome, detail),
                     Err(detail) => SecretOutcome::new(&secret.name, Outcome::Failed, detail),
                 }
@@ -106,7 +117,7 @@ async fn repair_one(
     aws: &dyn FleetAws,
     secret: &SecretReport,
     repair: &Repair,
-    apply: bool,
+    (now, apply): (i64, bool),
     concurrency: usize,
     holders: &mut Option<Result<KeyHolders, String>>,
 ) -> Result<(Outcome, String), String> {
@@ -117,19 +128,10 @@ async fn repair_one(
     let user = secret.user.as_deref().unwrap_or_default();
     let mut delete = Vec::new();
     let mut report = Vec::new();
-    let keys = aws.user_keys(user).await.map_err(|e| e.to_string())?;
-    for key in keys.unwrap_or_default() {
-        if !is_candidate(&key.id, epoch_seconds(key.created), &held, repair) {
-            continue;
-        }
-        let used = aws.last_used(&key.id).await.map_err(|e| e.to_string())?;
-        match used.and_then(|u| u.at) {
-            None => delete.push(key.id),
-            Some(at) => report.push(format!(
-                "left {id}: IAM shows it used ({}), so someone had it; if nobody needs it: aws iam delete-access-key --user-name {user} --access-key-id {id}",
-                rfc3339(at),
-                id = key.id
-            )),
+    for id in candidates(aws, user, &held, repair).await? {
+        match proof(aws, user, &id, &held, repair, now).await? {
+            Ok(()) => delete.push(id),
+            Err(why) => report.push(why),
         }
     }
     if !delete.is_empty() {
@@ -171,11 +173,65 @@ async fn repair_one(
         .await
         .map_err(|e| format!("{action}: {e}; nothing changed"))?;
     for key in &delete {
+        // Read again just before each delete: the key may have been used, or stored, since.
+        if let Err(why) = proof(aws, user, key, &held, repair, now).await? {
+            action.push_str(&format!("; then {why}"));
+            continue;
+        }
         aws.delete_key(user, key).await.map_err(|e| {
             format!("AWSPENDING removed, but deleting {key} failed: {e}; delete it by hand (aws iam delete-access-key --user-name {user} --access-key-id {key})")
         })?;
     }
     Ok((Outcome::Done, action))
+}
+
+/// The user's keys that may be the abandoned rotation's, as IAM lists them now.
+async fn candidates(
+    aws: &dyn FleetAws,
+    user: &str,
+    held: &BTreeSet<String>,
+    repair: &Repair,
+) -> Result<Vec<String>, String> {
+    let keys = aws.user_keys(user).await.map_err(|e| e.to_string())?;
+    let keys = keys.unwrap_or_default().into_iter();
+    let made = |k: &AccessKeyInfo| is_candidate(&k.id, epoch_seconds(k.created), held, repair);
+    Ok(keys.filter(made).map(|k| k.id).collect())
+}
+
+/// Whether `id` is, by what IAM says now, an orphan of the repair: still the user's, still a
+/// candidate, and proven never used (`keys::orphan_proof`: a key younger than IAM's reporting
+/// lag is not). `Ok(Err(why))` says why it is left.
+async fn proof(
+    aws: &dyn FleetAws,
+    user: &str,
+    id: &str,
+    held: &BTreeSet<String>,
+    repair: &Repair,
+    now: i64,
+) -> Result<Result<(), String>, String> {
+    let keys = aws.user_keys(user).await.map_err(|e| e.to_string())?;
+    let listed = keys.unwrap_or_default().into_iter().find(|k| k.id == id);
+    let Some(key) = listed.filter(|k| is_candidate(id, epoch_seconds(k.created), held, repair))
+    else {
+        return Ok(Err(format!(
+            "left {id}: it is no longer a key the abandoned rotation made"
+        )));
+    };
+    let used = aws.last_used(id).await.map_err(|e| e.to_string())?;
+    let used = used.and_then(|u| u.at);
+    let delete = format!("aws iam delete-access-key --user-name {user} --access-key-id {id}");
+    let at = |seconds: i64| UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64);
+    Ok(match keys::orphan_proof(key.created, used.map(at), at(now)) {
+        OrphanProof::NeverUsed => Ok(()),
+        OrphanProof::Used => Err(format!(
+            "left {id}: IAM shows it used ({}), so someone had it; if nobody needs it: {delete}",
+            used.map(rfc3339).unwrap_or_default()
+        )),
+        OrphanProof::TooRecent { provable_at } => Err(format!(
+            "left {id}: IAM reports a key's use up to 4 hours late, so that nobody used it cannot be proven before {}; run unstick again then",
+            rfc3339(epoch_seconds(provable_at))
+        )),
+    })
 }
 
 /// The labels now: `Ok(Err(why))` when the repair no longer applies (the rotation completed, or

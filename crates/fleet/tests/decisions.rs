@@ -236,6 +236,33 @@ async fn rotate_leaves_a_secret_rotated_within_the_interval_unless_forced() {
     assert_eq!(only(&forced).outcome, Outcome::Done);
 }
 
+/// §18: an Inactive previous key is in its quarantine under `retire`: the function would refuse,
+/// so `rotate` leaves the secret unless forced.
+#[tokio::test]
+async fn rotate_leaves_a_secret_whose_previous_key_is_in_quarantine_unless_forced() {
+    let estate = FakeEstate::default();
+    let arn = alice(&estate, true);
+    estate.rotation_on(&arn, Some(NOW - 40 * DAY));
+    estate.key("alice", "AKIAOLDXXXXXXXXXXXXX", NOW - 80 * DAY);
+    estate.set_key_active("alice", "AKIAOLDXXXXXXXXXXXXX", false);
+    estate.previous(
+        &arn,
+        &key_value("alice", "AKIAOLDXXXXXXXXXXXXX"),
+        NOW - 80 * DAY,
+    );
+    let scan = scan_all(&estate).await;
+    let skipped = rotate(&estate, &scan.secrets, rotate_options(true, false), |_| {}).await;
+    assert_eq!(only(&skipped).outcome, Outcome::Skipped);
+    assert!(
+        only(&skipped).detail.contains("quarantine"),
+        "{}",
+        only(&skipped).detail
+    );
+    assert!(estate.changes().is_empty());
+    let forced = rotate(&estate, &scan.secrets, rotate_options(true, true), |_| {}).await;
+    assert_eq!(only(&forced).outcome, Outcome::Done);
+}
+
 #[tokio::test]
 async fn rotate_leaves_a_secret_with_rotation_off() {
     let estate = FakeEstate::default();
@@ -316,6 +343,44 @@ async fn unstick_never_deletes_a_key_iam_shows_used() {
     assert!(estate
         .key_ids("alice")
         .contains(&"AKIANEWXXXXXXXXXXXXX".to_owned()));
+}
+
+/// Between the label's removal and the delete, a consumer uses the key: it is read again just
+/// before the delete, and left (§18).
+#[tokio::test]
+async fn unstick_reads_the_key_again_before_deleting_it() {
+    let (estate, arn, secrets) = stuck(false, true).await;
+    estate.use_key_after_remove_pending("AKIANEWXXXXXXXXXXXXX", NOW - 60);
+    let done = unstick::unstick(&estate, &secrets, NOW, None, true, 4).await;
+    let detail = &only(&done).detail;
+    assert!(
+        detail.contains("then left AKIANEWXXXXXXXXXXXXX"),
+        "{detail}"
+    );
+    assert_eq!(
+        estate.changes(),
+        vec![format!("RemovePending {arn} v-pending")]
+    );
+}
+
+/// A key younger than IAM's reporting lag is never proven unused: reported, not deleted (§18).
+#[tokio::test]
+async fn unstick_leaves_a_key_younger_than_the_reporting_lag() {
+    let estate = FakeEstate::default();
+    let arn = alice(&estate, true);
+    estate.rotation_on(&arn, Some(NOW - 30 * DAY));
+    let started = NOW - 3_000;
+    estate.pending(&arn, "v-pending", None, started);
+    estate.key("alice", "AKIANEWXXXXXXXXXXXXX", started + 5);
+    let secrets = scan_all(&estate).await.secrets;
+    let done = unstick::unstick(&estate, &secrets, NOW, Some(600), true, 4).await;
+    let detail = &only(&done).detail;
+    assert!(detail.contains("left AKIANEWXXXXXXXXXXXXX"), "{detail}");
+    assert!(detail.contains("up to 4 hours late"), "{detail}");
+    assert!(!estate
+        .changes()
+        .iter()
+        .any(|c| c.starts_with("DeleteAccessKey")));
 }
 
 #[tokio::test]

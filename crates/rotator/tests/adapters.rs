@@ -272,6 +272,63 @@ async fn iam_errors_keep_their_code() {
     assert!(!err.is_transient());
 }
 
+/// CreateAccessKey is sent again on a throttling answer only, which proves no key was made: an
+/// answer lost to a 5xx may hide a key, and a second call would make another (§18).
+#[tokio::test(start_paused = true)]
+async fn create_access_key_is_sent_again_on_throttling_only() {
+    use aws_sdk_iam::operation::create_access_key::CreateAccessKeyOutput;
+    use aws_sdk_iam::types::{AccessKey, StatusType};
+    let made = || {
+        CreateAccessKeyOutput::builder()
+            .access_key(
+                AccessKey::builder()
+                    .user_name("u")
+                    .access_key_id("AKIANEWXXXXXXXXXXXXX")
+                    .status(StatusType::Active)
+                    .secret_access_key("very/secret+key")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let throttled = mock!(aws_sdk_iam::Client::create_access_key)
+        .sequence()
+        .http_status(400, iam_error("Throttling"))
+        .http_status(400, iam_error("Throttling"))
+        .output(made)
+        .build();
+    let iam = iam!(throttled);
+    assert_eq!(
+        iam.create_access_key("u").await.unwrap().id,
+        "AKIANEWXXXXXXXXXXXXX"
+    );
+    assert_eq!(throttled.num_calls(), 3);
+
+    let lost = mock!(aws_sdk_iam::Client::create_access_key)
+        .sequence()
+        .http_status(500, iam_error("ServiceFailure"))
+        .output(made)
+        .build();
+    let iam = iam!(lost);
+    let err = iam.create_access_key("u").await.unwrap_err();
+    assert!(err.is_transient() && !err.is_throttling(), "{err:?}");
+    assert_eq!(
+        lost.num_calls(),
+        1,
+        "a 5xx may have made a key: never sent again"
+    );
+
+    let always = mock!(aws_sdk_iam::Client::create_access_key)
+        .sequence()
+        .http_status(400, iam_error("Throttling"))
+        .times(10)
+        .build();
+    let iam = iam!(always);
+    let err = iam.create_access_key("u").await.unwrap_err();
+    assert!(err.is_throttling());
+    assert_eq!(always.num_calls(), 4, "a bounded number of attempts");
+}
+
 #[tokio::test]
 async fn a_new_key_is_never_shown_in_debug() {
     use aws_sdk_iam::operation::create_access_key::CreateAccessKeyOutput;

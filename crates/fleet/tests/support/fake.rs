@@ -63,6 +63,8 @@ struct State {
     reads: Vec<&'static str>,
     /// BatchGetSecretValue is refused (AccessDenied), as for a caller without the permission.
     batch_refused: bool,
+    /// A consumer uses this key (at this time) right after the next RemovePending: a race.
+    use_after_remove_pending: Option<(String, i64)>,
 }
 
 #[derive(Default)]
@@ -150,6 +152,11 @@ impl FakeEstate {
         self.state().last_used.insert(id.into(), (at, "s3".into()));
     }
 
+    /// Someone uses key `id` at `at`, just after the next RemovePending takes effect.
+    pub fn use_key_after_remove_pending(&self, id: &str, at: i64) {
+        self.state().use_after_remove_pending = Some((id.into(), at));
+    }
+
     /// A secret whose AWSCURRENT version (made at `created`) holds `value`; returns its ARN.
     pub fn secret(&self, name: &str, value: &str, created: i64) -> String {
         let mut state = self.state();
@@ -176,6 +183,26 @@ impl FakeEstate {
         rotation.function_arn = Some(FUNCTION.into());
         rotation.schedule = Some("rate(30 days)".into());
         rotation.last_rotated = last_rotated;
+    }
+
+    /// A version labelled AWSPREVIOUS, made at `created`, holding `value`.
+    pub fn previous(&self, arn: &str, value: &str, created: i64) {
+        let mut state = self.state();
+        let secret = state.secrets.get_mut(arn).expect("a secret");
+        let version = Version {
+            labels: vec![AWSPREVIOUS.into()],
+            value: Some(value.into()),
+            created,
+        };
+        secret.versions.insert("v-previous".into(), version);
+    }
+
+    /// Deactivates (or reactivates) a key, as a person would.
+    pub fn set_key_active(&self, user: &str, id: &str, active: bool) {
+        let mut state = self.state();
+        let user = state.users.get_mut(user).expect("a user of the estate");
+        let key = user.keys.iter_mut().find(|k| k.id == id).expect("a key");
+        key.active = active;
     }
 
     /// A version labelled AWSPENDING only, made at `created`, holding `value`.
@@ -460,6 +487,9 @@ impl FleetAws for FakeEstate {
             .ok_or_else(|| not_found("secretsmanager", "UpdateSecretVersionStage"))?
             .labels
             .retain(|l| l != AWSPENDING);
+        if let Some((id, at)) = state.use_after_remove_pending.take() {
+            state.last_used.insert(id, (at, "s3".into()));
+        }
         Ok(())
     }
 

@@ -1,12 +1,17 @@
 //! A failed AWS call, reduced to what the rotation acts on, and the one place that decides from
 //! the service's answer whether it is transient: beside the adapters that raise it.
 
-/// Error codes that mean "try again later", whichever service sent them.
-const TRANSIENT_CODES: &[&str] = &[
+/// Error codes that say the request was refused for its rate, before the service did anything:
+/// the one answer that proves a call that is not idempotent (CreateAccessKey) had no effect.
+const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "TooManyRequestsException",
     "RequestLimitExceeded",
+];
+
+/// Error codes that mean "try again later", whichever service sent them (and [`THROTTLING_CODES`]).
+const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "InternalFailure",
@@ -65,7 +70,8 @@ impl AwsError {
         message: Option<&str>,
         http_status: Option<u16>,
     ) -> Self {
-        let transient = code.is_some_and(|c| TRANSIENT_CODES.contains(&c))
+        let transient = code
+            .is_some_and(|c| TRANSIENT_CODES.contains(&c) || THROTTLING_CODES.contains(&c))
             || http_status.is_some_and(|s| s >= 500 || s == 429);
         AwsError {
             service,
@@ -97,6 +103,13 @@ impl AwsError {
 
     pub fn is_transient(&self) -> bool {
         self.kind == AwsErrorKind::Transient
+    }
+
+    /// The service refused the request for its rate: it did nothing.
+    pub fn is_throttling(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| THROTTLING_CODES.contains(&c))
     }
 
     /// The thing asked about does not exist (IAM's NoSuchEntity, Secrets Manager's

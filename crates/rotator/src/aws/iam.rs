@@ -13,6 +13,10 @@ use crate::sensitive::Sensitive;
 
 const SERVICE: &str = "iam";
 
+/// CreateAccessKey attempts while IAM answers with throttling, and the first wait between them.
+const CREATE_ATTEMPTS: u32 = 4;
+const CREATE_BACKOFF: std::time::Duration = std::time::Duration::from_millis(400);
+
 pub struct SdkIam {
     client: Client,
 }
@@ -81,16 +85,26 @@ impl Iam for SdkIam {
 
     async fn create_access_key(&self, user_name: &str) -> Result<NewAccessKey, AwsError> {
         // CreateAccessKey is not idempotent: sent again after an answer was lost, it would make a
-        // second key, stored nowhere, that later fills the user's last slot. So it is sent once;
-        // Secrets Manager's retry of the rotation takes over, and §6 rule 4 deletes what the lost
-        // attempt made.
-        let request = self
-            .client
-            .create_access_key()
-            .user_name(user_name)
-            .customize()
-            .config_override(Config::builder().retry_config(RetryConfig::disabled()));
-        let out = answer(SERVICE, "CreateAccessKey", request.send()).await?;
+        // second key, stored nowhere, that later fills the user's last slot. So the SDK never
+        // retries it; only a throttling answer, which proves no key was made, is sent again here.
+        // Anything else goes to Secrets Manager's retry of the rotation, and §6 rule 4 deletes
+        // what a lost attempt made.
+        let mut attempt = 1;
+        let out = loop {
+            let request = self
+                .client
+                .create_access_key()
+                .user_name(user_name)
+                .customize()
+                .config_override(Config::builder().retry_config(RetryConfig::disabled()));
+            match answer(SERVICE, "CreateAccessKey", request.send()).await {
+                Err(e) if e.is_throttling() && attempt < CREATE_ATTEMPTS => {
+                    tokio::time::sleep(CREATE_BACKOFF * attempt).await;
+                    attempt += 1;
+                }
+                answered => break answered?,
+            }
+        };
         let key = out
             .access_key()
             .ok_or_else(|| missing("CreateAccessKey", "AccessKey"))?;
