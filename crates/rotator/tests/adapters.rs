@@ -272,30 +272,32 @@ async fn iam_errors_keep_their_code() {
     assert!(!err.is_transient());
 }
 
+/// CreateAccessKey's answer: AKIANEWXXXXXXXXXXXXX with the secret `very/secret+key`.
+fn a_new_key() -> aws_sdk_iam::operation::create_access_key::CreateAccessKeyOutput {
+    use aws_sdk_iam::operation::create_access_key::CreateAccessKeyOutput;
+    use aws_sdk_iam::types::{AccessKey, StatusType};
+    CreateAccessKeyOutput::builder()
+        .access_key(
+            AccessKey::builder()
+                .user_name("u")
+                .access_key_id("AKIANEWXXXXXXXXXXXXX")
+                .status(StatusType::Active)
+                .secret_access_key("very/secret+key")
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
 /// CreateAccessKey is sent again on a throttling answer only, which proves no key was made: an
 /// answer lost to a 5xx may hide a key, and a second call would make another (§18).
 #[tokio::test(start_paused = true)]
 async fn create_access_key_is_sent_again_on_throttling_only() {
-    use aws_sdk_iam::operation::create_access_key::CreateAccessKeyOutput;
-    use aws_sdk_iam::types::{AccessKey, StatusType};
-    let made = || {
-        CreateAccessKeyOutput::builder()
-            .access_key(
-                AccessKey::builder()
-                    .user_name("u")
-                    .access_key_id("AKIANEWXXXXXXXXXXXXX")
-                    .status(StatusType::Active)
-                    .secret_access_key("very/secret+key")
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    };
     let throttled = mock!(aws_sdk_iam::Client::create_access_key)
         .sequence()
         .http_status(400, iam_error("Throttling"))
         .http_status(400, iam_error("Throttling"))
-        .output(made)
+        .output(a_new_key)
         .build();
     let iam = iam!(throttled);
     assert_eq!(
@@ -307,7 +309,7 @@ async fn create_access_key_is_sent_again_on_throttling_only() {
     let lost = mock!(aws_sdk_iam::Client::create_access_key)
         .sequence()
         .http_status(500, iam_error("ServiceFailure"))
-        .output(made)
+        .output(a_new_key)
         .build();
     let iam = iam!(lost);
     let err = iam.create_access_key("u").await.unwrap_err();
@@ -331,21 +333,7 @@ async fn create_access_key_is_sent_again_on_throttling_only() {
 
 #[tokio::test]
 async fn a_new_key_is_never_shown_in_debug() {
-    use aws_sdk_iam::operation::create_access_key::CreateAccessKeyOutput;
-    use aws_sdk_iam::types::{AccessKey, StatusType};
-    let rule = mock!(aws_sdk_iam::Client::create_access_key).then_output(|| {
-        CreateAccessKeyOutput::builder()
-            .access_key(
-                AccessKey::builder()
-                    .user_name("u")
-                    .access_key_id("AKIANEWXXXXXXXXXXXXX")
-                    .status(StatusType::Active)
-                    .secret_access_key("very/secret+key")
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
+    let rule = mock!(aws_sdk_iam::Client::create_access_key).then_output(a_new_key);
     let key = iam!(rule).create_access_key("u").await.unwrap();
     assert_eq!(key.id, "AKIANEWXXXXXXXXXXXXX");
     assert_eq!(key.secret.expose(), "very/secret+key");
@@ -501,7 +489,7 @@ async fn create_access_key_is_sent_once_even_by_a_retrying_client() {
     let rule = mock!(aws_sdk_iam::Client::create_access_key)
         .sequence()
         .http_status(500, iam_error("ServiceFailure"))
-        .output(made)
+        .output(a_new_key)
         .build();
     let retrying = RetryConfig::standard()
         .with_max_attempts(3)
