@@ -470,22 +470,7 @@ mod sdk_sources {
 /// since a retry after a lost answer makes a second, untracked key (issue 12).
 #[tokio::test]
 async fn create_access_key_is_sent_once_even_by_a_retrying_client() {
-    use aws_sdk_iam::operation::create_access_key::CreateAccessKeyOutput;
-    use aws_sdk_iam::types::{AccessKey, StatusType};
     use std::time::Duration;
-    let made = || {
-        CreateAccessKeyOutput::builder()
-            .access_key(
-                AccessKey::builder()
-                    .user_name("u")
-                    .access_key_id("AKIASECONDXXXXXXXXXX")
-                    .status(StatusType::Active)
-                    .secret_access_key("second/secret")
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    };
     let rule = mock!(aws_sdk_iam::Client::create_access_key)
         .sequence()
         .http_status(500, iam_error("ServiceFailure"))
