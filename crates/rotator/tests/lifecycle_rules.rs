@@ -223,6 +223,34 @@ async fn a_rotation_during_the_quarantine_keeps_the_key_and_says_until_when() {
     assert_eq!(status(&fake, &first_key), None);
 }
 
+/// Found by the model: createSecret decided to delete the Inactive previous key (its quarantine
+/// over), and a person reactivated it for a consumer before the delete.
+#[tokio::test(start_paused = true)]
+async fn a_key_reactivated_while_create_secret_makes_room_is_kept() {
+    let fake = FakeAws::new();
+    let (rotator, first_key) = rotated_once(&fake, retire(false)).await;
+    fake.set_key_status(USER, &first_key, KeyStatus::Inactive);
+    assert_eq!(sweep(&rotator).await.marked_inactive, 1);
+    fake.advance(8 * DAY + HOUR);
+    let token = fake.start_rotation(SECRET).unwrap();
+    let key = first_key.clone();
+    // The first listing decides; the person acts just before the second, the re-read.
+    fake.before_call("ListAccessKeys", 1, move |world| {
+        let user = world.users.get_mut(USER).unwrap();
+        let k = user.keys.iter_mut().find(|k| k.id == key).unwrap();
+        k.status = KeyStatus::Active;
+    });
+    let err = step(&rotator, Step::CreateSecret, SECRET, &token)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.error_type(),
+        "Transient.KeyReactivatedDuringRotation",
+        "{err}"
+    );
+    assert_eq!(status(&fake, &first_key), Some(KeyStatus::Active));
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_key_deactivated_by_hand_is_in_quarantine_too() {
     let fake = FakeAws::new();

@@ -19,8 +19,8 @@ use tracing::{info, info_span, warn, Instrument};
 use crate::error::Problem;
 use crate::metrics::{self, Unit};
 use crate::rotation::Rotator;
-pub use previous::Skip;
-pub use visit::Outcome;
+pub use previous::{judge_values, pending_version, unchanged, Found, Previous, Skip};
+pub use visit::{judge_keys, KeysVerdict, Outcome};
 
 /// How many secrets are visited at once.
 pub const CONCURRENT_VISITS: usize = 8;

@@ -9,6 +9,7 @@ use crate::lifecycle;
 use crate::overrides::{self, Effective};
 use crate::rotation::Rotator;
 use crate::secret_value::SecretValue;
+use crate::user_name::UserNameTemplate;
 
 /// Why the sweep left a secret alone. The names are the report's keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,7 +57,7 @@ pub struct Previous {
 }
 
 /// What the secret's labels and values say before IAM is asked anything.
-pub(super) enum Found {
+pub enum Found {
     Key(Previous),
     /// Nothing to retire: no previous version, or no key in it, or the current key itself.
     Nothing,
@@ -93,37 +94,53 @@ pub(super) async fn previous_key(
     };
     let read_previous = VersionRef::IdAndStage(previous_version, AWSPREVIOUS);
     let read_current = VersionRef::IdAndStage(current_version, AWSCURRENT);
-    let (previous, current) = match (
-        read(rotator, &metadata.arn, read_previous).await?,
-        read(rotator, &metadata.arn, read_current).await?,
-    ) {
+    let previous = read(rotator, &metadata.arn, read_previous).await?;
+    let current = read(rotator, &metadata.arn, read_current).await?;
+    let template = rotator.config.user_name_template.as_ref();
+    let versions = (previous_version, current_version);
+    Ok(judge_values(
+        metadata, settings, template, versions, previous, current,
+    ))
+}
+
+/// What the AWSPREVIOUS and AWSCURRENT values (`None`: no value) say: the previous key and its
+/// user, or that there is nothing to retire, or why the secret is left alone. Pure, so that the
+/// lifecycle model (`crates/model`) decides with it too.
+pub fn judge_values(
+    metadata: &SecretMetadata,
+    settings: Effective,
+    template: Option<&UserNameTemplate>,
+    (previous_version, current_version): (&str, &str),
+    previous: Option<Result<SecretValue, String>>,
+    current: Option<Result<SecretValue, String>>,
+) -> Found {
+    let (previous, current) = match (previous, current) {
         (Some(Ok(previous)), Some(Ok(current))) => (previous, current),
-        (None, _) => return Ok(Found::Nothing),
-        _ => return Ok(Found::Skip(Skip::ValueNotUsable)),
+        (None, _) => return Found::Nothing,
+        _ => return Found::Skip(Skip::ValueNotUsable),
     };
     let Some(key_id) = previous.access_key_id() else {
-        return Ok(Found::Nothing);
+        return Found::Nothing;
     };
     if current.access_key_id() == Some(key_id) {
-        return Ok(Found::Nothing);
+        return Found::Nothing;
     }
-    let template = rotator.config.user_name_template.as_ref();
     let user_of =
         |value: &SecretValue| Holder::of(value, template, &metadata.name, &metadata.arn).ok();
     let (Some(user), Some(current_user)) = (user_of(&previous), user_of(&current)) else {
-        return Ok(Found::Skip(Skip::ValueNotUsable));
+        return Found::Skip(Skip::ValueNotUsable);
     };
     if user != current_user {
-        return Ok(Found::Skip(Skip::UserMismatch));
+        return Found::Skip(Skip::UserMismatch);
     }
-    Ok(Found::Key(Previous {
+    Found::Key(Previous {
         settings,
         key_id: key_id.to_owned(),
         user,
         current_key: current.access_key_id().map(str::to_owned),
         previous_version: previous_version.to_owned(),
         current_version: current_version.to_owned(),
-    }))
+    })
 }
 
 /// A version's value, parsed; `None` when it holds none.

@@ -87,6 +87,7 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
             .await?;
     }
     for (key_id, reason) in &plan.delete {
+        refuse_a_reactivated_key(&*iam, &user, key_id, &user_keys).await?;
         r.delete_key(&user, key_id, reason.as_str()).await?;
     }
 
@@ -113,6 +114,32 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
         }
         Err(put_error) => roll_back(r, &user, &new_key.id, put_error.into()).await,
     }
+}
+
+/// A key that was Inactive when createSecret decided is read again just before its delete: a
+/// person who reactivated it since did so for a consumer that needs it (§18).
+async fn refuse_a_reactivated_key(
+    iam: &dyn Iam,
+    user: &Holder,
+    key_id: &str,
+    decided_on: &[crate::aws::AccessKeyInfo],
+) -> Result<(), Problem> {
+    let inactive =
+        |k: &crate::aws::AccessKeyInfo| k.id == key_id && k.status == KeyStatus::Inactive;
+    if !decided_on.iter().any(inactive) {
+        return Ok(());
+    }
+    let keys = iam.list_access_keys(&user.user).await?;
+    let reactivated = keys
+        .iter()
+        .any(|k| k.id == key_id && k.status == KeyStatus::Active);
+    if reactivated {
+        return Err(Problem::KeyReactivatedDuringRotation {
+            key_id: key_id.to_owned(),
+            user: user.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// PutSecretValue failed. Its effect may still have happened (the response lost): only delete the
