@@ -174,10 +174,8 @@ pub fn apply(s: &mut State, inv: &mut Invocation, config: &Config) {
             inv.deactivated = Some(key);
             let now = s.now;
             if let Some(k) = s.key_mut(key) {
-                if k.active {
-                    k.active = false;
-                    k.inactive_since = Some(now);
-                }
+                k.active = false;
+                k.inactive_since.get_or_insert(now);
             }
         }
         Call::CreateKey => create_key(s, inv),
@@ -239,7 +237,7 @@ fn create_key(s: &mut State, inv: &mut Invocation) {
     }
     p::judge_key_change(s, inv, None);
     // createSecret waits for the next second before it creates (keys::wait_before_creating).
-    s.now += 1;
+    s.advance(1);
     let id = s.fresh_id();
     s.keys.push(crate::world::Key {
         id,

@@ -96,13 +96,14 @@ pub fn apply(s: &mut State, hand: Hand) {
         Hand::Deactivate(key) => {
             if let Some(k) = s.key_mut(key) {
                 k.active = false;
-                k.inactive_since = Some(now);
+                k.inactive_since.get_or_insert(now);
             }
         }
+        // Until a sweep sees it Active, a reactivation leaves no trace (IAM keeps no history): a
+        // key deactivated again before that is Inactive since it first was.
         Hand::Reactivate(key) => {
             if let Some(k) = s.key_mut(key) {
                 k.active = true;
-                k.inactive_since = None;
             }
         }
         Hand::Delete(key) => {
@@ -110,7 +111,7 @@ pub fn apply(s: &mut State, hand: Hand) {
             s.truth.hand_edited = true;
         }
         Hand::CreateForConsumer => {
-            s.now += 1;
+            s.advance(1);
             let id = s.fresh_id();
             let mut key = new_key(id, Owner::Bound, s.now);
             key.by_hand = true;
@@ -121,7 +122,12 @@ pub fn apply(s: &mut State, hand: Hand) {
             put_current(s, value);
             s.truth.hand_edited = true;
         }
-        Hand::TagBookkeeping(b) => s.tags.bookkeeping = Some(b),
+        // The tag is the only record of a reactivation: whoever overwrites it erases it, and the
+        // enforced deadline counts from the promotion again (the exception, README).
+        Hand::TagBookkeeping(b) => {
+            s.tags.bookkeeping = Some(b);
+            s.truth.reactivated = None;
+        }
         Hand::TagSetting(t) => s.tags.setting = Some(t),
         Hand::Unbind => s.bound = false,
     }

@@ -202,7 +202,9 @@ pub fn judge_retirement(
         // that read.
         Why::PreviousInactive | Why::Quarantine if k.active && read_just_before(inv, key) => {}
         Why::PreviousInactive | Why::Quarantine => {
-            let since_use = k.last_true_use().unwrap_or(0).max(s.truth.promoted);
+            // Uses IAM can have reported (before now − the lag): the last hours are the exception.
+            let since_use = k.last_use_by(now.saturating_sub(LAG)).unwrap_or(0);
+            let since_use = since_use.max(s.truth.promoted);
             let inactive = k.inactive_since.unwrap_or(now);
             if now < since_use + idle + quarantine || now < inactive + quarantine {
                 broken |= QUARANTINE_CUT;

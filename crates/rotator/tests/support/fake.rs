@@ -138,10 +138,30 @@ struct State {
     events: Vec<LifecycleEvent>,
     /// Changes to make just before a call: (operation, calls of it to let pass first, change).
     hooks: Vec<(&'static str, usize, Hook)>,
-    /// Key id to when IAM last saw it authenticate (GetAccessKeyLastUsed), as STS records it.
-    /// Kept out of the World: "nothing changed" is about keys and secrets, not this record.
-    last_used: HashMap<String, SystemTime>,
+    /// Key id to every time it authenticated (as STS records it), and to the last use IAM has
+    /// reported by hand (`report_uses`). Kept out of the World: "nothing changed" is about keys
+    /// and secrets, not this record.
+    uses: HashMap<String, Vec<SystemTime>>,
+    reported: HashMap<String, SystemTime>,
+    /// How late GetAccessKeyLastUsed shows a use (IAM's lag, up to hours): 0 unless set.
+    report_lag: Duration,
+    /// The clock moves only by `advance`, and a second for each key made.
+    frozen: bool,
 }
+
+/// The calls that change something: what `crash_before_change` counts. GetCallerIdentity too:
+/// IAM records the key's use.
+const CHANGING: &[&str] = &[
+    "GetCallerIdentity",
+    "CreateAccessKey",
+    "DeleteAccessKey",
+    "UpdateAccessKey",
+    "PutSecretValue",
+    "UpdateSecretVersionStage",
+    "TagResource",
+    "UntagResource",
+    "PutEvents",
+];
 
 /// A process crash: the call `countdown` calls from now fails (before or after its effect), and
 /// every call after it fails before reaching the service, as from a process that died.
@@ -150,6 +170,8 @@ struct Crash {
     countdown: usize,
     after_effect: bool,
     crashed: bool,
+    /// Only calls that change something count down.
+    changes_only: bool,
 }
 
 type Hook = Box<dyn FnOnce(&mut World) + Send>;
@@ -199,8 +221,29 @@ impl State {
     }
 
     fn tick(&mut self) -> SystemTime {
+        if !self.frozen {
+            self.clock += 1;
+        }
+        self.now()
+    }
+
+    /// A key is dated a second after what came before it, frozen clock or not (createSecret
+    /// waits for the next second before it creates one).
+    fn tick_for_key(&mut self) -> SystemTime {
         self.clock += 1;
         self.now()
+    }
+
+    /// The last use IAM shows now: reported by hand, or older than the lag.
+    fn reported_use(&self, key_id: &str) -> Option<SystemTime> {
+        let now = self.now();
+        let due = self.uses.get(key_id).into_iter().flatten();
+        let due = due.filter(|u| **u + self.report_lag <= now).max().copied();
+        due.max(self.reported.get(key_id).copied())
+    }
+
+    fn record_use(&mut self, key_id: &str, at: SystemTime) {
+        self.uses.entry(key_id.to_owned()).or_default().push(at);
     }
 
     fn next_id(&mut self, prefix: &str) -> String {
@@ -224,7 +267,8 @@ impl State {
             if crash.crashed {
                 return Some(Fault::Before(dead()));
             }
-            if crash.countdown == 0 {
+            let counts = !crash.changes_only || CHANGING.contains(&operation);
+            if counts && crash.countdown == 0 {
                 crash.crashed = true;
                 return Some(if crash.after_effect {
                     Fault::After(dead())
@@ -232,7 +276,9 @@ impl State {
                     Fault::Before(dead())
                 });
             }
-            crash.countdown -= 1;
+            if counts {
+                crash.countdown -= 1;
+            }
         }
         let faults = self.faults.get_mut(operation)?;
         if faults.is_empty() {
@@ -403,7 +449,7 @@ impl FakeAws {
             .find(|u| u.keys.iter().any(|k| k.id == key_id));
         assert_eq!(owner.map(|u| u.name.as_str()), Some(user));
         let now = s.tick();
-        s.last_used.insert(key_id.to_owned(), now);
+        s.record_use(key_id, now);
     }
 
     pub fn remove_key(&self, user: &str, key_id: &str) {
@@ -641,7 +687,58 @@ impl FakeAws {
             countdown: call,
             after_effect,
             crashed: false,
+            changes_only: false,
         });
+    }
+
+    /// The process dies before the `change`-th call (0-based) that changes something; every
+    /// call after it fails too.
+    pub fn crash_before_change(&self, change: usize) {
+        self.state.lock().unwrap().crash = Some(Crash {
+            countdown: change,
+            after_effect: false,
+            crashed: false,
+            changes_only: true,
+        });
+    }
+
+    /// Changes the world directly: a scenario's set-up.
+    pub fn edit(&self, change: impl FnOnce(&mut World)) {
+        change(&mut self.state.lock().unwrap().world);
+    }
+
+    /// From now on the clock moves only by `advance` (and a second for each key made).
+    pub fn freeze_clock(&self) {
+        self.state.lock().unwrap().frozen = true;
+    }
+
+    /// GetAccessKeyLastUsed shows a use only `lag` after it, unless `report_uses` came first.
+    pub fn set_report_lag(&self, lag: Duration) {
+        self.state.lock().unwrap().report_lag = lag;
+    }
+
+    /// IAM reports every use of `key_id` so far.
+    pub fn report_uses(&self, key_id: &str) {
+        let mut s = self.state.lock().unwrap();
+        let last = s.uses.get(key_id).and_then(|u| u.iter().max().copied());
+        if let Some(last) = last {
+            s.reported.insert(key_id.to_owned(), last);
+        }
+    }
+
+    /// What GetAccessKeyLastUsed shows of `key_id` now (no call recorded).
+    pub fn last_use_shown(&self, key_id: &str) -> Option<SystemTime> {
+        self.state.lock().unwrap().reported_use(key_id)
+    }
+
+    /// A consumer used `key_id` at `at` (a scenario's set-up).
+    pub fn used_at(&self, key_id: &str, at: SystemTime) {
+        self.state.lock().unwrap().record_use(key_id, at);
+    }
+
+    /// The logical clock's reading in seconds after its start.
+    pub fn set_clock(&self, seconds: u64) {
+        self.state.lock().unwrap().clock = seconds;
     }
 
     /// A new process: calls reach the service again.
@@ -691,7 +788,7 @@ fn drop_unlabelled(secret: &mut Secret) {
 }
 
 fn make_key(s: &mut State) -> Key {
-    let created = s.tick();
+    let created = s.tick_for_key();
     let id = s.next_id("AKIA");
     let secret = format!("fakeSecret/{}+wJalrXUtnFEMI", s.next_id("K"));
     s.secret_material.push(secret.clone());
@@ -946,7 +1043,7 @@ impl Iam for FakeIam {
             let (user, key) = in_account
                 .find_map(|u| u.keys.iter().find(|k| k.id == key_id).map(|k| (u, k)))
                 .ok_or_else(|| not_found("iam", "GetAccessKeyLastUsed", "access key"))?;
-            let at = s.last_used.get(&key.id).copied();
+            let at = s.reported_use(&key.id);
             Ok(KeyLastUse {
                 user: Some(user.name.clone()),
                 at,
@@ -1022,7 +1119,7 @@ impl Sts for FakeAws {
             let user_id = user.user_id.clone();
             let account = user.account.clone();
             let now = s.tick();
-            s.last_used.insert(key_id, now);
+            s.record_use(&key_id, now);
             Ok(CallerIdentity {
                 account,
                 arn,
