@@ -122,6 +122,8 @@ pub struct Invocation {
     pub cut: bool,
     /// The key the invocation deactivated.
     pub deactivated: Option<u8>,
+    /// The bookkeeping tag when it decided.
+    pub bookkeeping: Option<Bookkeeping>,
 }
 
 impl Invocation {
@@ -140,6 +142,7 @@ impl Invocation {
             alarmed: false,
             cut: false,
             deactivated: None,
+            bookkeeping: None,
         }
     }
 
@@ -186,6 +189,11 @@ pub fn apply(s: &mut State, inv: &mut Invocation, config: &Config) {
                 if let TagDate::At(at) = b.date {
                     s.truth.reactivated = Some((b.key, at));
                 }
+                // Ground truth: the reactivation is on record; a later deactivation starts a
+                // new quarantine.
+                if let Some(k) = s.key_mut(b.key).filter(|k| k.active) {
+                    k.inactive_since = None;
+                }
             }
             s.tags.bookkeeping = Some(b);
         }
@@ -200,12 +208,12 @@ pub fn apply(s: &mut State, inv: &mut Invocation, config: &Config) {
         }
         Call::StillInactive(key) => match (inv.job, s.key(key)) {
             // createSecret: reactivated since it decided; gone is deleted already.
-            (Job::Step(_), Some(k)) if k.active => {
-                stop(inv, "Transient.KeyReactivatedDuringRotation")
+            (Job::Step(_), Some(k)) if k.active || retagged(s, inv, key) => {
+                stop(inv, "Transient.PreviousKeyChanged")
             }
+            (_, Some(k)) if !k.active => p::judge_quarantine(s, config, key),
             (Job::Step(_), _) => {}
-            (_, k) if k.is_none_or(|k| k.active) => cut(inv),
-            _ => {}
+            _ => cut(inv),
         },
         Call::Authenticate(key) => {
             s.authenticate(key);
@@ -305,6 +313,12 @@ fn move_current(s: &mut State, inv: &mut Invocation, to: u8, from: Option<u8>) {
     }
     s.drop_unlabelled();
     s.truth.promoted = s.now;
+}
+
+/// createSecret's re-read: the bookkeeping tag of `key` is not what it decided with.
+fn retagged(s: &State, inv: &Invocation, key: u8) -> bool {
+    let of = |b: Option<Bookkeeping>| b.filter(|b| b.key == key);
+    of(s.tags.bookkeeping) != of(inv.bookkeeping)
 }
 
 /// A re-read found the secret changed: the visit ends, having changed nothing more.

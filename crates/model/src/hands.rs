@@ -99,8 +99,8 @@ pub fn apply(s: &mut State, hand: Hand) {
                 k.inactive_since.get_or_insert(now);
             }
         }
-        // Until a sweep sees it Active, a reactivation leaves no trace (IAM keeps no history): a
-        // key deactivated again before that is Inactive since it first was.
+        // Until a sweep records it, a reactivation leaves no trace (IAM keeps no history): a key
+        // deactivated again before that is Inactive since it first was.
         Hand::Reactivate(key) => {
             if let Some(k) = s.key_mut(key) {
                 k.active = true;

@@ -191,25 +191,13 @@ pub fn judge_retirement(
         broken |= CURRENT_TAKEN;
     }
     let idle = secs(config.retire_idle);
-    let quarantine = secs(config.retire_quarantine);
     let used_within_idle = k
         .last_use_by(now.saturating_sub(LAG))
         .is_some_and(|u| u + idle > now);
     match why {
         Why::Previous | Why::Idle if used_within_idle => broken |= USED_KEY_RETIRED,
-        // Reactivated between the invocation's last read (a re-list that found it Inactive) and
-        // its delete: IAM has no conditional delete, so this is the one exception, judged as of
-        // that read.
-        Why::PreviousInactive | Why::Quarantine if k.active && read_just_before(inv, key) => {}
-        Why::PreviousInactive | Why::Quarantine => {
-            // Uses IAM can have reported (before now − the lag): the last hours are the exception.
-            let since_use = k.last_use_by(now.saturating_sub(LAG)).unwrap_or(0);
-            let since_use = since_use.max(s.truth.promoted);
-            let inactive = k.inactive_since.unwrap_or(now);
-            if now < since_use + idle + quarantine || now < inactive + quarantine {
-                broken |= QUARANTINE_CUT;
-            }
-        }
+        // Judged at the re-list just before (see `judge_quarantine`).
+        Why::PreviousInactive | Why::Quarantine => {}
         Why::Orphan => {
             let young = now < k.created + LAG;
             let used = k.last_true_use().is_some();
@@ -235,9 +223,25 @@ pub fn judge_deadline_decision(s: &mut State, config: &Config, key: u8) {
     }
 }
 
-/// The call before the current one re-listed `key` and found it Inactive.
-fn read_just_before(inv: &Invocation, key: u8) -> bool {
-    inv.done >= 2 && inv.calls.get(inv.done - 2) == Some(&crate::effects::Call::StillInactive(key))
+/// An Inactive key about to be deleted, at the invocation's last read of it (the re-list just
+/// before the delete): its quarantine and floor must be over. IAM has no conditional delete, so
+/// a person who reactivates it between that read and the delete is the exception.
+pub fn judge_quarantine(s: &mut State, config: &Config, key: u8) {
+    let Some(k) = s.key(key) else {
+        return;
+    };
+    let (now, idle, quarantine) = (
+        s.now,
+        secs(config.retire_idle),
+        secs(config.retire_quarantine),
+    );
+    // Uses IAM can have reported (before now − the lag): the last hours are the exception.
+    let since_use = k.last_use_by(now.saturating_sub(LAG)).unwrap_or(0);
+    let since_use = since_use.max(s.truth.promoted);
+    let inactive = k.inactive_since.unwrap_or(now);
+    if now < since_use + idle + quarantine || now < inactive + quarantine {
+        s.truth.violations |= QUARANTINE_CUT;
+    }
 }
 
 /// Any change to a key (`None`: a new one) for the invocation's user: that user must have been

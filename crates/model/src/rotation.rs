@@ -28,6 +28,7 @@ pub const FINISH: usize = 3;
 pub fn decide(s: &State, config: &Config, step: usize, token: u8) -> Invocation {
     let mut inv = Invocation::new(Job::Step(step), Owner::Bound, s.bound);
     inv.token = Some(token);
+    inv.bookkeeping = s.tags.bookkeeping;
     let Some(version) = s.version(token) else {
         return inv.failing("Permanent.VersionNotFound");
     };

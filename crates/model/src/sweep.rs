@@ -17,16 +17,9 @@ use crate::world::{Bookkeeping, Owner, State, TagDate, Value, CURRENT, PREVIOUS}
 
 pub fn decide(s: &mut State, config: &Config) -> Invocation {
     let inv = decide_visit(s, config);
-    // Ground truth: a sweep that sees the previous key Active ends what it knew of its quarantine.
-    if let Some(key) = s.key_in(PREVIOUS) {
-        if let Some(k) = s.key_mut(key).filter(|k| k.active) {
-            k.inactive_since = None;
-        }
-    }
-    if let Some(Call::Deactivate(key, Why::Deadline)) =
-        inv.calls.iter().find(|c| matches!(c, Call::Deactivate(..)))
-    {
-        crate::properties::judge_deadline_decision(s, config, *key);
+    let deactivation = inv.calls.iter().find(|c| matches!(c, Call::Deactivate(..)));
+    if let Some(&Call::Deactivate(key, Why::Deadline)) = deactivation {
+        crate::properties::judge_deadline_decision(s, config, key);
     }
     inv
 }

@@ -45,7 +45,7 @@ pub struct Key {
     /// Uses IAM has not reported yet, oldest first: each is reported within [`LAG`].
     pub unreported: Vec<u32>,
     /// Ground truth: since when it is Inactive, as far as anyone can tell (a reactivation no
-    /// sweep saw leaves no trace).
+    /// sweep recorded leaves no trace).
     pub inactive_since: Option<u32>,
     /// Made by a person, not by a rotation.
     pub by_hand: bool,

@@ -91,10 +91,10 @@ pub fn all() -> Vec<(Lifecycle, usize)> {
     attacks.crashes = true;
     attacks.reaches = SEEN_ROTATION;
     vec![
-        (alarm, 11),
-        (enforced, 11),
-        (quarantine, 11),
-        (crashes, 11),
-        (attacks, 11),
+        (alarm, 12),
+        (enforced, 12),
+        (quarantine, 15),
+        (crashes, 12),
+        (attacks, 12),
     ]
 }

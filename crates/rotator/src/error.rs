@@ -67,8 +67,8 @@ pub enum Problem {
     #[error("{}", quarantine_message(.0))]
     PreviousKeyInQuarantine(Box<Quarantined>),
 
-    #[error("access key {key_id} of IAM user {user} was Inactive when createSecret decided to delete it to make room, and is Active again: a person reactivated it, for a consumer that still needs it. Nothing was deleted. Secrets Manager's retry decides again (the key then counts as in use)")]
-    KeyReactivatedDuringRotation { key_id: String, user: String },
+    #[error("access key {key_id} of IAM user {user} was Inactive when createSecret decided to delete it to make room, and has changed since: a person reactivated it (for a consumer that still needs it), or the sweep recorded a change of it. Nothing was deleted. Secrets Manager's retry decides again")]
+    PreviousKeyChanged { key_id: String, user: String },
 
     #[error("access key {key_id} was made after this rotation started and no version holds it (an earlier attempt of this rotation likely made it and died before storing it), but IAM reports a key's use up to 4 hours late, so that nobody has used it cannot be proven before {provable_at}. Nothing was changed. Secrets Manager's retry, or the next rotation, deletes it then and goes ahead; if a person made it for a consumer, store it in a secret of its own user instead")]
     OrphanTooRecent { key_id: String, provable_at: String },
@@ -137,7 +137,7 @@ impl Problem {
             | Problem::PreviousKeyInUse(_)
             | Problem::PreviousKeyInQuarantine(_)
             | Problem::OrphanTooRecent { .. }
-            | Problem::KeyReactivatedDuringRotation { .. } => true,
+            | Problem::PreviousKeyChanged { .. } => true,
             Problem::Aws(e) => e.is_transient(),
             _ => false,
         }
@@ -161,7 +161,7 @@ impl Problem {
             Problem::PreviousKeyInUse(_) => "PreviousKeyInUse",
             Problem::PreviousKeyInQuarantine(_) => "PreviousKeyInQuarantine",
             Problem::OrphanTooRecent { .. } => "OrphanTooRecent",
-            Problem::KeyReactivatedDuringRotation { .. } => "KeyReactivatedDuringRotation",
+            Problem::PreviousKeyChanged { .. } => "PreviousKeyChanged",
             Problem::KeyNotOwnedByUser { .. } => "KeyNotOwnedByUser",
             Problem::CurrentKeyInactive { .. } => "CurrentKeyInactive",
             Problem::NoFreeKeySlot { .. } => "NoFreeKeySlot",

@@ -243,11 +243,7 @@ async fn a_key_reactivated_while_create_secret_makes_room_is_kept() {
     let err = step(&rotator, Step::CreateSecret, SECRET, &token)
         .await
         .unwrap_err();
-    assert_eq!(
-        err.error_type(),
-        "Transient.KeyReactivatedDuringRotation",
-        "{err}"
-    );
+    assert_eq!(err.error_type(), "Transient.PreviousKeyChanged", "{err}");
     assert_eq!(status(&fake, &first_key), Some(KeyStatus::Active));
 }
 

@@ -11,6 +11,7 @@ use crate::aws::{Iam, KeyStatus, Pending, VersionRef, AWSCURRENT, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
 use crate::error::Problem;
 use crate::holder::Holder;
+use crate::retire::decide;
 use crate::secret_value::{format_date, SecretValue};
 
 pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
@@ -87,7 +88,7 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
             .await?;
     }
     for (key_id, reason) in &plan.delete {
-        refuse_a_reactivated_key(&*iam, &user, key_id, &user_keys).await?;
+        refuse_a_changed_key(r, &*iam, &user, key_id, &user_keys).await?;
         r.delete_key(&user, key_id, reason.as_str()).await?;
     }
 
@@ -116,9 +117,11 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     }
 }
 
-/// A key that was Inactive when createSecret decided is read again just before its delete: a
-/// person who reactivated it since did so for a consumer that needs it (§18).
-async fn refuse_a_reactivated_key(
+/// A key that was Inactive when createSecret decided is read again just before its delete, with
+/// its bookkeeping tag: a person who reactivated it since did so for a consumer that needs it,
+/// and a sweep may have recorded that meanwhile (§18).
+async fn refuse_a_changed_key(
+    r: &Rotation<'_>,
     iam: &dyn Iam,
     user: &Holder,
     key_id: &str,
@@ -133,8 +136,10 @@ async fn refuse_a_reactivated_key(
     let reactivated = keys
         .iter()
         .any(|k| k.id == key_id && k.status == KeyStatus::Active);
-    if reactivated {
-        return Err(Problem::KeyReactivatedDuringRotation {
+    let again = r.rotator.secrets.describe_secret(r.secret_id()).await?;
+    let retagged = decide::tag_of(&again.tags, key_id) != decide::tag_of(&r.metadata.tags, key_id);
+    if reactivated || retagged {
+        return Err(Problem::PreviousKeyChanged {
             key_id: key_id.to_owned(),
             user: user.to_string(),
         });
