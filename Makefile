@@ -1,8 +1,9 @@
 # Every target installs what it needs (scripts/setup.sh); see README.md.
 SHELL := /bin/bash
 EVENT ?= create-secret
+DEPTH ?=
 
-.PHONY: demo fleet-demo test build sam-build deploy watch invoke setup mutants stack reliability bench fleet-bench
+.PHONY: demo fleet-demo test build sam-build deploy watch invoke setup mutants stack reliability bench fleet-bench model
 
 ## The demo: the local AWS stack, the function, real rotations through RotateSecret, the old key retired by its use, refusals.
 demo: setup
@@ -39,6 +40,11 @@ watch: setup
 ## Feed a fixture to the function started by `make watch`: make invoke EVENT=create-secret
 invoke: setup
 	source scripts/env.sh && cargo lambda invoke iam-key-rotator --data-file events/$(EVENT).json
+
+## The lifecycle model (§18): every world explored exhaustively, states, depth and each property's
+## result printed; DEPTH=14 explores deeper (minutes). Exits 1 when a property breaks.
+model:
+	source scripts/env.sh && cargo run --quiet -p iam-key-lifecycle-model -- $(DEPTH)
 
 ## Reliability figures: crash-retry matrix, bad inputs, parser properties, transient faults, load.
 reliability:

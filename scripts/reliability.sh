@@ -11,6 +11,10 @@ export STACK_LOG_DIR="$(mktemp -d)"
 
 cargo test --quiet -p iam-key-rotator --test crash_matrix --test bad_inputs --test parsers_prop -- --nocapture >"$out" 2>&1 \
   || { cat "$out"; exit 1; }
+cargo test --quiet -p iam-key-lifecycle-model --test conformance -- --nocapture >>"$out" 2>&1 \
+  || { cat "$out"; exit 1; }
+model="$(mktemp)"
+cargo run --quiet -p iam-key-lifecycle-model >"$model" 2>&1 || { cat "$model"; exit 1; }
 properties=$(grep -c "^test .* ok$" <(cargo test --quiet -p iam-key-rotator --test parsers_prop -- --list 2>/dev/null | sed 's/: test$/ ok/;s/^/test /') || true)
 "$VENV/bin/python" -m pytest -q -s -p no:cacheprovider tests/e2e/test_faults.py tests/e2e/test_load.py \
   tests/e2e/test_crash_matrix.py >>"$out" 2>&1 \
@@ -30,3 +34,6 @@ printf '  %-28s %s\n' "parsers (property tests):" "$properties properties x 2000
 printf '  %-28s %s\n' "transient faults:" "$survived injected ($kinds) and ridden out by bounded retries"
 printf '  %-28s %s\n' "" "$(grep '^fault past the bound' "$out" | sed 's/^fault past the bound: //')"
 printf '  %-28s %s\n' "load:" "$(grep '^load:' "$out" | sed 's/^load: //')"
+printf '  %-28s %s\n' "lifecycle model (§18):" "$(grep -c 'states (' "$model") worlds, $(grep -o '[0-9]* unique' "$model" | awk '{s+=$1} END {print s}') unique states, $(grep -c '^  ok ' "$model") property checks held"
+printf '  %-28s %s\n' "conformance:" "$(grep -o 'conformance: .*' "$out" | sed 's/^conformance: //')"
+rm -f "$model"

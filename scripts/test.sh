@@ -23,6 +23,10 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 step "cargo test --workspace"
 cargo test --quiet --workspace 2>&1 | tee -a "$output"
 
+# Every world of the lifecycle model explored exhaustively; fails when a property breaks (§18).
+step "the lifecycle model (make model)"
+cargo run --quiet -p iam-key-lifecycle-model 2>&1 | tee -a "$output"
+
 step "template.yaml checks, and end to end: the function under cargo lambda watch against the local stack"
 export STACK_LOG_DIR="$(mktemp -d)"
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider 2>&1 | tee -a "$output"
