@@ -106,6 +106,20 @@ class Stack:
         """As if `hours` had passed, for every date of the stack."""
         self.call("POST", "/_layer/age", {"hours": hours})
 
+    def report_uses(self) -> None:
+        """IAM reports every key's uses so far at once (the stack's reporting lag, 0 for them)."""
+        self.call("POST", "/_layer/report", {})
+
+    def retry(self, secret: str) -> dict[str, Any]:
+        """Secrets Manager's retry of the secret's incomplete rotation. An orphan key younger than
+        IAM's reporting lag makes it wait (Transient.OrphanTooRecent, §18): as Secrets Manager's
+        later retries would, it is tried again once 4 hours have passed."""
+        record = self.call("POST", "/_layer/retry", {"secret": secret})
+        if record["steps"] and record["steps"][-1].get("errorType") == "Transient.OrphanTooRecent":
+            self.age(4.1)
+            record = self.call("POST", "/_layer/retry", {"secret": secret})
+        return record
+
     def rotations(self) -> list[dict[str, Any]]:
         return self.call("GET", "/_layer/rotations")
 

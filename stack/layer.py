@@ -88,6 +88,8 @@ class LayerState:
     crash: dict[str, Any] | None = None
     # The RotationTokens sent, so tests can prove none reaches a log. Served to tests only.
     rotation_tokens: list[str] = field(default_factory=list)
+    # IAM's reporting lag for a key's last use, in hours (see 9).
+    report_lag_hours: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def configure(self, settings: dict[str, Any]) -> None:
@@ -104,6 +106,8 @@ class LayerState:
             self.faults = [dict(f) for f in settings["faults"]]
         if "crash" in settings:
             self.crash = dict(settings["crash"], dead=False) if settings["crash"] else None
+        if "report_lag_hours" in settings:
+            self.report_lag_hours = float(settings["report_lag_hours"])
 
     def reset(self) -> None:
         endpoints = self.lambda_endpoints
@@ -323,6 +327,8 @@ def age_everything(secrets: dict[str, FakeSecret], iams: list[Any], hours: float
         key.create_date -= shift
         if key.last_used is not None:
             key.last_used._timestamp -= shift
+        for use in unreported(key):
+            use._timestamp -= shift
     for secret in secrets.values():
         for attribute in ("created_date", "last_changed_date", "last_rotation_date"):
             if getattr(secret, attribute, None):
@@ -475,8 +481,47 @@ def authenticated(status: int, body: bytes) -> bool:
 
 def record_key_use(iam: Any, key_id: str, service: str, region: str) -> None:
     key = iam.access_keys.get(key_id)  # the account's keys by id: the objects users hold
-    if key is not None:
-        key.last_used = AccessKeyLastUsed(timestamp=utcnow(), service=service, region=region)
+    if key is None:
+        return
+    use = AccessKeyLastUsed(timestamp=utcnow(), service=service, region=region)
+    if STATE.report_lag_hours <= 0:
+        key.last_used = use
+    else:
+        unreported(key).append(use)
+
+
+def unreported(key: Any) -> list[Any]:
+    """The uses of `key` IAM has not reported yet, oldest first."""
+    if not hasattr(key, "layer_unreported"):
+        key.layer_unreported = []
+    return key.layer_unreported
+
+
+def report_uses(key: Any, everything: bool = False) -> None:
+    """IAM reports the uses of `key` older than the lag (all of them with `everything`)."""
+    due = utcnow() - datetime.timedelta(hours=STATE.report_lag_hours)
+    pending = unreported(key)
+    reported = [u for u in pending if everything or u.timestamp <= due]
+    if reported:
+        key.last_used = reported[-1]
+        pending[:] = [u for u in pending if u not in reported]
+
+
+def get_access_key_last_used(self: Any, access_key_id: str) -> dict[str, Any]:
+    for key in self.get_all_access_keys_for_all_users():
+        if key.access_key_id == access_key_id:
+            report_uses(key)
+    return ORIGINAL["get_access_key_last_used"](self, access_key_id)
+
+
+def report(iams: list[Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Test support (POST /_layer/report): IAM reports every use so far at once, of every key or
+    of {"key"}: a lag of 0 for them."""
+    keys = [key for iam in iams for user in iam.users.values() for key in user.access_keys
+            if body.get("key") in (None, key.access_key_id)]
+    for key in keys:
+        report_uses(key, everything=True)
+    return {"keys": len(keys)}
 
 
 # ---- 4 and 5. Authentication: Inactive keys, and the propagation delay ----
@@ -590,6 +635,9 @@ def install() -> None:
     ORIGINAL["IAMUserAccessKey.__init__"] = IAMUserAccessKey.__init__
     ORIGINAL["update_secret_version_stage"] = SecretsManagerBackend.update_secret_version_stage
     ORIGINAL["get_secret_value"] = SecretsManagerBackend.get_secret_value
+    import moto.iam.models as iam_models
+    ORIGINAL["get_access_key_last_used"] = iam_models.IAMBackend.get_access_key_last_used
+    iam_models.IAMBackend.get_access_key_last_used = get_access_key_last_used
     SecretsManagerBackend.rotate_secret = rotate_secret
     FakeSecret.to_dict = describe_with_full_rules
     SecretsManagerBackend.list_secret_version_ids = list_secret_version_ids

@@ -29,6 +29,7 @@ Beside the AWS APIs it serves the layer's own endpoints:
                          CreatedDate); see layer.age
   POST /_layer/schedule  {"function_arn", "time"?}: an EventBridge "Scheduled Event" delivered to
                          the function, as a schedule rule would; -> {"event", "answer", "error"}
+  POST /_layer/report    {"key"?}: IAM reports every use so far of every key (or of one) at once
   POST /_layer/populate  test support: {"n", "function_arn", "account"?, "region"?, "prefix"?}: n bound users
                          and secrets rotated once by that function, made in-process in that
                          account and Region (moto's default ones if not given); see layer.populate
@@ -123,6 +124,9 @@ def control(request: Request) -> Response:
         others = [a for a in list(get_backend("iam").keys()) if a != DEFAULT_ACCOUNT_ID]
         iams = [get_backend("iam")[a]["global"] for a in [DEFAULT_ACCOUNT_ID, *others]]
         return Response(json.dumps(layer.age(secrets, iams, body)), mimetype="application/json")
+    if path == "report" and request.method == "POST":
+        iams = [get_backend("iam")[a]["global"] for a in list(get_backend("iam").keys())]
+        return Response(json.dumps(layer.report(iams, body)), mimetype="application/json")
     if path == "populate" and request.method == "POST":
         account = body.get("account", DEFAULT_ACCOUNT_ID)
         secrets = get_backend("secretsmanager")[account][body.get("region", "us-east-1")]

@@ -68,7 +68,7 @@ def test_a_crash_at_any_request_then_the_retry_ends_well(stack, functions, world
                 crashed_at = stack.call("GET", "/_layer/calls")[before + call]["action"]
                 # A lost lifecycle event does not fail the step: it is best effort.
                 assert error is not None or crashed_at == "PutEvents", f"{cell}: the crash is seen"
-                retry = stack.call("POST", "/_layer/retry", {"secret": secret})
+                retry = stack.retry(secret)
                 assert retry["outcome"] == "succeeded", f"{cell}: {retry['steps']}"
                 world.check_invariants(secret, user, old_key, "delete")
                 cells += 1

@@ -30,6 +30,8 @@ def faults(stack):
         {"action": "UpdateSecretVersionStage", "kind": "5xx", "count": 2},
         {"action": "GetSecretValue", "kind": "reset", "count": 1},
         {"action": "GetUser", "kind": "slow", "seconds": 2, "count": 1},
+        # Sent again on throttling only, which proves no key was made (§18).
+        {"action": "CreateAccessKey", "kind": "throttle", "count": 2},
     ],
     ids=lambda f: f"{f['kind']}-{f['action']}",
 )
@@ -81,7 +83,7 @@ def test_a_lost_create_access_key_answer_leaves_no_stray_key(stack, functions, w
     assert len(creates) == 1, "CreateAccessKey was sent once"
     assert len(world.keys(user)) == 1, "the lost attempt made one key"
     faults()
-    retry = stack.call("POST", "/_layer/retry", {"secret": secret})
+    retry = stack.retry(secret)
     assert retry["outcome"] == "succeeded", retry["steps"]
     assert world.keys(user) == {world.key_of(secret): "Active"}, "exactly the stored key, no stray one"
     world.check_invariants(secret, user, None, "delete")

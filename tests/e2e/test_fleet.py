@@ -429,6 +429,11 @@ def test_unstick_deletes_only_proven_orphans_and_only_when_asked(stack, ops, wor
     time.sleep(1.2)  # IAM dates keys in whole seconds: this one is made after the rotation started
     persons = world.add_key(user3)
     assert world.authenticates(persons["AccessKeyId"], persons["SecretAccessKey"]), "in use"
+    # Minutes old, no key can be proven unused yet: IAM reports a use up to 4 hours late (§18).
+    early = fleet.json("unstick", "--name-prefix", f"{prefix}/", "--min-age-minutes", "0")
+    early = {o["secret"]: o["detail"] for o in early["outcomes"]}
+    assert f"left {orphan}: IAM reports a key's use up to 4 hours late" in early[orphaned], early
+    stack.age(4.1)  # IAM has reported every use by now
 
     young = fleet.json("unstick", "--name-prefix", f"{prefix}/")
     assert set(outcomes(young).values()) == {"skipped"} and "rotation window" in young["outcomes"][0]["detail"]
@@ -532,6 +537,7 @@ def test_scan_reports_a_previous_key_still_in_use_and_where(stack, fleet, world,
         assert by_name(fleet.json("scan", "--secret", secret))[secret]["verdict"] == "ok"
         stack.age(30)
         consumer.use()  # it never read the secret again
+        stack.report_uses()
         found = by_name(fleet.json("scan", "--secret", secret))[secret]
         assert found["verdict"] == "previous-key-in-use", found["findings"]
         previous = found["previous_key"]

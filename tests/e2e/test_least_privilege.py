@@ -36,7 +36,7 @@ def scenario(world, function):
     finally:
         world.stack.configure(faults=[])
     if records[-1]["steps"][-1].get("errorType", "").startswith("Transient."):
-        records[-1] = world.stack.call("POST", "/_layer/retry", {"secret": secret})
+        records[-1] = world.stack.retry(secret)
     if records[-1]["outcome"] != "succeeded":
         return records
     for _ in range(2):

@@ -176,8 +176,9 @@ def test_the_event_fixtures_through_cargo_lambda_invoke(stack, functions, world)
 
 def test_an_orphan_of_a_failed_attempt_is_deleted_by_the_retry(stack, functions, world):
     """createSecret makes a key, cannot store it and cannot delete it (both calls denied): the
-    orphan stays. Secrets Manager's retry, moments later, must recognise it as this rotation's and
-    delete it, though all of it happens within a second of the rotation's start."""
+    orphan stays. Secrets Manager's retry must recognise it as this rotation's (though it was made
+    within a second of the rotation's start) and delete it, once IAM's record, hours late, can
+    prove that nobody used it."""
     function = functions("keep")
     user, (key,) = world.user(keys=1)
     secret = world.secret({"UserName": user, **pair(key)})
@@ -190,6 +191,11 @@ def test_an_orphan_of_a_failed_attempt_is_deleted_by_the_retry(stack, functions,
     assert record["outcome"] == "failed"
     orphans = [k for k in world.keys(user) if k != key["AccessKeyId"]]
     assert len(orphans) == 1, "the first attempt left its key behind"
+    # Moments later IAM cannot prove yet that nobody used it (§18): the retry waits.
+    retry = stack.call("POST", "/_layer/retry", {"secret": secret})
+    refused(retry, "Transient.OrphanTooRecent")
+    assert orphans[0] in world.keys(user)
+    stack.age(4.1)
     retry = stack.call("POST", "/_layer/retry", {"secret": secret})
     succeeded(retry)
     assert orphans[0] not in world.keys(user), "the orphan is deleted"

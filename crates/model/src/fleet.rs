@@ -8,7 +8,7 @@ use iam_key_fleet::time::epoch_seconds;
 use iam_key_fleet::unstick::{is_candidate, Repair, DEFAULT_MIN_AGE_SECONDS};
 use iam_key_rotator::rotation::keys::{self, OrphanProof};
 
-use crate::effects::{Call, Invocation, Job, Why};
+use crate::calls::{Call, Invocation, Job, Why};
 use crate::view::{self, key_id, time};
 use crate::world::{State, Value, CURRENT};
 

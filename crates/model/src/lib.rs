@@ -5,13 +5,17 @@
 //! their types); `tests/conformance.rs` replays its traces against the real code over the fake.
 //! docs/reliability.md says what it covers and what it does not.
 
+pub mod calls;
+pub mod create_secret;
 pub mod effects;
 pub mod fleet;
 pub mod hands;
 pub mod model;
 pub mod properties;
+pub mod reads;
 pub mod rotation;
 pub mod sweep;
+pub mod terms;
 pub mod view;
 pub mod world;
 pub mod worlds;

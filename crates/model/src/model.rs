@@ -6,12 +6,14 @@ use stateright::{Model, Property};
 
 use iam_key_rotator::Config;
 
-use crate::effects::{self, Answer, Invocation, Job};
+use crate::calls::{Answer, Invocation, Job};
+use crate::effects;
+use crate::fleet;
 use crate::hands::{self, Hand, HandKind};
-use crate::properties::{self as p, Judge};
+use crate::properties;
 use crate::rotation::{self, CREATE, FINISH};
+use crate::sweep;
 use crate::world::{Consumer, Owner, State, Tags, Truth, Value, Version, CURRENT, PREVIOUS};
-use crate::{fleet, sweep};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -220,17 +222,17 @@ impl Model for Lifecycle {
         let mut properties = Vec::new();
         macro_rules! always {
             ($($i:literal),*) => {$(
-                properties.push(Property::always(p::ALWAYS[$i].0, |_, s: &State| {
-                    s.truth.violations & p::ALWAYS[$i].1 == 0
+                properties.push(Property::always(properties::ALWAYS[$i].0, |_, s: &State| {
+                    s.truth.violations & properties::ALWAYS[$i].1 == 0
                 }));
             )*};
         }
         always!(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
         macro_rules! sometimes {
             ($($i:literal),*) => {$(
-                if self.reaches & p::SOMETIMES[$i].1 != 0 {
-                    properties.push(Property::sometimes(p::SOMETIMES[$i].0, |_, s: &State| {
-                        s.truth.seen & p::SOMETIMES[$i].1 != 0
+                if self.reaches & properties::SOMETIMES[$i].1 != 0 {
+                    properties.push(Property::sometimes(properties::SOMETIMES[$i].0, |_, s: &State| {
+                        s.truth.seen & properties::SOMETIMES[$i].1 != 0
                     }));
                 }
             )*};
@@ -256,7 +258,7 @@ impl Lifecycle {
         match job {
             Job::Sweep => {
                 if let Some(judge) = inv.judge {
-                    Judge::check(judge, s, &inv);
+                    properties::check_obligations(judge, s, &inv);
                 }
             }
             Job::Step(step) => step_answered(s, step, &inv),
@@ -276,7 +278,7 @@ fn step_answered(s: &mut State, step: usize, inv: &Invocation) {
         Answer::Ok if step == FINISH => {
             let token = rotation.token;
             hands::complete_rotation(s, token);
-            s.truth.seen |= p::SEEN_ROTATION;
+            s.truth.seen |= properties::SEEN_ROTATION;
         }
         Answer::Ok => rotation.next = step + 1,
         Answer::Err("Permanent.VersionNotPending" | "Permanent.VersionNotFound") => {

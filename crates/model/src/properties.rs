@@ -8,7 +8,7 @@ use iam_key_rotator::config::PreviousKeyAction;
 use iam_key_rotator::overrides;
 use iam_key_rotator::Config;
 
-use crate::effects::{Invocation, Why};
+use crate::calls::{Invocation, Judge, Why};
 use crate::view;
 use crate::world::{Owner, State, TagDate, Value, CURRENT, DAY, LAG, PREVIOUS};
 
@@ -83,50 +83,39 @@ pub const SOMETIMES: [(&str, u32); 4] = [
     ("an enforced deadline deactivates a key", SEEN_ENFORCED),
 ];
 
-/// What a sweep's visit owes, from the state it decided in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Judge {
-    /// Past an enforced deadline: this key must end Inactive.
-    pub deactivate: Option<u8>,
-    /// Past the deadline, in the alarm window, still in use: the alarm must fire.
-    pub alarm: bool,
+/// The obligations of a sweep's visit deciding in `s`. Only for a secret as rotations left it (a
+/// person's edits to its values, labels or keys give the sweep its reasons to stay away).
+pub fn obligations(s: &State, config: &Config) -> Judge {
+    let Some((previous, deadline)) = as_rotated(s, config) else {
+        return Judge::default();
+    };
+    let past = s.now >= deadline;
+    let (settings, _) = overrides::effective(config, &view::secret_tags(s));
+    let idle = secs(settings.idle);
+    let quiet_since = previous.reported.unwrap_or(0).max(s.truth.promoted);
+    let in_use = quiet_since + idle > s.now;
+    let interval = secs(config.sweep_interval);
+    let window = past && (s.now - deadline) % DAY < interval;
+    Judge {
+        deactivate: (past && config.retire_enforce_deadline).then_some(previous.id),
+        alarm: window && in_use && !config.retire_enforce_deadline,
+    }
 }
 
-impl Judge {
-    /// The obligations of a visit deciding in `s`. Only for a secret as rotations left it (a
-    /// person's edits to its values, labels or keys give the sweep its reasons to stay away).
-    pub fn at_decision(s: &State, config: &Config) -> Judge {
-        let Some((previous, deadline)) = as_rotated(s, config) else {
-            return Judge::default();
-        };
-        let past = s.now >= deadline;
-        let (settings, _) = overrides::effective(config, &view::secret_tags(s));
-        let idle = secs(settings.idle);
-        let quiet_since = previous.reported.unwrap_or(0).max(s.truth.promoted);
-        let in_use = quiet_since + idle > s.now;
-        let interval = secs(config.sweep_interval);
-        let window = past && (s.now - deadline) % DAY < interval;
-        Judge {
-            deactivate: (past && config.retire_enforce_deadline).then_some(previous.id),
-            alarm: window && in_use && !config.retire_enforce_deadline,
+/// At the visit's end (not cut short by a re-read that found the secret changed).
+pub fn check_obligations(judge: Judge, s: &mut State, inv: &Invocation) {
+    if inv.cut {
+        return;
+    }
+    if let Some(key) = judge.deactivate {
+        // Deactivated by this visit (a person may reactivate it since), or Inactive now.
+        let done = inv.deactivated == Some(key) || !s.key(key).is_some_and(|k| k.active);
+        if !done {
+            s.truth.violations |= ENFORCEMENT_MISSED;
         }
     }
-
-    /// At the visit's end (not cut short by a re-read that found the secret changed).
-    pub fn check(self, s: &mut State, inv: &Invocation) {
-        if inv.cut {
-            return;
-        }
-        if let Some(key) = self.deactivate {
-            // Deactivated by this visit (a person may reactivate it since), or Inactive now.
-            let done = inv.deactivated == Some(key) || !s.key(key).is_some_and(|k| k.active);
-            if !done {
-                s.truth.violations |= ENFORCEMENT_MISSED;
-            }
-        }
-        if self.alarm && !inv.alarmed {
-            s.truth.violations |= ALARM_MISSED;
-        }
+    if judge.alarm && !inv.alarmed {
+        s.truth.violations |= ALARM_MISSED;
     }
 }
 

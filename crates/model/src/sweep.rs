@@ -10,8 +10,7 @@ use iam_key_rotator::retire::decide::{self, Decision, Facts, Settings, Why as Re
 use iam_key_rotator::retire::{judge_keys, judge_values, Found, KeysVerdict, Previous};
 use iam_key_rotator::Config;
 
-use crate::effects::{Call, EventKind, Invocation, Job, Why};
-use crate::properties::Judge;
+use crate::calls::{Call, EventKind, Invocation, Job, Why};
 use crate::view::{self, key_of_id, time, version_of_id};
 use crate::world::{Bookkeeping, Owner, State, TagDate, Value, CURRENT, PREVIOUS};
 
@@ -26,7 +25,7 @@ pub fn decide(s: &mut State, config: &Config) -> Invocation {
 
 fn decide_visit(s: &State, config: &Config) -> Invocation {
     let mut inv = Invocation::new(Job::Sweep, Owner::Bound, s.bound);
-    inv.judge = Some(Judge::at_decision(s, config));
+    inv.judge = Some(crate::properties::obligations(s, config));
     let now = time(s.now);
     let metadata = view::metadata(s);
     let (settings, ignored) = overrides::effective(config, &metadata.tags);

@@ -24,7 +24,8 @@ use iam_key_rotator::event::Step;
 use iam_key_rotator::overrides::INACTIVE_SINCE_TAG;
 use iam_key_rotator::Rotator;
 
-use lifecycle_model::effects::{self, Answer, Call, EventKind, Job};
+use lifecycle_model::calls::{Answer, Call, EventKind, Job};
+use lifecycle_model::effects;
 use lifecycle_model::hands::Hand;
 use lifecycle_model::view;
 use lifecycle_model::world::{Bookkeeping, Owner, State, Value, CURRENT, PENDING, PREVIOUS};

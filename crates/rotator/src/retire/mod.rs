@@ -1,8 +1,9 @@
 //! The sweep (§16): on EventBridge's schedule, the same function visits every secret it rotates
 //! and retires each previous key by its use: deactivated once idle, deleted after a quarantine,
 //! an alarm while still in use past the deadline. `decide.rs` holds the policy, `visit.rs` one
-//! secret, this file the walk over all of them.
+//! secret's reads and decision, `act.rs` its action, this file the walk over all of them.
 
+mod act;
 pub mod decide;
 mod previous;
 mod visit;
@@ -19,8 +20,9 @@ use tracing::{info, info_span, warn, Instrument};
 use crate::error::Problem;
 use crate::metrics::{self, Unit};
 use crate::rotation::Rotator;
+pub use act::Outcome;
 pub use previous::{judge_values, pending_version, unchanged, Found, Previous, Skip};
-pub use visit::{judge_keys, KeysVerdict, Outcome};
+pub use visit::{judge_keys, KeysVerdict};
 
 /// How many secrets are visited at once.
 pub const CONCURRENT_VISITS: usize = 8;

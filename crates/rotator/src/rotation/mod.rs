@@ -14,7 +14,8 @@ use tracing::{info, info_span, warn, Instrument};
 use crate::aws::{SecretMetadata, AWSCURRENT, AWSPENDING};
 use crate::error::{Problem, RotationError};
 use crate::event::{RotationEvent, Step};
-use crate::{lifecycle, overrides};
+use crate::lifecycle;
+use crate::overrides;
 use context::Rotation;
 pub use context::Rotator;
 

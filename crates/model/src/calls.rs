@@ -1,0 +1,162 @@
+//! An invocation under way (a rotation step, a sweep's visit, the fleet's unstick) as the calls it
+//! makes after its decision, one model action each, so that anything may happen between two of
+//! them. Reads the code makes again before acting (the re-checks) are calls here too.
+
+use crate::terms::{Bookkeeping, Owner};
+
+/// What a sweep's visit owes, from the state it decided in (`properties::obligations`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Judge {
+    /// Past an enforced deadline: this key must end Inactive.
+    pub deactivate: Option<u8>,
+    /// Past the deadline, in the alarm window, still in use: the alarm must fire.
+    pub alarm: bool,
+}
+
+/// Which invocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Job {
+    Step(usize),
+    Sweep,
+    /// The fleet's `unstick --apply`.
+    Unstick,
+}
+
+/// Why a key is deleted or deactivated: what the properties hold it to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Why {
+    /// createSecret makes room: the AWSPREVIOUS key, Active (idle) when it decided.
+    Previous,
+    /// createSecret makes room: the AWSPREVIOUS key, Inactive (its quarantine over) when it
+    /// decided.
+    PreviousInactive,
+    /// createSecret makes room: an orphan of this rotation.
+    Orphan,
+    /// createSecret's rollback of the key it just made.
+    Rollback,
+    /// finishSecret's PREVIOUS_KEY_ACTION.
+    Action,
+    /// The sweep: idle.
+    Idle,
+    /// The sweep: an enforced deadline.
+    Deadline,
+    /// The sweep: the quarantine is over.
+    Quarantine,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    TagIgnored,
+    Rotated,
+    Deactivated,
+    Deleted,
+    StillInUse,
+}
+
+/// One call after the decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Call {
+    Event(EventKind),
+    DeleteKey(u8, Why),
+    Deactivate(u8, Why),
+    CreateKey,
+    PutPending,
+    MoveCurrent {
+        to: u8,
+        from: Option<u8>,
+    },
+    Tag(Bookkeeping),
+    Untag,
+    /// The sweep reads the secret again: its labels where they were, and no rotation has made its
+    /// key since (the pending version's value).
+    Recheck {
+        previous: u8,
+        current: u8,
+    },
+    /// The keys listed again before a delete: still Inactive (the sweep, and createSecret for a
+    /// key it decided on Inactive).
+    StillInactive(u8),
+    /// testSecret signs GetCallerIdentity with the key: IAM records a use.
+    Authenticate(u8),
+    /// The fleet's unstick takes AWSPENDING off the version.
+    RemovePending(u8),
+    /// The fleet's unstick reads the key again before deleting it: still an orphan, still unused.
+    StillOrphan(u8),
+}
+
+impl Call {
+    /// Whether the call changes AWS (what a crash's position counts), or only reads.
+    pub fn changes(self) -> bool {
+        !matches!(
+            self,
+            Call::Recheck { .. }
+                | Call::StillInactive(_)
+                | Call::Authenticate(_)
+                | Call::StillOrphan(_)
+        )
+    }
+}
+
+/// What the invocation answers once its calls are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Answer {
+    Ok,
+    /// The step fails with this error name (`Transient.PreviousKeyInUse`...).
+    Err(&'static str),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Invocation {
+    pub job: Job,
+    pub calls: Vec<Call>,
+    pub done: usize,
+    pub answer: Answer,
+    /// The user the decision acts for, and whether it was bound when decided.
+    pub user: Owner,
+    pub bound_when_decided: bool,
+    /// The key CreateAccessKey made.
+    pub made: Option<u8>,
+    /// The rotation's token (for the fleet's unstick: the abandoned rotation's).
+    pub token: Option<u8>,
+    /// The fleet's unstick: when the abandoned rotation started.
+    pub since: Option<u32>,
+    /// The sweep's visit: what the witness properties check when it ends.
+    pub judge: Option<Judge>,
+    pub alarmed: bool,
+    /// A re-read found the secret changed, and the visit ended there.
+    pub cut: bool,
+    /// The key the invocation deactivated.
+    pub deactivated: Option<u8>,
+    /// The bookkeeping tag when it decided.
+    pub bookkeeping: Option<Bookkeeping>,
+}
+
+impl Invocation {
+    pub fn new(job: Job, user: Owner, bound: bool) -> Self {
+        Invocation {
+            job,
+            calls: Vec::new(),
+            done: 0,
+            answer: Answer::Ok,
+            user,
+            bound_when_decided: bound,
+            made: None,
+            token: None,
+            since: None,
+            judge: None,
+            alarmed: false,
+            cut: false,
+            deactivated: None,
+            bookkeeping: None,
+        }
+    }
+
+    pub fn failing(mut self, error: &'static str) -> Self {
+        self.answer = Answer::Err(error);
+        self
+    }
+
+    pub fn finished(&self) -> bool {
+        self.done >= self.calls.len()
+    }
+}
