@@ -48,34 +48,7 @@ pub fn create_secret(s: &State, config: &Config, token: u8, inv: &mut Invocation
         .map_err(|_| "Permanent.NoFreeKeySlot")?;
     let (settings, _) = overrides::effective(config, &view::secret_tags(s));
     if settings.action == PreviousKeyAction::Retire {
-        let settings = Settings::new(config, &settings);
-        let now = time(s.now);
-        let promoted = dates.map_or(now, |d| {
-            decide::promotion(s.last_rotated.map(time), time(d.1))
-        });
-        let previous = plan
-            .delete
-            .iter()
-            .filter(|(_, why)| *why == DeleteReason::Previous);
-        for (id, _) in previous {
-            let Some(listed) = user_keys.iter().find(|k| k.id == *id) else {
-                continue;
-            };
-            let key = key_of_id(id).expect("a model key");
-            let facts = Facts {
-                status: listed.status,
-                last_use: view::last_use(s, key).unwrap_or_default(),
-                promoted,
-                tag: decide::tag_of(&view::secret_tags(s), id),
-            };
-            match decide::keep_previous(&facts, &settings, now) {
-                Some(KeepPrevious::InUse) => return Err("Transient.PreviousKeyInUse"),
-                Some(KeepPrevious::InQuarantine { .. }) => {
-                    return Err("Transient.PreviousKeyInQuarantine")
-                }
-                None => {}
-            }
-        }
+        keep_previous(s, config, &plan, &user_keys, dates.map(|d| d.1))?;
     }
     for (id, why) in &plan.delete {
         let active = user_keys
@@ -93,6 +66,46 @@ pub fn create_secret(s: &State, config: &Config, token: u8, inv: &mut Invocation
         inv.calls.push(Call::DeleteKey(key, why));
     }
     inv.calls.extend([Call::CreateKey, Call::PutPending]);
+    Ok(())
+}
+
+/// `keep_previous.rs`: under `retire`, a previous key the sweep would keep is kept.
+fn keep_previous(
+    s: &State,
+    config: &Config,
+    plan: &keys::RoomPlan,
+    user_keys: &[iam_key_rotator::aws::AccessKeyInfo],
+    current_created: Option<u32>,
+) -> Decided {
+    let (settings, _) = overrides::effective(config, &view::secret_tags(s));
+    let settings = Settings::new(config, &settings);
+    let now = time(s.now);
+    let promoted = current_created.map_or(now, |c| {
+        decide::promotion(s.last_rotated.map(time), time(c))
+    });
+    let previous = plan
+        .delete
+        .iter()
+        .filter(|(_, why)| *why == DeleteReason::Previous);
+    for (id, _) in previous {
+        let Some(listed) = user_keys.iter().find(|k| k.id == *id) else {
+            continue;
+        };
+        let key = key_of_id(id).expect("a model key");
+        let facts = Facts {
+            status: listed.status,
+            last_use: view::last_use(s, key).unwrap_or_default(),
+            promoted,
+            tag: decide::tag_of(&view::secret_tags(s), id),
+        };
+        match decide::keep_previous(&facts, &settings, now) {
+            Some(KeepPrevious::InUse) => return Err("Transient.PreviousKeyInUse"),
+            Some(KeepPrevious::InQuarantine { .. }) => {
+                return Err("Transient.PreviousKeyInQuarantine")
+            }
+            None => {}
+        }
+    }
     Ok(())
 }
 

@@ -35,19 +35,7 @@ pub fn apply(s: &mut State, inv: &mut Invocation, config: &Config) {
         Call::CreateKey => create_key(s, inv),
         Call::PutPending => put_pending(s, inv),
         Call::MoveCurrent { to, from } => move_current(s, inv, to, from),
-        Call::Tag(b) => {
-            if b.reactivated {
-                if let TagDate::At(at) = b.date {
-                    s.truth.reactivated = Some((b.key, at));
-                }
-                // Ground truth: the reactivation is on record; a later deactivation starts a
-                // new quarantine.
-                if let Some(k) = s.key_mut(b.key).filter(|k| k.active) {
-                    k.inactive_since = None;
-                }
-            }
-            s.tags.bookkeeping = Some(b);
-        }
+        Call::Tag(b) => tag(s, b),
         Call::Untag => s.tags.bookkeeping = None,
         Call::Recheck { previous, current } => {
             let same = s.labelled(PREVIOUS).map(|v| v.id) == Some(previous)
@@ -83,6 +71,21 @@ pub fn apply(s: &mut State, inv: &mut Invocation, config: &Config) {
             }
         }
     }
+}
+
+/// TagResource of the bookkeeping tag by the function.
+fn tag(s: &mut State, b: Bookkeeping) {
+    if b.reactivated {
+        if let TagDate::At(at) = b.date {
+            s.truth.reactivated = Some((b.key, at));
+        }
+        // Ground truth: the reactivation is on record; a later deactivation starts a new
+        // quarantine.
+        if let Some(k) = s.key_mut(b.key).filter(|k| k.active) {
+            k.inactive_since = None;
+        }
+    }
+    s.tags.bookkeeping = Some(b);
 }
 
 fn create_key(s: &mut State, inv: &mut Invocation) {

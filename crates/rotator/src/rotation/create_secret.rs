@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use tracing::{info, warn};
 
-use super::context::Rotation;
+use super::context::{Rotation, VersionDates};
 use super::keep_previous;
 use super::keys::{self, Evidence, OrphanProof};
 use crate::aws::{Iam, KeyStatus, Pending, VersionRef, AWSCURRENT, AWSPREVIOUS};
@@ -66,31 +66,8 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
         }
     }
 
-    // 4. Make room, touching only keys we can attribute; decide everything before deleting.
-    let evidence = if keys::needs_evidence(&user_keys, current_key) {
-        let started = dates.map(|d| d.started);
-        gather_evidence(r, &*iam, &current, &user_keys, started).await?
-    } else {
-        Evidence::default()
-    };
-    let plan = keys::plan_room(&user_keys, current_key, &evidence).map_err(|foreign| {
-        Problem::NoFreeKeySlot {
-            user: user.to_string(),
-            foreign,
-        }
-    })?;
-    for key_id in &plan.foreign {
-        info!(%key_id, "left access key alone: not ours (in no labelled version, created before this rotation)");
-    }
-    if r.settings.action == PreviousKeyAction::Retire {
-        let (iam, keys) = (&*iam, &user_keys);
-        keep_previous::refuse_to_delete_a_kept_previous_key(r, iam, &user, &plan, keys, dates)
-            .await?;
-    }
-    for (key_id, reason) in &plan.delete {
-        refuse_a_changed_key(r, &*iam, &user, key_id, &user_keys).await?;
-        r.delete_key(&user, key_id, reason.as_str()).await?;
-    }
+    // 4. Make room, touching only keys we can attribute.
+    make_room(r, &*iam, (&current, &user), &user_keys, dates).await?;
 
     // 5. The new key, stored at once. It must be dated after the rotation's start, or a retry
     // could not tell it from a key someone made just before (see keys::wait_before_creating).
@@ -115,6 +92,43 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
         }
         Err(put_error) => roll_back(r, &user, &new_key.id, put_error.into()).await,
     }
+}
+
+/// §6 rule 4: sorts the user's keys other than the current one, decides everything before
+/// deleting anything (no slot free: nothing is deleted), keeps a previous key under `retire` that
+/// the sweep would keep, then deletes what is ours, each Inactive one read again first.
+async fn make_room(
+    r: &Rotation<'_>,
+    iam: &dyn Iam,
+    (current, user): (&SecretValue, &Holder),
+    user_keys: &[crate::aws::AccessKeyInfo],
+    dates: Option<VersionDates>,
+) -> Result<(), Problem> {
+    let current_key = current.access_key_id();
+    let evidence = if keys::needs_evidence(user_keys, current_key) {
+        let started = dates.map(|d| d.started);
+        gather_evidence(r, iam, current, user_keys, started).await?
+    } else {
+        Evidence::default()
+    };
+    let plan = keys::plan_room(user_keys, current_key, &evidence).map_err(|foreign| {
+        Problem::NoFreeKeySlot {
+            user: user.to_string(),
+            foreign,
+        }
+    })?;
+    for key_id in &plan.foreign {
+        info!(%key_id, "left access key alone: not ours (in no labelled version, created before this rotation)");
+    }
+    if r.settings.action == PreviousKeyAction::Retire {
+        keep_previous::refuse_to_delete_a_kept_previous_key(r, iam, user, &plan, user_keys, dates)
+            .await?;
+    }
+    for (key_id, reason) in &plan.delete {
+        refuse_a_changed_key(r, iam, user, key_id, user_keys).await?;
+        r.delete_key(user, key_id, reason.as_str()).await?;
+    }
+    Ok(())
 }
 
 /// A key that was Inactive when createSecret decided is read again just before its delete, with
