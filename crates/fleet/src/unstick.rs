@@ -130,8 +130,18 @@ async fn repair_one(
     let mut report = Vec::new();
     for id in candidates(aws, user, &held, repair).await? {
         match proof(aws, user, &id, &held, repair, now).await? {
-            Ok(()) => delete.push(id),
-            Err(why) => report.push(why),
+            Proof::Orphan => delete.push(id),
+            Proof::Left(why) => report.push(why),
+            // Removing the label now would leave the key behind for good: unstick finds a
+            // secret by its AWSPENDING, and the next rotation would take the key for a stranger.
+            Proof::Wait(why) => {
+                return Ok((
+                    Outcome::Skipped,
+                    format!(
+                    "{why}; AWSPENDING stays until then, so that unstick finds the secret again"
+                ),
+                ))
+            }
         }
     }
     if !delete.is_empty() {
@@ -174,7 +184,9 @@ async fn repair_one(
         .map_err(|e| format!("{action}: {e}; nothing changed"))?;
     for key in &delete {
         // Read again just before each delete: the key may have been used, or stored, since.
-        if let Err(why) = proof(aws, user, key, &held, repair, now).await? {
+        if let Proof::Left(why) | Proof::Wait(why) =
+            proof(aws, user, key, &held, repair, now).await?
+        {
             action.push_str(&format!("; then {why}"));
             continue;
         }
@@ -198,9 +210,16 @@ async fn candidates(
     Ok(keys.filter(made).map(|k| k.id).collect())
 }
 
-/// Whether `id` is, by what IAM says now, an orphan of the repair: still the user's, still a
-/// candidate, and proven never used (`keys::orphan_proof`: a key younger than IAM's reporting
-/// lag is not). `Ok(Err(why))` says why it is left.
+/// What IAM says now of a key the abandoned rotation may have made.
+enum Proof {
+    /// Still the user's, still a candidate, proven never used: deleted.
+    Orphan,
+    /// Not an orphan (used, or no longer a candidate): left, and why.
+    Left(String),
+    /// Younger than IAM's reporting lag (`keys::orphan_proof`): nothing is proven yet.
+    Wait(String),
+}
+
 async fn proof(
     aws: &dyn FleetAws,
     user: &str,
@@ -208,12 +227,12 @@ async fn proof(
     held: &BTreeSet<String>,
     repair: &Repair,
     now: i64,
-) -> Result<Result<(), String>, String> {
+) -> Result<Proof, String> {
     let keys = aws.user_keys(user).await.map_err(|e| e.to_string())?;
     let listed = keys.unwrap_or_default().into_iter().find(|k| k.id == id);
     let Some(key) = listed.filter(|k| is_candidate(id, epoch_seconds(k.created), held, repair))
     else {
-        return Ok(Err(format!(
+        return Ok(Proof::Left(format!(
             "left {id}: it is no longer a key the abandoned rotation made"
         )));
     };
@@ -222,12 +241,12 @@ async fn proof(
     let delete = format!("aws iam delete-access-key --user-name {user} --access-key-id {id}");
     let at = |seconds: i64| UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64);
     Ok(match keys::orphan_proof(key.created, used.map(at), at(now)) {
-        OrphanProof::NeverUsed => Ok(()),
-        OrphanProof::Used => Err(format!(
+        OrphanProof::NeverUsed => Proof::Orphan,
+        OrphanProof::Used => Proof::Left(format!(
             "left {id}: IAM shows it used ({}), so someone had it; if nobody needs it: {delete}",
             used.map(rfc3339).unwrap_or_default()
         )),
-        OrphanProof::TooRecent { provable_at } => Err(format!(
+        OrphanProof::TooRecent { provable_at } => Proof::Wait(format!(
             "left {id}: IAM reports a key's use up to 4 hours late, so that nobody used it cannot be proven before {}; run unstick again then",
             rfc3339(epoch_seconds(provable_at))
         )),

@@ -76,6 +76,12 @@ pub enum Call {
     /// The keys listed again before a delete: still Inactive (the sweep, and createSecret for a
     /// key it decided on Inactive).
     StillInactive(u8),
+    /// createSecret reads a key again before deleting it (the previous key, or one Inactive when
+    /// it decided): its status and its bookkeeping tag.
+    Reread {
+        key: u8,
+        was_active: bool,
+    },
     /// testSecret signs GetCallerIdentity with the key: IAM records a use.
     Authenticate(u8),
     /// The fleet's unstick takes AWSPENDING off the version.

@@ -55,15 +55,18 @@ pub fn create_secret(s: &State, config: &Config, token: u8, inv: &mut Invocation
             .iter()
             .any(|k| k.id == *id && k.status == KeyStatus::Active);
         let key = key_of_id(id).expect("a model key");
-        let why = match why {
+        let reason = match why {
             DeleteReason::Previous if active => Why::Previous,
             DeleteReason::Previous => Why::PreviousInactive,
             DeleteReason::Orphan => Why::Orphan,
         };
-        if !active {
-            inv.calls.push(Call::StillInactive(key));
+        if !active || *why == DeleteReason::Previous {
+            inv.calls.push(Call::Reread {
+                key,
+                was_active: active,
+            });
         }
-        inv.calls.push(Call::DeleteKey(key, why));
+        inv.calls.push(Call::DeleteKey(key, reason));
     }
     inv.calls.extend([Call::CreateKey, Call::PutPending]);
     Ok(())

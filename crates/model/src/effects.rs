@@ -3,7 +3,7 @@
 
 use iam_key_rotator::Config;
 
-use crate::calls::{Answer, Call, EventKind, Invocation, Job, Why};
+use crate::calls::{Answer, Call, EventKind, Invocation, Why};
 use crate::properties;
 use crate::world::{Bookkeeping, State, TagDate, Value, CURRENT, PENDING, PREVIOUS};
 
@@ -45,15 +45,20 @@ pub fn apply(s: &mut State, inv: &mut Invocation, config: &Config) {
                 cut(inv);
             }
         }
-        Call::StillInactive(key) => match (inv.job, s.key(key)) {
-            // createSecret: reactivated since it decided; gone is deleted already.
-            (Job::Step(_), Some(k)) if k.active || retagged(s, inv, key) => {
-                stop(inv, "Transient.PreviousKeyChanged")
-            }
-            (_, Some(k)) if !k.active => properties::judge_quarantine(s, config, key),
-            (Job::Step(_), _) => {}
+        Call::StillInactive(key) => match s.key(key) {
+            Some(k) if !k.active => properties::judge_quarantine(s, config, key),
             _ => cut(inv),
         },
+        Call::Reread { key, was_active } => {
+            let active = s.key(key).is_some_and(|k| k.active);
+            if (!was_active && active) || retagged(s, inv, key) {
+                stop(inv, "Transient.PreviousKeyChanged");
+            } else if !was_active && s.key(key).is_some() {
+                properties::judge_quarantine(s, config, key);
+            } else if was_active {
+                properties::judge_idle(s, config, key);
+            }
+        }
         Call::Authenticate(key) => {
             s.authenticate(key);
         }
@@ -110,6 +115,7 @@ fn create_key(s: &mut State, inv: &mut Invocation) {
         unreported: Vec::new(),
         inactive_since: None,
         by_hand: false,
+        reactivated: None,
     });
     inv.made = Some(id);
 }

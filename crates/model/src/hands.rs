@@ -102,8 +102,14 @@ pub fn apply(s: &mut State, hand: Hand) {
         // Until a sweep records it, a reactivation leaves no trace (IAM keeps no history): a key
         // deactivated again before that is Inactive since it first was.
         Hand::Reactivate(key) => {
+            let recorded = s.tags.bookkeeping.is_some_and(|b| {
+                b.key == key && !b.reactivated && matches!(b.date, TagDate::At(_))
+            });
             if let Some(k) = s.key_mut(key) {
                 k.active = true;
+                if recorded {
+                    k.reactivated = Some(now);
+                }
             }
         }
         Hand::Delete(key) => {
@@ -127,6 +133,7 @@ pub fn apply(s: &mut State, hand: Hand) {
         Hand::TagBookkeeping(b) => {
             s.tags.bookkeeping = Some(b);
             s.truth.reactivated = None;
+            s.keys.iter_mut().for_each(|k| k.reactivated = None);
         }
         Hand::TagSetting(t) => s.tags.setting = Some(t),
         Hand::Unbind => s.bound = false,
@@ -143,6 +150,7 @@ pub fn new_key(id: u8, owner: Owner, created: u32) -> Key {
         unreported: Vec::new(),
         inactive_since: None,
         by_hand: false,
+        reactivated: None,
     }
 }
 

@@ -20,7 +20,8 @@ pub const PROMOTED_BROKEN: u32 = 1 << 1;
 pub const LIMIT_EXCEEDED: u32 = 1 << 2;
 /// A key changed for a user not bound to the secret (when decided).
 pub const UNBOUND_CHANGED: u32 = 1 << 3;
-/// A key used within the idle time (before now − the lag) was deactivated or deleted.
+/// A key used within the idle time (before now − the lag), or reactivated within it under the
+/// sweep's record of its quarantine, was deactivated or deleted.
 pub const USED_KEY_RETIRED: u32 = 1 << 4;
 /// An Inactive previous key deleted before its quarantine (and floor) ended.
 pub const QUARANTINE_CUT: u32 = 1 << 5;
@@ -179,12 +180,9 @@ pub fn judge_retirement(
     if s.key_in(CURRENT) == Some(key) && !s.truth.hand_edited && why != Why::Rollback {
         broken |= CURRENT_TAKEN;
     }
-    let idle = secs(config.retire_idle);
-    let used_within_idle = k
-        .last_use_by(now.saturating_sub(LAG))
-        .is_some_and(|u| u + idle > now);
     match why {
-        Why::Previous | Why::Idle if used_within_idle => broken |= USED_KEY_RETIRED,
+        // createSecret's previous key is judged at its re-read just before the delete.
+        Why::Idle if used_within_idle(&k, config, now) => broken |= USED_KEY_RETIRED,
         // Judged at the re-list just before (see `judge_quarantine`).
         Why::PreviousInactive | Why::Quarantine => {}
         Why::Orphan => {
@@ -209,6 +207,24 @@ pub fn judge_retirement(
 pub fn judge_deadline_decision(s: &mut State, config: &Config, key: u8) {
     if s.now < deadline(s, config, key) {
         s.truth.violations |= DEADLINE_EARLY;
+    }
+}
+
+/// Used within the idle time as IAM can have reported it (before now − the lag), or reactivated
+/// within it under the sweep's record of its quarantine: either owes the key a whole idle time.
+fn used_within_idle(k: &crate::world::Key, config: &Config, now: u32) -> bool {
+    let idle = secs(config.retire_idle);
+    let used = k.last_use_by(now.saturating_sub(LAG));
+    used.or(k.reactivated).is_some_and(|u| u + idle > now)
+}
+
+/// The Active previous key createSecret is about to delete, at its re-read just before the
+/// delete (IAM has no conditional delete: a person racing that last read is the exception).
+pub fn judge_idle(s: &mut State, config: &Config, key: u8) {
+    if s.key(key)
+        .is_some_and(|k| used_within_idle(k, config, s.now))
+    {
+        s.truth.violations |= USED_KEY_RETIRED;
     }
 }
 

@@ -21,6 +21,9 @@ pub struct Key {
     pub inactive_since: Option<u32>,
     /// Made by a person, not by a rotation.
     pub by_hand: bool,
+    /// Ground truth: when a person reactivated it while the sweep's record said it was Inactive
+    /// (a reactivation the function can know of): it owes that key a whole idle time.
+    pub reactivated: Option<u32>,
 }
 
 impl Key {

@@ -375,8 +375,9 @@ impl Replay {
                 let step = Step::ALL[rotation.next];
                 let token = view::version_id(rotation.token);
                 let stepped = support::step(&self.rotator, step, SECRET, &token).await;
-                // Secrets Manager, after a finishSecret that succeeded.
-                if stepped.is_ok() && step == Step::FinishSecret {
+                // Secrets Manager, after a finishSecret that succeeded (a process that died
+                // answers nothing, whatever its last calls were).
+                if stepped.is_ok() && step == Step::FinishSecret && !crashed {
                     self.fake.complete_rotation(SECRET, &token);
                 }
                 stepped.map_err(|e| e.error_type())

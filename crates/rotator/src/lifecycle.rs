@@ -7,7 +7,7 @@
 //! | `Previous Access Key Deactivated` | the sweep deactivated it | userName, accessKeyId, reason, lastUsed* |
 //! | `Previous Access Key Deleted` | the sweep deleted it | userName, accessKeyId, lastUsed* |
 //! | `Previous Access Key Still In Use` | past the deadline, once a day | userName, accessKeyId, lastUsed*, deadlineDays |
-//! | `Invalid Setting Tag Ignored` | createSecret, and the sweep once a day, met a bad `iam-key-rotator:` tag | tagKey, tagValue, problem |
+//! | `Invalid Setting Tag Ignored` | createSecret, and the sweep once a day, met a bad `iam-key-rotator:` tag | tagKey, tagValue (its first 32 characters), tagValueLength |
 //!
 //! Each detail also has secretArn, and accountId when the user is in a member account (§17).
 //! Ids, names and dates only, never a secret. Best effort and at most once: a failed PutEvents is
@@ -74,6 +74,9 @@ pub async fn publish(events: &dyn Events, event: LifecycleEvent) {
     }
 }
 
+/// How much of an ignored tag's value an event carries.
+const TAG_VALUE_EXCERPT: usize = 32;
+
 /// Says that a secret's bad setting tags are ignored (§18): an ERROR line for each, and with
 /// `announce` an event for each (createSecret once per attempt, the sweep once a day: not every
 /// hour). Tags are not secret material: anyone who may describe the secret reads them.
@@ -89,11 +92,13 @@ pub async fn report_ignored_tags(
         };
         tracing::error!(tag_key = %key, "{problem}");
         if announce {
+            // Anyone who may tag the secret writes these: the alarm channel gets a short excerpt.
+            let excerpt: String = value.chars().take(TAG_VALUE_EXCERPT).collect();
             let detail = json!({
                 "secretArn": secret_arn,
                 "tagKey": key,
-                "tagValue": value,
-                "problem": problem.to_string(),
+                "tagValue": excerpt,
+                "tagValueLength": value.chars().count(),
             });
             let event = LifecycleEvent {
                 detail_type: TAG_IGNORED,

@@ -54,7 +54,7 @@ pub(crate) fn quarantine_message(quarantined: &Quarantined) -> String {
     } = quarantined;
     let who = who(user, account.as_deref());
     let delete = delete_command(user, account.as_deref(), key_id);
-    format!("the previous access key {key_id} of IAM user {who} is Inactive, in its quarantine (RETIRE_QUARANTINE_DAYS): it is kept so that a consumer that still needed it shows up and can be given it back. The quarantine ends {ends}; nothing was changed. A later attempt (Secrets Manager's retry, or the next rotation) goes ahead then, or once the sweep has deleted the key. For an emergency rotation now, delete the key by hand ({delete}) and rotate again")
+    format!("the previous access key {key_id} of IAM user {who} is Inactive, in its quarantine (RETIRE_QUARANTINE_DAYS): it is kept so that a consumer that still needed it shows up and can be given it back. The quarantine ends no sooner than {ends}; nothing was changed. A later attempt (Secrets Manager's retry, or the next rotation) goes ahead then, or once the sweep has deleted the key. For an emergency rotation now, delete the key by hand ({delete}) and rotate again")
 }
 
 fn who(user: &str, account: Option<&str>) -> String {

@@ -18,6 +18,11 @@ use crate::config::{whole_in, Config, PreviousKeyAction};
 use crate::error::Problem;
 
 pub const ACTION_TAG: &str = "iam-key-rotator:previous-key-action";
+
+/// The longest deadline a tag may set, in days: also how long after the promotion a reactivation
+/// may still move the retirement's rules (`retire::decide`), so that no tag postpones anything
+/// beyond it.
+pub const MAX_DEADLINE_DAYS: u64 = 90;
 pub const IDLE_TAG: &str = "iam-key-rotator:retire-idle-hours";
 pub const DEADLINE_TAG: &str = "iam-key-rotator:retire-deadline-days";
 const PREFIX: &str = "iam-key-rotator:";
@@ -78,8 +83,11 @@ fn apply(config: &Config, settings: &mut Effective, key: &str, value: &str) -> R
         }
         DEADLINE_TAG => {
             let least = config.retire_deadline.as_secs() / 86_400;
-            let days = whole_in(value, least.max(1)..=90)
-                .ok_or_else(|| bad(&format!("whole days, {least} (the function's) to 90")))?;
+            let days = whole_in(value, least.max(1)..=MAX_DEADLINE_DAYS).ok_or_else(|| {
+                bad(&format!(
+                    "whole days, {least} (the function's) to {MAX_DEADLINE_DAYS}"
+                ))
+            })?;
             settings.deadline = Duration::from_secs(days * 86_400);
         }
         INACTIVE_SINCE_TAG => {}

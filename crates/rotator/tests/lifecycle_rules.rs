@@ -213,7 +213,10 @@ async fn a_rotation_during_the_quarantine_keeps_the_key_and_says_until_when() {
         message.contains("aws iam delete-access-key"),
         "gives the emergency command: {message}"
     );
-    assert!(message.contains("quarantine ends"), "{message}");
+    assert!(
+        message.contains("quarantine ends no sooner than"),
+        "{message}"
+    );
 
     // Once the quarantine is over the retry goes ahead and the key makes room.
     fake.advance(6 * DAY);
@@ -245,6 +248,43 @@ async fn a_key_reactivated_while_create_secret_makes_room_is_kept() {
         .unwrap_err();
     assert_eq!(err.error_type(), "Transient.PreviousKeyChanged", "{err}");
     assert_eq!(status(&fake, &first_key), Some(KeyStatus::Active));
+}
+
+/// Found by a review, then by the model: a person reactivates the key the sweep deactivated (a
+/// consumer broke), and Secrets Manager's retry comes before the next sweep has recorded it.
+#[tokio::test(start_paused = true)]
+async fn a_key_reactivated_under_the_sweeps_record_is_in_use_for_create_secret() {
+    let fake = FakeAws::new();
+    let (rotator, first_key) = rotated_once(&fake, retire(false)).await;
+    fake.advance(25 * HOUR);
+    assert_eq!(sweep(&rotator).await.deactivated, 1);
+    fake.set_key_status(USER, &first_key, KeyStatus::Active);
+    let token = fake.start_rotation(SECRET).unwrap();
+    let type_ = "Transient.PreviousKeyInUse";
+    assert_refused(&fake, &rotator, Step::CreateSecret, SECRET, &token, type_).await;
+}
+
+/// Whoever may tag the secret can write a believable reactivation every day; past the longest
+/// deadline a tag may set (90 days after the promotion) it postpones nothing.
+#[tokio::test(start_paused = true)]
+async fn a_reactivation_postpones_an_enforced_deadline_90_days_at_most() {
+    let fake = FakeAws::new();
+    let (rotator, first_key) = rotated_once(&fake, retire(true)).await;
+    let reactivated_now = |fake: &FakeAws| {
+        let now = iam_key_rotator::secret_value::format_date(fake.now());
+        let forged = format!("{first_key} reactivated {now}");
+        fake.tag_secret_by_hand(SECRET, INACTIVE_SINCE_TAG, Some(&forged));
+    };
+    fake.advance(30 * DAY);
+    fake.use_key(USER, &first_key);
+    reactivated_now(&fake);
+    assert_eq!(sweep(&rotator).await.deactivated, 0, "within the horizon");
+    fake.advance(61 * DAY);
+    fake.use_key(USER, &first_key);
+    reactivated_now(&fake);
+    let report = sweep(&rotator).await;
+    assert_eq!(report.deactivated, 1, "{report:?}");
+    assert_eq!(status(&fake, &first_key), Some(KeyStatus::Inactive));
 }
 
 #[tokio::test(start_paused = true)]

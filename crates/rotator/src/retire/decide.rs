@@ -24,8 +24,8 @@ use aws_sdk_iam::primitives::{DateTime, DateTimeFormat};
 
 use crate::aws::{KeyLastUse, KeyStatus};
 use crate::config::Config;
-use crate::overrides::Effective;
 pub use crate::overrides::INACTIVE_SINCE_TAG;
+use crate::overrides::{Effective, MAX_DEADLINE_DAYS};
 use crate::secret_value::format_date;
 
 const DAY: Duration = Duration::from_secs(24 * 3_600);
@@ -146,11 +146,18 @@ pub fn believed(facts: &Facts, now: SystemTime) -> Option<Tag> {
     (facts.promoted <= at && at <= now + CLOCK_SKEW).then_some(facts.tag?)
 }
 
+/// The reactivation the sweep recorded, while it may still move the rules: up to
+/// [`MAX_DEADLINE_DAYS`] after the promotion. Whoever may tag the secret can write a believable
+/// reactivation every day; past that horizon it postpones nothing (§18).
 fn reactivated(facts: &Facts, now: SystemTime) -> Option<SystemTime> {
     match believed(facts, now) {
-        Some(Tag::ReactivatedAt(at)) => Some(at),
+        Some(Tag::ReactivatedAt(at)) if now < horizon(facts) => Some(at),
         _ => None,
     }
+}
+
+fn horizon(facts: &Facts) -> SystemTime {
+    facts.promoted + Duration::from_secs(MAX_DEADLINE_DAYS * DAY.as_secs())
 }
 
 /// Since when the key counts as unused: its last use, but never before the promotion (before it,
@@ -166,7 +173,8 @@ pub fn idle_since(facts: &Facts, now: SystemTime) -> SystemTime {
 /// promotion, or after a reactivation, whichever is later.
 pub fn deadline(facts: &Facts, settings: &Settings, now: SystemTime) -> SystemTime {
     let from = reactivated(facts, now).unwrap_or(UNIX_EPOCH);
-    facts.promoted.max(from) + settings.deadline
+    let own = facts.promoted + settings.deadline;
+    (facts.promoted.max(from) + settings.deadline).min(own.max(horizon(facts)))
 }
 
 /// When an Inactive previous key may be deleted: `quarantine` after the sweep first saw it
@@ -201,6 +209,14 @@ pub enum KeepPrevious {
 /// Whether createSecret may delete the previous key now: `None` when it may.
 pub fn keep_previous(facts: &Facts, settings: &Settings, now: SystemTime) -> Option<KeepPrevious> {
     match facts.status {
+        // Active under the sweep's record of its quarantine: a person reactivated it for a
+        // consumer that showed up, and the sweep records that at its next visit.
+        KeyStatus::Active
+            if matches!(believed(facts, now), Some(Tag::InactiveSince(_)))
+                && now < horizon(facts) =>
+        {
+            Some(KeepPrevious::InUse)
+        }
         KeyStatus::Active => {
             let used = facts.last_use.at.unwrap_or(UNIX_EPOCH);
             let quiet_since = used.max(reactivated(facts, now).unwrap_or(UNIX_EPOCH));

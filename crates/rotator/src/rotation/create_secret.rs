@@ -6,7 +6,7 @@ use tracing::{info, warn};
 
 use super::context::{Rotation, VersionDates};
 use super::keep_previous;
-use super::keys::{self, Evidence, OrphanProof};
+use super::keys::{self, DeleteReason, Evidence, OrphanProof};
 use crate::aws::{Iam, KeyStatus, Pending, VersionRef, AWSCURRENT, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
 use crate::error::Problem;
@@ -125,34 +125,35 @@ async fn make_room(
             .await?;
     }
     for (key_id, reason) in &plan.delete {
-        refuse_a_changed_key(r, iam, user, key_id, user_keys).await?;
+        refuse_a_changed_key(r, iam, user, (key_id, *reason), user_keys).await?;
         r.delete_key(user, key_id, reason.as_str()).await?;
     }
     Ok(())
 }
 
-/// A key that was Inactive when createSecret decided is read again just before its delete, with
-/// its bookkeeping tag: a person who reactivated it since did so for a consumer that needs it,
-/// and a sweep may have recorded that meanwhile (§18).
+/// The previous key, and any key that was Inactive when createSecret decided, is read again just
+/// before its delete, with its bookkeeping tag: a person may have reactivated it since, for a
+/// consumer that needs it, and the sweep may have recorded that meanwhile (§18).
 async fn refuse_a_changed_key(
     r: &Rotation<'_>,
     iam: &dyn Iam,
     user: &Holder,
-    key_id: &str,
+    (key_id, reason): (&str, DeleteReason),
     decided_on: &[crate::aws::AccessKeyInfo],
 ) -> Result<(), Problem> {
-    let inactive =
-        |k: &crate::aws::AccessKeyInfo| k.id == key_id && k.status == KeyStatus::Inactive;
-    if !decided_on.iter().any(inactive) {
+    let was_inactive = decided_on
+        .iter()
+        .any(|k| k.id == key_id && k.status == KeyStatus::Inactive);
+    if !was_inactive && reason != DeleteReason::Previous {
         return Ok(());
     }
     let keys = iam.list_access_keys(&user.user).await?;
-    let reactivated = keys
+    let active = keys
         .iter()
         .any(|k| k.id == key_id && k.status == KeyStatus::Active);
     let again = r.rotator.secrets.describe_secret(r.secret_id()).await?;
     let retagged = decide::tag_of(&again.tags, key_id) != decide::tag_of(&r.metadata.tags, key_id);
-    if reactivated || retagged {
+    if (was_inactive && active) || retagged {
         return Err(Problem::PreviousKeyChanged {
             key_id: key_id.to_owned(),
             user: user.to_string(),
