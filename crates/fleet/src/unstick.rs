@@ -132,8 +132,7 @@ async fn repair_one(
         match proof(aws, user, &id, &held, repair, now).await? {
             Proof::Orphan => delete.push(id),
             Proof::Left(why) => report.push(why),
-            // Removing the label now would leave the key behind for good: unstick finds a
-            // secret by its AWSPENDING, and the next rotation would take the key for a stranger.
+            // Removing the label now would strand the key: unstick finds a secret by AWSPENDING.
             Proof::Wait(why) => {
                 return Ok((
                     Outcome::Skipped,
