@@ -429,14 +429,16 @@ def test_unstick_deletes_only_proven_orphans_and_only_when_asked(stack, ops, wor
     time.sleep(1.2)  # IAM dates keys in whole seconds: this one is made after the rotation started
     persons = world.add_key(user3)
     assert world.authenticates(persons["AccessKeyId"], persons["SecretAccessKey"]), "in use"
-    # Minutes old, no key can be proven unused yet: IAM reports a use up to 4 hours late (§18).
-    early = fleet.json("unstick", "--name-prefix", f"{prefix}/", "--min-age-minutes", "0")
-    early = {o["secret"]: o["detail"] for o in early["outcomes"]}
-    assert f"left {orphan}: IAM reports a key's use up to 4 hours late" in early[orphaned], early
-    stack.age(4.1)  # IAM has reported every use by now
-
     young = fleet.json("unstick", "--name-prefix", f"{prefix}/")
     assert set(outcomes(young).values()) == {"skipped"} and "rotation window" in young["outcomes"][0]["detail"]
+    # Minutes old, no key can be proven unused yet: IAM reports a use up to 4 hours late (§18),
+    # and the label stays so that unstick finds the secret again.
+    early = fleet.json("unstick", "--name-prefix", f"{prefix}/", "--min-age-minutes", "0", "--apply")
+    early = {o["secret"]: o for o in early["outcomes"]}
+    assert early[orphaned]["outcome"] == "skipped", early[orphaned]
+    assert f"left {orphan}: IAM reports a key's use up to 4 hours late" in early[orphaned]["detail"], early
+    assert orphan in world.keys(user2) and any("AWSPENDING" in s for s in world.stages(orphaned).values())
+    stack.age(4.1)  # IAM has reported every use by now
     dry = fleet.json("unstick", "--name-prefix", f"{prefix}/", "--min-age-minutes", "0")
     details = {o["secret"]: o["detail"] for o in dry["outcomes"]}
     assert set(outcomes(dry).values()) == {"would-do"}
