@@ -52,6 +52,16 @@ fn secret_of(id: u8) -> String {
 
 /// The SecretString a version holds, `None` for the placeholder.
 pub fn json(value: Value) -> Option<String> {
+    json_with(value, key_id, secret_of)
+}
+
+/// The SecretString of `value`, a key's id and secret as `id` and `secret` give them (the model's
+/// own, or the fake's in a replay).
+pub fn json_with(
+    value: Value,
+    id: impl Fn(u8) -> String,
+    secret: impl Fn(u8) -> String,
+) -> Option<String> {
     let pair = |owner: Owner, id: String, secret: String| {
         serde_json::json!({"UserName": owner.name(), "AccessKeyId": id, "SecretAccessKey": secret})
             .to_string()
@@ -59,10 +69,31 @@ pub fn json(value: Value) -> Option<String> {
     match value {
         Value::Empty => None,
         Value::Bootstrap(owner) => Some(serde_json::json!({"UserName": owner.name()}).to_string()),
-        Value::Pair(owner, key) => Some(pair(owner, key_id(key), secret_of(key))),
-        Value::Swapped(owner, key) => Some(pair(owner, secret_of(key), key_id(key))),
+        Value::Pair(owner, key) => Some(pair(owner, id(key), secret(key))),
+        Value::Swapped(owner, key) => Some(pair(owner, secret(key), id(key))),
         Value::Garbage => Some("not json, {".into()),
     }
+}
+
+/// The staging labels and the model's bit for each.
+const LABELS: [(u8, &str); 3] = [
+    (CURRENT, AWSCURRENT),
+    (PENDING, AWSPENDING),
+    (PREVIOUS, AWSPREVIOUS),
+];
+
+/// The staging labels of a version's label bits.
+pub fn stages(bits: u8) -> Vec<String> {
+    let named = LABELS.iter().filter(|(bit, _)| bits & bit != 0);
+    named.map(|(_, name)| (*name).to_owned()).collect()
+}
+
+/// The label bits of a version's staging labels (others ignored).
+pub fn label_bits(stages: &[String]) -> u8 {
+    let named = LABELS
+        .iter()
+        .filter(|(_, name)| stages.iter().any(|s| s == name));
+    named.fold(0, |bits, (bit, _)| bits | bit)
 }
 
 /// A version's value as the function parses it: `None` without a value, `Err` when unusable.
@@ -72,23 +103,10 @@ pub fn parsed(value: Value) -> Option<Result<SecretValue, String>> {
 
 /// DescribeSecret.
 pub fn metadata(s: &State) -> SecretMetadata {
-    let labels = |l: u8| {
-        let mut stages = Vec::new();
-        for (bit, name) in [
-            (CURRENT, AWSCURRENT),
-            (PENDING, AWSPENDING),
-            (PREVIOUS, AWSPREVIOUS),
-        ] {
-            if l & bit != 0 {
-                stages.push(name.to_owned());
-            }
-        }
-        stages
-    };
     let versions: BTreeMap<String, Vec<String>> = s
         .versions
         .iter()
-        .map(|v| (version_id(v.id), labels(v.labels)))
+        .map(|v| (version_id(v.id), stages(v.labels)))
         .collect();
     SecretMetadata {
         arn: SECRET_ARN.into(),

@@ -18,7 +18,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stateright::Model;
 
-use iam_key_rotator::aws::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use iam_key_rotator::binding::BINDING_TAG;
 use iam_key_rotator::event::Step;
 use iam_key_rotator::overrides::INACTIVE_SINCE_TAG;
@@ -28,7 +27,7 @@ use lifecycle_model::calls::{Answer, Call, EventKind, Job};
 use lifecycle_model::effects;
 use lifecycle_model::hands::Hand;
 use lifecycle_model::view;
-use lifecycle_model::world::{Bookkeeping, Owner, State, Value, CURRENT, PENDING, PREVIOUS};
+use lifecycle_model::world::{Bookkeeping, Owner, State, Value, CURRENT};
 use lifecycle_model::{rotation, sweep, worlds, Action, Lifecycle};
 
 use support::fake::{FakeAws, FUNCTION_ARN};
@@ -165,7 +164,7 @@ impl Replay {
                 (
                     view::version_id(v.id),
                     replay.json(v.value),
-                    labels(v.labels),
+                    view::stages(v.labels),
                     v.created,
                 )
             })
@@ -234,19 +233,7 @@ impl Replay {
                 .and_then(|u| u.keys.iter().find(|k| &k.id == id))
                 .map(|k| k.secret.clone())
         };
-        let pair = |owner: Owner, id: String, secret: String| {
-            serde_json::json!({"UserName": owner.name(), "AccessKeyId": id, "SecretAccessKey": secret})
-                .to_string()
-        };
-        match value {
-            Value::Empty => None,
-            Value::Bootstrap(owner) => {
-                Some(serde_json::json!({"UserName": owner.name()}).to_string())
-            }
-            Value::Pair(owner, k) => Some(pair(owner, self.id(k), secret(k).unwrap_or(gone()))),
-            Value::Swapped(owner, k) => Some(pair(owner, secret(k).unwrap_or(gone()), self.id(k))),
-            Value::Garbage => Some("not json, {".into()),
-        }
+        view::json_with(value, |k| self.id(k), |k| secret(k).unwrap_or_else(gone))
     }
 
     /// Replays the action at `i` (an invocation with all its calls), returning the next index.
@@ -470,7 +457,11 @@ impl Replay {
             .map(|v| {
                 let id =
                     view::version_of_id(&v.id).unwrap_or_else(|| panic!("{at}: version {}", v.id));
-                (id, label_bits(&v.stages), self.value_of(v.value.as_deref()))
+                (
+                    id,
+                    view::label_bits(&v.stages),
+                    self.value_of(v.value.as_deref()),
+                )
             })
             .collect();
         fake_versions.sort_by_key(|v| v.0);
@@ -538,32 +529,4 @@ fn event_name(kind: EventKind) -> &'static str {
         EventKind::Deleted => "Previous Access Key Deleted",
         EventKind::StillInUse => "Previous Access Key Still In Use",
     }
-}
-
-fn labels(bits: u8) -> Vec<String> {
-    let mut stages = Vec::new();
-    for (bit, name) in [
-        (CURRENT, AWSCURRENT),
-        (PENDING, AWSPENDING),
-        (PREVIOUS, AWSPREVIOUS),
-    ] {
-        if bits & bit != 0 {
-            stages.push(name.to_owned());
-        }
-    }
-    stages
-}
-
-fn label_bits(stages: &[String]) -> u8 {
-    let mut bits = 0;
-    for (bit, name) in [
-        (CURRENT, AWSCURRENT),
-        (PENDING, AWSPENDING),
-        (PREVIOUS, AWSPREVIOUS),
-    ] {
-        if stages.iter().any(|s| s == name) {
-            bits |= bit;
-        }
-    }
-    bits
 }
