@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use iam_key_fleet::estate::DEFAULT_ROLE_NAME;
 use iam_key_fleet::scan::ScanOptions;
@@ -75,11 +75,13 @@ pub(crate) enum Command {
         /// Give up waiting for one rotation after this many seconds.
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
         timeout_seconds: u64,
-        /// Leave alone a secret rotated less than this long ago (Nd, Nh or Nm): a second rotation
-        /// acts on the key that was AWSCURRENT until the first, which consumers may still use.
+        /// Leave alone a secret whose value changed less than this long ago (Nd, Nh or Nm;
+        /// counted from its AWSCURRENT version's creation): a second rotation acts on the key that
+        /// was AWSCURRENT until the first, which consumers may still use.
         #[arg(long, default_value = "1d", value_parser = parse_interval)]
         min_interval: i64,
-        /// Rotate even a secret rotated less than --min-interval ago.
+        /// Rotate even a secret whose value changed less than --min-interval ago. It forces
+        /// nothing else: a previous key in use or in quarantine is kept (the function refuses).
         #[arg(long)]
         force: bool,
         /// Rotate (without it, only show what would be rotated).
@@ -162,6 +164,10 @@ pub(crate) fn parse_region(text: &str) -> Result<String, String> {
 /// Which secrets: every given filter must match.
 #[derive(Args)]
 pub(crate) struct Filters {
+    /// Every secret of the account and Region. enable, rotate and unstick act only on secrets
+    /// selected by a filter below or by this.
+    #[arg(long, conflicts_with_all = ["names", "name_prefix", "tags", "verdicts"])]
+    pub(crate) all: bool,
     /// A secret's name or ARN (repeatable).
     #[arg(long = "secret", value_name = "NAME")]
     pub(crate) names: Vec<String>,
@@ -221,6 +227,24 @@ pub(crate) fn parse_user_path(text: &str) -> Result<String, String> {
         Err(format!(
             "`{text}` is not an IAM path: it starts and ends with /, for example /svc/"
         ))
+    }
+}
+
+impl Filters {
+    /// enable, rotate and unstick change things: they need a filter, or --all, never nothing.
+    pub(crate) fn require_explicit(&self, command: &str) {
+        let given = !self.names.is_empty()
+            || self.name_prefix.is_some()
+            || !self.tags.is_empty()
+            || !self.verdicts.is_empty();
+        if !given && !self.all {
+            let message = format!(
+                "`{command}` acts only on the secrets you select, and none were: give --secret, --name-prefix, --tag or --verdict, or --all for every secret of the account and Region.\n  To see what --all would do (a dry run, nothing changes): iam-key-fleet {command} --all"
+            );
+            super::Cli::command()
+                .error(clap::error::ErrorKind::MissingRequiredArgument, message)
+                .exit()
+        }
     }
 }
 

@@ -102,6 +102,7 @@ async fn main() -> ExitCode {
                     .error(clap::error::ErrorKind::ValueValidation, reason)
                     .exit(),
             };
+            filters.require_explicit("enable");
             let concurrency = args.concurrency.into();
             let Some(report) = run_scan(&aws, filters, args, None, json).await else {
                 return ExitCode::FAILURE;
@@ -126,10 +127,13 @@ async fn main() -> ExitCode {
             force,
             apply,
         } => {
+            filters.require_explicit("rotate");
+            let retire_idle_seconds = i64::from(args.retire_idle_hours) * 3_600;
             let Some(report) = run_scan(&aws, filters, args, None, json).await else {
                 return ExitCode::FAILURE;
             };
             let options = rotate::RotateOptions {
+                retire_idle_seconds,
                 concurrency: parallel.into(),
                 timeout: Duration::from_secs(timeout_seconds),
                 poll_interval: Duration::from_secs(2),
@@ -156,6 +160,7 @@ async fn main() -> ExitCode {
             min_age_minutes,
             apply,
         } => {
+            filters.require_explicit("unstick");
             let concurrency = args.concurrency.into();
             let Some(report) = run_scan(&aws, filters, args, None, json).await else {
                 return ExitCode::FAILURE;

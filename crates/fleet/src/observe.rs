@@ -112,8 +112,9 @@ impl SecretReport {
             user,
             secret_arn: self.arn.clone(),
             binding: self.binding.clone(),
-            previous_key: previous,
+            previous_key: previous.clone(),
         };
+        self.previous = previous;
         self.findings = assess(&seen, &options.limits);
         self.verdict = verdict_of(&self.findings);
         self.version_keys = version_keys;

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::aws::{Rotation, SecretEntry};
-use super::verdict::{verdict_of, Finding, IamKey, Verdict};
+use super::verdict::{verdict_of, Finding, IamKey, PreviousKey, Verdict};
 use iam_key_rotator::aws::AwsError;
 use iam_key_rotator::binding::Binding;
 
@@ -53,6 +53,10 @@ pub struct SecretReport {
     /// The key in AWSPREVIOUS (when it is not the current one): how it stands, and where it was
     /// last used, so a consumer still on it can be found (§16).
     pub previous_key: Option<KeyReport>,
+    /// The same key as IAM lists it, with its last use: what `rotate` judges by the function's
+    /// own rule (§18).
+    #[serde(skip)]
+    pub previous: Option<PreviousKey>,
     /// The user's keys that no version of the secret holds.
     pub foreign_keys: Vec<String>,
     pub rotation: Rotation,
@@ -145,6 +149,7 @@ impl SecretReport {
             user_arn: None,
             key: None,
             previous_key: None,
+            previous: None,
             foreign_keys: Vec::new(),
             // Reported from here; the entry keeps the versions.
             rotation: std::mem::take(&mut entry.rotation),

@@ -1,17 +1,21 @@
 //! `rotate`: "rotate immediately" for the scanned secrets, a few at a time, each followed until
-//! its new version is AWSCURRENT. A dry run unless applied; a secret rotated less than the minimum
-//! interval ago is left alone unless forced: a second rotation minutes after the first acts on the
-//! key that was AWSCURRENT minutes before (deletes it, under `keep`), which consumers may still use.
+//! its new version is AWSCURRENT. A dry run unless applied. Left alone, with the reason: a secret
+//! whose previous key the function would keep (in use, or in its quarantine: §18), and, unless
+//! forced, one whose value changed less than the minimum interval ago: a second rotation minutes
+//! after the first acts on the key that was AWSCURRENT minutes before, which consumers may still use.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{self, StreamExt};
 
 use super::aws::FleetAws;
 use super::outcome::{Outcome, SecretOutcome};
 use super::report::SecretReport;
-use super::time::human_age;
-use iam_key_rotator::aws::AWSCURRENT;
+use super::time::{epoch_seconds, human_age, rfc3339};
+use iam_key_rotator::aws::{KeyLastUse, KeyStatus, AWSCURRENT};
+use iam_key_rotator::config::Config;
+use iam_key_rotator::overrides::effective;
+use iam_key_rotator::retire::decide::{keep_previous, tag_of, Facts, KeepPrevious, Settings};
 
 #[derive(Debug, Clone, Copy)]
 pub struct RotateOptions {
@@ -22,10 +26,12 @@ pub struct RotateOptions {
     /// How often to look at the staging labels while waiting.
     pub poll_interval: Duration,
     pub apply: bool,
-    /// Leave alone a secret rotated less than this many seconds before `now`...
+    /// Leave alone a secret whose value changed less than this many seconds before `now`...
     pub min_interval_seconds: i64,
-    /// ...unless forced.
+    /// ...unless forced. Nothing else is forced: the function's own rules stand (§18).
     pub force: bool,
+    /// The function's RETIRE_IDLE_HOURS, in seconds: how long the previous key must be idle.
+    pub retire_idle_seconds: i64,
     /// Seconds since the epoch.
     pub now: i64,
 }
@@ -39,7 +45,11 @@ pub async fn rotate(
 ) -> Vec<SecretOutcome> {
     let mut outcomes: Vec<SecretOutcome> = stream::iter(secrets)
         .map(|secret| async move {
-            match refusal(secret, &options) {
+            let current_since = match current_since(aws, secret).await {
+                Ok(at) => at,
+                Err(why) => return SecretOutcome::new(&secret.name, Outcome::Failed, why),
+            };
+            match refusal(secret, &options, current_since) {
                 Some(skipped) => skipped,
                 None if !options.apply => {
                     SecretOutcome::new(&secret.name, Outcome::WouldDo, "rotate now")
@@ -55,8 +65,13 @@ pub async fn rotate(
     outcomes
 }
 
-/// Why a secret is not rotated, if it is not.
-fn refusal(secret: &SecretReport, options: &RotateOptions) -> Option<SecretOutcome> {
+/// Why a secret is not rotated, if it is not. `current_since`: when its AWSCURRENT version was
+/// made (ListSecretVersionIds).
+fn refusal(
+    secret: &SecretReport,
+    options: &RotateOptions,
+    current_since: Option<i64>,
+) -> Option<SecretOutcome> {
     let skip = |why: String| Some(SecretOutcome::new(&secret.name, Outcome::Skipped, why));
     if let Some(why) = secret.why_not_actionable() {
         return skip(why);
@@ -69,24 +84,81 @@ fn refusal(secret: &SecretReport, options: &RotateOptions) -> Option<SecretOutco
             "a rotation is already running or half-done (AWSPENDING): wait, or `unstick` it".into(),
         );
     }
-    let quarantined = secret
-        .previous_key
-        .as_ref()
-        .filter(|k| k.exists && !k.active);
-    if let Some(previous) = quarantined.filter(|_| !options.force) {
-        return skip(format!(
-            "the previous key {} is Inactive: under PREVIOUS_KEY_ACTION=retire (the default) it is in its quarantine, and the function refuses to rotate (PreviousKeyInQuarantine) until the sweep deletes it; pass --force to rotate anyway (for an emergency, delete the key first)",
-            previous.id
-        ));
+    let promoted = promotion(secret.rotation.last_rotated, current_since);
+    // The function's own rule (§18), whatever --force says: createSecret would refuse.
+    if let Some(why) = promoted.and_then(|at| previous_kept(secret, options, at)) {
+        return skip(why);
     }
-    let since = secret.rotation.last_rotated.map(|at| options.now - at);
+    let since = promoted.map(|at| options.now - at);
     if let Some(since) = since.filter(|s| *s < options.min_interval_seconds && !options.force) {
         return skip(format!(
-            "rotated {} ago, less than --min-interval: rotating again now would act on the key that was AWSCURRENT then, which consumers may still use; pass --force to rotate anyway",
+            "its value changed {} ago, less than --min-interval: rotating again now would act on the key that was AWSCURRENT then, which consumers may still use; pass --force to rotate anyway",
             human_age(since)
         ));
     }
     None
+}
+
+/// The later of the last rotation and the AWSCURRENT version's creation (a value put by hand
+/// counts too): the function's `promotion`.
+fn promotion(last_rotated: Option<i64>, current_since: Option<i64>) -> Option<i64> {
+    last_rotated.into_iter().chain(current_since).max()
+}
+
+/// Why createSecret would keep the previous key (so refuse to rotate), by the function's own
+/// decision (`retire::decide::keep_previous`) under `retire`, the default: Active and used within
+/// the idle time, or Inactive within its quarantine. The function's defaults stand in for its
+/// configuration, with `--retire-idle-hours` and the secret's own tags over them.
+fn previous_kept(secret: &SecretReport, options: &RotateOptions, promoted: i64) -> Option<String> {
+    let previous = secret.previous.as_ref()?;
+    let config = Config {
+        retire_idle: Duration::from_secs(options.retire_idle_seconds.max(0) as u64),
+        ..Config::default()
+    };
+    let (effective, _) = effective(&config, &secret.entry.tags);
+    let settings = Settings::new(&config, &effective);
+    let used = &previous.used;
+    let facts = Facts {
+        status: match previous.key.active {
+            true => KeyStatus::Active,
+            false => KeyStatus::Inactive,
+        },
+        last_use: KeyLastUse {
+            user: used.user.clone(),
+            at: used.at.map(at_epoch),
+            service: used.service.clone(),
+            region: used.region.clone(),
+        },
+        promoted: at_epoch(promoted),
+        tag: tag_of(&secret.entry.tags, &previous.key.id),
+    };
+    let id = &previous.key.id;
+    let now = at_epoch(options.now);
+    Some(match keep_previous(&facts, &settings, now)? {
+        KeepPrevious::InUse => format!(
+            "the previous key {id} is still in use (IAM shows its last use {}): createSecret would refuse (PreviousKeyInUse) until it is idle for {} h; find the consumer still on it (`iam-key-fleet scan` names the service and Region)",
+            used.at.map_or("never, but it was reactivated".into(), rfc3339),
+            effective.idle.as_secs() / 3_600
+        ),
+        KeepPrevious::InQuarantine { ends } => format!(
+            "the previous key {id} is Inactive, in its quarantine until about {} (the default RETIRE_QUARANTINE_DAYS): createSecret would refuse (PreviousKeyInQuarantine); the sweep deletes it then",
+            rfc3339(epoch_seconds(ends))
+        ),
+    })
+}
+
+fn at_epoch(seconds: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64)
+}
+
+/// When the AWSCURRENT version was made; `None` when it is not listed.
+async fn current_since(aws: &dyn FleetAws, secret: &SecretReport) -> Result<Option<i64>, String> {
+    let Some(version) = secret.entry.version_with(AWSCURRENT) else {
+        return Ok(None);
+    };
+    aws.version_created(&secret.arn, version)
+        .await
+        .map_err(|e| format!("could not tell when AWSCURRENT was made: {e}"))
 }
 
 async fn rotate_one(

@@ -193,6 +193,7 @@ fn rotate_options(apply: bool, force: bool) -> RotateOptions {
         apply,
         min_interval_seconds: DAY,
         force,
+        retire_idle_seconds: DAY,
         now: NOW,
     }
 }
@@ -236,29 +237,80 @@ async fn rotate_leaves_a_secret_rotated_within_the_interval_unless_forced() {
     assert_eq!(only(&forced).outcome, Outcome::Done);
 }
 
-/// §18: an Inactive previous key is in its quarantine under `retire`: the function would refuse,
-/// so `rotate` leaves the secret unless forced.
-#[tokio::test]
-async fn rotate_leaves_a_secret_whose_previous_key_is_in_quarantine_unless_forced() {
-    let estate = FakeEstate::default();
-    let arn = alice(&estate, true);
+/// alice's secret, rotated 40 days ago, with her older key `OLD` in AWSPREVIOUS, Active or not.
+fn alice_with_previous(estate: &FakeEstate, active: bool) -> String {
+    const OLD: &str = "AKIAOLDXXXXXXXXXXXXX";
+    let arn = alice(estate, true);
     estate.rotation_on(&arn, Some(NOW - 40 * DAY));
-    estate.key("alice", "AKIAOLDXXXXXXXXXXXXX", NOW - 80 * DAY);
-    estate.set_key_active("alice", "AKIAOLDXXXXXXXXXXXXX", false);
-    estate.previous(
-        &arn,
-        &key_value("alice", "AKIAOLDXXXXXXXXXXXXX"),
-        NOW - 80 * DAY,
+    estate.key("alice", OLD, NOW - 80 * DAY);
+    estate.set_key_active("alice", OLD, active);
+    estate.previous(&arn, &key_value("alice", OLD), NOW - 80 * DAY);
+    arn
+}
+
+/// §18: an Inactive previous key is in its quarantine under `retire`: createSecret would refuse,
+/// so `rotate` leaves the secret, `--force` or not (it forces the interval only).
+#[tokio::test]
+async fn rotate_leaves_a_secret_whose_previous_key_is_in_quarantine_even_forced() {
+    let estate = FakeEstate::default();
+    alice_with_previous(&estate, false);
+    let scan = scan_all(&estate).await;
+    for force in [false, true] {
+        let skipped = rotate(&estate, &scan.secrets, rotate_options(true, force), |_| {}).await;
+        assert_eq!(only(&skipped).outcome, Outcome::Skipped);
+        let detail = &only(&skipped).detail;
+        assert!(detail.contains("PreviousKeyInQuarantine"), "{detail}");
+    }
+    assert!(estate.changes().is_empty());
+}
+
+/// §18: an Active previous key used within the idle time is kept by createSecret: `rotate` says
+/// so and leaves the secret, forced or not; once idle long enough, it rotates.
+#[tokio::test]
+async fn rotate_leaves_a_secret_whose_previous_key_is_in_use_even_forced() {
+    let estate = FakeEstate::default();
+    let arn = alice_with_previous(&estate, true);
+    estate.use_key("AKIAOLDXXXXXXXXXXXXX", NOW - 3_600);
+    let scan = scan_all(&estate).await;
+    for force in [false, true] {
+        let skipped = rotate(&estate, &scan.secrets, rotate_options(true, force), |_| {}).await;
+        assert_eq!(only(&skipped).outcome, Outcome::Skipped);
+        let detail = &only(&skipped).detail;
+        assert!(detail.contains("PreviousKeyInUse"), "{detail}");
+    }
+    assert!(estate.changes().is_empty());
+
+    estate.use_key("AKIAOLDXXXXXXXXXXXXX", NOW - DAY - 60);
+    let scan = scan_all(&estate).await;
+    let done = rotate(&estate, &scan.secrets, rotate_options(true, false), |_| {}).await;
+    assert_eq!(only(&done).outcome, Outcome::Done, "{}", only(&done).detail);
+    assert_eq!(
+        estate.changes(),
+        vec![format!("RotateSecret {arn} immediately=true")]
     );
+}
+
+/// `--min-interval` counts from the AWSCURRENT version's creation: a value put by hand an hour
+/// ago is as recent as a rotation, however long ago the last rotation was.
+#[tokio::test]
+async fn rotate_counts_the_interval_from_a_value_put_by_hand() {
+    let estate = FakeEstate::default();
+    estate.key("alice", "AKIAALICE1XXXXXXXXXX", NOW - 10 * DAY);
+    let arn = estate.secret(
+        "app/prod/alice",
+        &key_value("alice", "AKIAALICE1XXXXXXXXXX"),
+        NOW - 3_600,
+    );
+    estate.tag_binding("alice", &arn);
+    estate.rotation_on(&arn, Some(NOW - 40 * DAY));
     let scan = scan_all(&estate).await;
     let skipped = rotate(&estate, &scan.secrets, rotate_options(true, false), |_| {}).await;
     assert_eq!(only(&skipped).outcome, Outcome::Skipped);
     assert!(
-        only(&skipped).detail.contains("quarantine"),
+        only(&skipped).detail.contains("changed 60 minutes ago"),
         "{}",
         only(&skipped).detail
     );
-    assert!(estate.changes().is_empty());
     let forced = rotate(&estate, &scan.secrets, rotate_options(true, true), |_| {}).await;
     assert_eq!(only(&forced).outcome, Outcome::Done);
 }
