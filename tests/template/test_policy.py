@@ -5,8 +5,14 @@ actions only (SPEC §14), so this half is proven here and the code half end to e
 (tests/e2e/test_rotation.py).
 
 The evaluator covers what these statements use: Allow statements, `*`/`?` wildcards in actions
-and resources, and the StringEquals / StringLike / ForAllValues:StringEquals / Null operators, a
-missing context key failing a condition (but ForAllValues and Null) as it does in IAM. Tag keys in `aws:ResourceTag/<key>` compare without case, as IAM's do.
+and resources, and the StringEquals / StringLike / ArnEquals / ArnLike / ForAllValues:StringEquals
+/ Null operators (and ...IfExists), a missing context key failing a condition (but ForAllValues,
+Null and IfExists) as it does in IAM. Tag keys in `aws:ResourceTag/<key>` compare without case, as
+IAM's do.
+
+Every statement of the role also requires `lambda:SourceFunctionArn` to be the function's ARN
+(test_source_function.py): `allowed` evaluates a call of the function's own code, whose request
+context Lambda gives that key.
 """
 
 import copy
@@ -20,6 +26,9 @@ ACCOUNT, REGION = "111122223333", "eu-west-1"
 PARAMETERS = {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": REGION,
               "UserPath": "/svc/", "FunctionName": "iam-key-rotator"}
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ci/prod/deployer-AbCdEf"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:iam-key-rotator"
+# What Lambda adds to the request context of every call the function's code makes.
+FROM_THE_FUNCTION = {"lambda:SourceFunctionArn": FUNCTION_ARN}
 
 
 def text(value, parameters=None):
@@ -40,6 +49,13 @@ def matches(pattern, value, case_sensitive=True):
     return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
 
 
+def arn_matches(pattern, value):
+    """IAM's ArnEquals and ArnLike (one and the same): each of the six colon-separated parts of
+    the ARN matched on its own, case-sensitively, with `*` and `?` wildcards."""
+    patterns, values = pattern.split(":", 5), value.split(":", 5)
+    return len(patterns) == len(values) == 6 and all(matches(p, v) for p, v in zip(patterns, values))
+
+
 def policy_variables(value, context):
     """IAM's own ${aws:...} variables in a plain string, from the request context (a missing one
     matches nothing)."""
@@ -57,17 +73,25 @@ def holds(operator, key, expected, context, parameters=None):
     if operator == "ForAllValues:StringEquals":
         # True for a missing key too, as in IAM: hence the Null condition beside it.
         return all(v in expected for v in (found[0] if found else []))
+    if operator.endswith("IfExists"):
+        # A missing key passes; a present one is compared as by the operator without IfExists.
+        if not found:
+            return True
+        operator = operator.removesuffix("IfExists")
     if not found:
         return False
     if operator == "StringEquals":
         return found[0] in expected
     if operator == "StringLike":
         return any(matches(e, found[0]) for e in expected)
+    if operator in ("ArnEquals", "ArnLike"):
+        return any(arn_matches(e, found[0]) for e in expected)
     raise AssertionError(f"the evaluator does not know {operator}")
 
 
 def allowed(template, action, resource, context):
-    return allowed_by(statements(template), action, resource, context)
+    """Whether the function's code may make this call: `context` plus what Lambda adds to it."""
+    return allowed_by(statements(template), action, resource, {**FROM_THE_FUNCTION, **context})
 
 
 def allowed_by(statements, action, resource, context, parameters=None):
@@ -174,11 +198,11 @@ def test_the_member_role_may_be_assumed_only_in_the_functions_organization():
     statements_ = conditional_document(load(), "CrossAccount")[1]["Statement"]
     role = "arn:aws:iam::444455556666:role/iam-key-rotator-member"
     params = {**PARAMETERS, "MemberRolePath": "/", "MemberRoleName": "iam-key-rotator-member"}
-    ours = {"aws:PrincipalOrgID": "o-abc123", "aws:ResourceOrgID": "o-abc123"}
+    ours = {**FROM_THE_FUNCTION, "aws:PrincipalOrgID": "o-abc123", "aws:ResourceOrgID": "o-abc123"}
     assert allowed_by(statements_, "sts:AssumeRole", role, ours, params)
-    outside = {"aws:PrincipalOrgID": "o-abc123", "aws:ResourceOrgID": "o-zzz999"}
+    outside = {**FROM_THE_FUNCTION, "aws:PrincipalOrgID": "o-abc123", "aws:ResourceOrgID": "o-zzz999"}
     assert not allowed_by(statements_, "sts:AssumeRole", role, outside, params)
-    assert not allowed_by(statements_, "sts:AssumeRole", role, {"aws:PrincipalOrgID": "o-abc123"}, params)
+    assert not allowed_by(statements_, "sts:AssumeRole", role, {**FROM_THE_FUNCTION, "aws:PrincipalOrgID": "o-abc123"}, params)
     other_role = role.replace("iam-key-rotator-member", "admin")
     assert not allowed_by(statements_, "sts:AssumeRole", other_role, ours, params)
 

@@ -41,10 +41,20 @@ def function(t):
     return t["Resources"]["RotatorFunction"]
 
 
-def statements(t):
-    """The function's own policy statements (the unconditional document)."""
-    (document,) = [p for p in function(t)["Properties"]["Policies"] if "Statement" in p]
-    return document["Statement"]
+def role_policies(t):
+    """The inline policies of the function's execution role (its own, not SAM's)."""
+    return t["Resources"]["RotatorFunctionRole"]["Properties"]["Policies"]
+
+
+# The role's policy for the calls of the function's code (the unconditional one), and the one for
+# Lambda's writes of its log lines.
+CODE_POLICY, LOGS_POLICY = "RotatorFunctionRolePolicy0", "RotatorFunctionLogs"
+
+
+def statements(t, name=CODE_POLICY):
+    """The statements of the role's unconditional policy `name` (the code's calls by default)."""
+    (policy,) = [p for p in role_policies(t) if p.get("PolicyName") == name]
+    return policy["PolicyDocument"]["Statement"]
 
 
 def statement(t, sid):
@@ -171,14 +181,15 @@ def check_sweep(t):
 
 
 def conditional_document(t, condition):
-    """The function's policy document that exists only under `condition`."""
-    (document,) = [p["Fn::If"] for p in function(t)["Properties"]["Policies"]
-                   if "Fn::If" in p and p["Fn::If"][0] == condition]
-    return document
+    """[condition, document, otherwise]: the role's policy document that exists only under
+    `condition`."""
+    (found,) = [p["Fn::If"] for p in role_policies(t) if "Fn::If" in p and p["Fn::If"][0] == condition]
+    condition, policy, otherwise = found
+    return [condition, policy["PolicyDocument"], otherwise]
 
 
 def check_kms_only_with_a_key(t):
-    conditional = [p for p in function(t)["Properties"]["Policies"] if "Fn::If" in p]
+    conditional = [p for p in role_policies(t) if "Fn::If" in p]
     assert len(conditional) == 2, "KMS and the member role, each behind its parameter"
     condition, document, otherwise = conditional_document(t, "HasKmsKey")
     assert condition == "HasKmsKey"
@@ -200,7 +211,7 @@ def check_member_role_only_when_named(t):
     (assume,) = document["Statement"]
     assert assume["Effect"] == "Allow" and assume["Action"] == ["sts:AssumeRole"]
     assert sub_text(assume["Resource"]) == "arn:${AWS::Partition}:iam::*:role${MemberRolePath}${MemberRoleName}"
-    assert assume["Condition"] == {"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}}, \
+    assert assume["Condition"]["StringEquals"] == {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}, \
         "only roles in the function's own organization"
     assert t["Parameters"]["MemberRoleName"]["Default"] == "", "off unless asked for"
     (assertion,) = t["Rules"]["ExternalIdWithMemberRole"]["Assertions"]
@@ -399,9 +410,11 @@ def mutate(path, value, loaded=None):
 
 
 FN = ["Resources", "RotatorFunction", "Properties"]
-SM = FN + ["Policies", 0, "Statement", 0]
-IAM = FN + ["Policies", 0, "Statement", 1]
-KEYS = FN + ["Policies", 0, "Statement", 2]
+POLICIES = ["Resources", "RotatorFunctionRole", "Properties", "Policies"]
+CODE = POLICIES + [0, "PolicyDocument", "Statement"]
+SM = CODE + [0]
+IAM = CODE + [1]
+KEYS = CODE + [2]
 
 
 @pytest.mark.parametrize(
@@ -424,20 +437,20 @@ KEYS = FN + ["Policies", 0, "Statement", 2]
         (check_example_behind_parameter, ["Resources", "ExampleUser", "Properties", "Tags"], []),
         (check_no_wildcards, IAM + ["Resource"], "*"),
         (check_no_wildcards, SM + ["Action"], ["secretsmanager:*"]),
-        (check_no_wildcards, FN + ["Policies", 0, "Statement", 3, "Action"], ["secretsmanager:ListSecrets", "secretsmanager:GetSecretValue"]),
+        (check_no_wildcards, CODE + [3, "Action"], ["secretsmanager:ListSecrets", "secretsmanager:GetSecretValue"]),
         (check_sweep, ["Resources", "SweepRule", "Properties", "Targets", 0, "Input"], "{}"),
         (check_sweep, ["Resources", "SweepInvokePermission", "Properties", "SourceArn"], KeyError),
-        (check_sweep, FN + ["Policies", 0, "Statement", 4, "Condition", "ForAllValues:StringEquals", "aws:TagKeys"], ["iam-key-rotator:*"]),
-        (check_sweep, FN + ["Policies", 0, "Statement", 4, "Condition", "Null"], KeyError),
-        (check_kms_only_with_a_key, FN + ["Policies", 1], {"Fn::If": ["HasKmsKey", {"Statement": [{"Action": ["kms:*"], "Resource": "*", "Condition": {}}]}, {"Ref": "AWS::NoValue"}]}),
-        (check_member_role_only_when_named, FN + ["Policies", 2, "Fn::If", 1, "Statement", 0, "Resource"], {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/*"}),
+        (check_sweep, CODE + [4, "Condition", "ForAllValues:StringEquals", "aws:TagKeys"], ["iam-key-rotator:*"]),
+        (check_sweep, CODE + [4, "Condition", "Null"], KeyError),
+        (check_kms_only_with_a_key, POLICIES + [1], {"Fn::If": ["HasKmsKey", {"PolicyName": "P", "PolicyDocument": {"Statement": [{"Action": ["kms:*"], "Resource": "*", "Condition": {}}]}}, {"Ref": "AWS::NoValue"}]}),
+        (check_member_role_only_when_named, POLICIES + [2, "Fn::If", 1, "PolicyDocument", "Statement", 0, "Resource"], {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/*"}),
         (check_member_role_only_when_named, ["Rules"], KeyError),
-        (check_member_role_only_when_named, FN + ["Policies", 2, "Fn::If", 1, "Statement", 0, "Condition"], KeyError),
-        (check_member_role_only_when_named, FN + ["Policies", 2, "Fn::If", 0], "HasKmsKey"),
+        (check_member_role_only_when_named, POLICIES + [2, "Fn::If", 1, "PolicyDocument", "Statement", 0, "Condition"], KeyError),
+        (check_member_role_only_when_named, POLICIES + [2, "Fn::If", 0], "HasKmsKey"),
         (check_invoke_permission, ["Resources", "SecretsManagerInvokePermission", "Properties", "SourceAccount"], KeyError),
         (check_failure_alarm, ["Resources", "RotationFailedRule", "Properties", "EventPattern", "detail", "eventName"], ["RotationSucceeded"]),
         (check_failure_alarm, ["Resources", "PreviousKeyInUseRule", "Properties", "EventPattern", "detail-type"], ["Access Key Rotated"]),
-        (check_failure_alarm, FN + ["Policies", 0, "Statement", 5, "Condition"], KeyError),
+        (check_failure_alarm, CODE + [5, "Condition"], KeyError),
         (check_example_behind_parameter, ["Resources", "ExampleSecret", "Condition"], KeyError),
     ],
 )
