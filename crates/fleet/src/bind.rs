@@ -1,18 +1,95 @@
-//! How `enable` binds a user to its secret (§15): when it may, and the proof it asks for first.
+//! How `enable` binds a user to its secret (§15): only where an administrator names the pair
+//! (`--bind USER_ARN=SECRET_ARN`), and only after proof that this gives nobody anything new.
 //!
 //! Binding hands the user's keys to whoever can write the secret: a rotation deletes what the
-//! secret's history says is its own. So `enable` binds only where that gives nobody anything new:
-//! the secret already holds the user's working key pair, no other secret holds any of the user's
-//! keys, and the user has no key the secret does not hold. Everything else (a bootstrap value, a
-//! user bound elsewhere, a key held twice) is an IAM administrator's decision, with the command.
+//! secret's history says is its own. Possession of a key pair proves nothing about which secret
+//! should rotate the user: whoever holds a leaked key can store it in a secret of their own. So
+//! `enable` never binds on its own inference: it prints the evidence (which secrets of the run
+//! hold the user's keys) and the command. A named pair is bound only if the secret holds the
+//! user's working key pair, no other secret in any enabled Region of any account of the run holds
+//! any of the user's keys, and the user has no key the secret does not hold. A bootstrap value
+//! or a user bound elsewhere is left to an IAM administrator, with the command.
 
 use super::aws::FleetAws;
-use super::claims::KeyHolders;
+use super::claims::Claims;
+use super::commands::bind_command;
 use super::outcome::{Outcome, SecretOutcome};
 use super::report::SecretReport;
 use iam_key_rotator::aws::{VersionRef, AWSCURRENT};
 use iam_key_rotator::binding::{binding_of, tag_user_command, Binding};
 use iam_key_rotator::secret_value::SecretValue;
+
+/// A pair an administrator named: bind this user to this secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    pub user_arn: String,
+    pub secret_arn: String,
+}
+
+/// `USER_ARN=SECRET_ARN`, both full ARNs: users repeat across accounts (§17), names across
+/// Regions.
+pub fn parse_bind(text: &str) -> Result<Bind, String> {
+    let text = text.trim();
+    let bad = |why: &str| {
+        Err(format!(
+            "`{text}` {why}: write USER_ARN=SECRET_ARN, for example arn:aws:iam::111122223333:user/ci=arn:aws:secretsmanager:us-east-1:111122223333:secret:app/prod/ci-AbCdEf"
+        ))
+    };
+    let Some((user_arn, secret_arn)) = text.split_once('=') else {
+        return bad("is not USER_ARN=SECRET_ARN");
+    };
+    fn parts(arn: &str) -> Vec<&str> {
+        arn.splitn(6, ':').collect()
+    }
+    match parts(user_arn).as_slice() {
+        ["arn", _, "iam", "", account, user]
+            if account.len() == 12 && user.starts_with("user/") && user.len() > 5 => {}
+        _ => return bad("does not start with an IAM user's ARN"),
+    }
+    match parts(secret_arn).as_slice() {
+        ["arn", _, "secretsmanager", region, account, secret]
+            if !region.is_empty() && account.len() == 12 && secret.starts_with("secret:") => {}
+        _ => return bad("does not end with a secret's ARN"),
+    }
+    Ok(Bind {
+        user_arn: user_arn.to_owned(),
+        secret_arn: secret_arn.to_owned(),
+    })
+}
+
+/// The lines of a `--bind-file`: one USER_ARN=SECRET_ARN each; blank lines and `#` comments
+/// are skipped.
+pub fn parse_bind_file(text: &str) -> Result<Vec<Bind>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
+        .map(|(n, line)| parse_bind(line).map_err(|e| format!("line {}: {e}", n + 1)))
+        .collect()
+}
+
+/// Each pair names a secret of the scan whose user is the named one; no user or secret twice.
+/// `Err`: what is wrong, before anything changes.
+pub fn check_binds(binds: &[Bind], secrets: &[SecretReport]) -> Result<(), String> {
+    for (i, bind) in binds.iter().enumerate() {
+        let twice = binds[..i]
+            .iter()
+            .any(|b| b.user_arn == bind.user_arn || b.secret_arn == bind.secret_arn);
+        if twice {
+            return Err(format!(
+                "--bind names {} or {} twice: one secret per user, one user per secret",
+                bind.user_arn, bind.secret_arn
+            ));
+        }
+        let Some(secret) = secrets.iter().find(|s| s.arn == bind.secret_arn) else {
+            return Err(format!("--bind names {}, which is not among the selected secrets of this account and Region: check the ARN (and --region), and that the filters select it", bind.secret_arn));
+        };
+        if secret.user_arn.as_deref() != Some(bind.user_arn.as_str()) {
+            let found = secret.user_arn.as_deref().unwrap_or("no existing IAM user");
+            return Err(format!("--bind pairs {} with {}, but that secret's value is for {found}: nothing was bound", bind.secret_arn, bind.user_arn));
+        }
+    }
+    Ok(())
+}
 
 fn skipped<T>(secret: &SecretReport, why: String) -> Result<T, SecretOutcome> {
     Err(SecretOutcome::new(&secret.name, Outcome::Skipped, why))
@@ -26,7 +103,8 @@ fn by_hand(secret: &SecretReport) -> String {
     )
 }
 
-/// Whether the user must be bound first (`Ok(true)`), or why the secret is left alone.
+/// Whether the user is unbound and could be bound (`Ok(true)`), is bound (`Ok(false)`), or why
+/// the secret is left alone.
 pub fn must_bind(secret: &SecretReport) -> Result<bool, SecretOutcome> {
     let user = secret.user.as_deref().unwrap_or_default();
     match (&secret.binding, &secret.key) {
@@ -48,25 +126,50 @@ pub fn must_bind(secret: &SecretReport) -> Result<bool, SecretOutcome> {
     }
 }
 
-/// `Ok` when no other secret of the account holds one of the user's keys (`holders` is `Err`
-/// when they could not all be read: then nothing is bound).
-pub fn sole_holder(
-    secret: &SecretReport,
-    holders: Result<&KeyHolders, &String>,
-) -> Result<(), SecretOutcome> {
-    let user = secret.user.as_deref().unwrap_or_default();
-    let holders = match holders {
-        Ok(holders) => holders,
-        Err(e) => return skipped(secret, format!("not bound: could not read every secret of the account to rule out another holder of IAM user {user}'s keys ({e}); {}", by_hand(secret))),
-    };
+/// The user's key ids, and the secrets of the run that hold one of them (this one included).
+fn holders_of(secret: &SecretReport, claims: &Claims) -> Vec<String> {
     let key_ids: Vec<String> = secret.user_key_list.iter().map(|k| k.id.clone()).collect();
-    let others = holders.others(&key_ids, &secret.arn);
+    claims.holders.others(&key_ids, "")
+}
+
+fn unread(claims: &Claims) -> String {
+    match claims.unread.as_slice() {
+        [] => String::new(),
+        unread => format!(" Not read, so not known: {}.", unread.join("; ")),
+    }
+}
+
+/// An unbound user no `--bind` names: left alone, with the evidence and the command.
+pub fn evidence(secret: &SecretReport, claims: &Claims) -> SecretOutcome {
+    let user = secret.user.as_deref().unwrap_or_default();
+    let user_arn = secret.user_arn.as_deref().unwrap_or_default();
+    let holders = holders_of(secret, claims);
+    let detail = format!(
+        "not bound: IAM user {user} is not bound to this secret, and binding is an IAM administrator's act. Secrets holding the user's keys, in every enabled Region of the {} account(s)/Region(s) read: {}.{} If this secret is the one that should rotate the user: `{}`",
+        claims.places,
+        holders.join(", "),
+        unread(claims),
+        bind_command(user_arn, &secret.arn)
+    );
+    SecretOutcome::new(&secret.name, Outcome::Skipped, detail)
+}
+
+/// `Ok` when every place was read and no other secret holds one of the user's keys.
+pub fn sole_holder(secret: &SecretReport, claims: &Claims) -> Result<(), SecretOutcome> {
+    let user = secret.user.as_deref().unwrap_or_default();
+    if !claims.unread.is_empty() {
+        return skipped(secret, format!("not bound: could not read every secret of the run to rule out another holder of IAM user {user}'s keys.{} Grant the reads (or leave the unreadable account out of --accounts) and run it again", unread(claims)));
+    }
+    let others: Vec<String> = holders_of(secret, claims)
+        .into_iter()
+        .filter(|arn| *arn != secret.arn)
+        .collect();
     if others.is_empty() {
         return Ok(());
     }
     skipped(
         secret,
-        format!("not bound: IAM user {user}'s key is also held by {}: which secret rotates the user is an administrator's decision, so {}", others.join(", "), by_hand(secret)),
+        format!("not bound: IAM user {user}'s key is also held by {}: whoever can read it has the key, and binding would give its next keys to whoever writes this one. Keep the key in one secret (delete the others, rotate), then bind", others.join(", ")),
     )
 }
 

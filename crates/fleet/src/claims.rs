@@ -1,9 +1,10 @@
-//! Which secrets of the account hold which access keys: what `enable` consults before it binds a
-//! user to a secret (§15). A key pair proves that a secret holds the user's key, not that it is
-//! the secret the key belongs in: whoever holds a leaked key can store it in a secret of their
-//! own. So a user is bound automatically only when no other secret holds any of its keys, in any
-//! form (a JSON value in either naming, a plain string, a credentials file): otherwise which
-//! secret rotates the user is an administrator's decision.
+//! Which secrets hold which access keys, in every enabled Region of every account of the run:
+//! the evidence `enable` prints for an unbound user, and what it consults before it binds one
+//! (§15). A key pair proves that a secret holds the user's key, not that it is the secret the key
+//! belongs in: whoever holds a leaked key can store it in a secret of their own, in any Region or
+//! account they may write. So a user is bound, at an administrator's word, only when no other
+//! secret holds any of its keys, in any form (a JSON value in either naming, a plain string, a
+//! credentials file).
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use futures_util::stream::{self, StreamExt};
 
 use super::aws::FleetAws;
 use super::classify::{classify, Holding};
+use super::estate::Estate;
 use iam_key_rotator::aws::{AwsError, VersionRef, AWSCURRENT};
 
 /// Access key id to the ARNs of the secrets whose AWSCURRENT value holds it.
@@ -61,5 +63,67 @@ impl KeyHolders {
         others.sort();
         others.dedup();
         others
+    }
+
+    fn merge(&mut self, other: KeyHolders) {
+        for (id, arns) in other.0 {
+            self.0.entry(id).or_default().extend(arns);
+        }
+    }
+}
+
+/// Where the holders are looked for: every Region each account has enabled.
+pub struct Scope<'a> {
+    pub estate: &'a dyn Estate,
+    /// The credentials' own account first, then the others of the run.
+    pub accounts: Vec<String>,
+    /// Accounts and Regions read at once.
+    pub parallel: usize,
+    /// Secrets read at once in each.
+    pub concurrency: usize,
+}
+
+/// The holders found, and what could not be read: nothing is bound while that is not empty.
+#[derive(Debug, Default)]
+pub struct Claims {
+    pub holders: KeyHolders,
+    /// Why an account, or a Region of it, could not be read.
+    pub unread: Vec<String>,
+    /// Accounts and Regions read.
+    pub places: usize,
+}
+
+impl Claims {
+    /// Reads every secret of every enabled Region of every account of `scope`.
+    pub async fn of_scope(scope: &Scope<'_>) -> Self {
+        let mut claims = Claims::default();
+        let mut places = Vec::new();
+        for account in &scope.accounts {
+            match scope.estate.enabled_regions(account).await {
+                Ok(regions) => places.extend(regions.into_iter().map(|r| (account.clone(), r))),
+                Err(reason) => claims.unread.push(reason),
+            }
+        }
+        let read: Vec<Result<KeyHolders, String>> = stream::iter(places)
+            .map(|(account, region)| async move {
+                let aws = scope.estate.enter(&account, &region).await?;
+                KeyHolders::of_account(aws.as_ref(), scope.concurrency)
+                    .await
+                    .map_err(|e| format!("account {account}, {region}: {e}"))
+            })
+            .buffer_unordered(scope.parallel.max(1))
+            .collect()
+            .await;
+        for result in read {
+            match result {
+                Ok(holders) => {
+                    claims.holders.merge(holders);
+                    claims.places += 1;
+                }
+                Err(reason) => claims.unread.push(reason),
+            }
+        }
+        claims.unread.sort();
+        claims
     }
 }

@@ -1,10 +1,11 @@
-//! The command line of iam-key-fleet: its commands, flags and their parsing (clap). What each
-//! command does is in the `iam_key_fleet` library; `main.rs` dispatches.
+//! The command line of iam-key-fleet: its commands and flags (clap; the value parsers are in
+//! `parse.rs`). What each command does is in the `iam_key_fleet` library; `run.rs` calls it.
 
 use std::time::SystemTime;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+use iam_key_fleet::bind::{parse_bind, Bind};
 use iam_key_fleet::estate::DEFAULT_ROLE_NAME;
 use iam_key_fleet::scan::ScanOptions;
 use iam_key_fleet::schedule::parse_function_arn;
@@ -13,101 +14,162 @@ use iam_key_fleet::time::epoch_seconds;
 use iam_key_fleet::verdict::{Limits, Verdict};
 use iam_key_rotator::user_name::UserNameTemplate;
 
+use super::parse::{
+    parse_account_id, parse_interval, parse_region, parse_regions_item, parse_user_path,
+};
+
+/// Said by `--help` and docs/fleet.md alike.
+const EXIT_CODES: &str = "Exit codes:
+  0  done: everything was scanned, nothing failed (and no --fail-on verdict was found)
+  1  something failed: an AWS call, a rotation or change, an account or Region not scanned
+  2  the command line is wrong (nothing was called or changed)
+  3  scan --fail-on: a secret has one of the verdicts named (or is unreadable)
+
+AWS credentials and Region: --profile and --region, else the usual places (AWS_PROFILE,
+AWS_REGION, ...). Nothing is changed without --apply.";
+
 #[derive(Parser)]
 #[command(
     name = "iam-key-fleet",
     version,
     about = "Find every secret that holds AWS access keys and bring it under rotation",
-    after_help = "AWS credentials and region come from the usual places (AWS_PROFILE, AWS_REGION, ...). \
-                  Nothing is changed without --apply."
+    after_help = EXIT_CODES
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
-    /// Print JSON instead of a table.
+    /// Print JSON instead of a table (with a `schema` field naming its shape).
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// The AWS profile to use (its credentials win over AWS_ACCESS_KEY_ID and the like, as with
+    /// the AWS CLI).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+    /// The AWS Region to act in (the home Region of an estate scan).
+    #[arg(long, global = true, value_name = "REGION", value_parser = parse_region)]
+    pub(crate) region: Option<String>,
 }
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// List the secrets that hold AWS access keys, with their key, rotation and verdict.
-    Scan {
-        #[command(flatten)]
-        filters: Filters,
-        #[command(flatten)]
-        scan: ScanArgs,
-        /// Also list the IAM users under this path (e.g. /svc/) that hold keys but no secret
-        /// (one account and Region at a time).
-        #[arg(long, value_name = "PATH", value_parser = parse_user_path, conflicts_with_all = ["accounts", "organization", "regions"])]
-        user_path: Option<String>,
-        #[command(flatten)]
-        estate: EstateArgs,
-    },
-    /// Turn rotation on (function and schedule) for the selected secrets. Dry run unless --apply.
-    Enable {
-        #[command(flatten)]
-        filters: Filters,
-        #[command(flatten)]
-        scan: ScanArgs,
-        /// The rotation function's ARN (the SAM stack's FunctionArn output).
-        #[arg(long, value_name = "ARN", value_parser = parse_function_arn)]
-        function_arn: String,
-        /// Secrets Manager's ScheduleExpression: rate(N days), rate(N hours) or cron(...).
-        #[arg(long, default_value = "rate(30 days)")]
-        schedule: String,
-        /// The rotation window (Duration), e.g. 2h.
-        #[arg(long, value_name = "HOURS")]
-        window: Option<String>,
-        /// Make the changes (without it, only show them).
-        #[arg(long)]
-        apply: bool,
-    },
+    Scan(ScanCmd),
+    /// Turn rotation on (function and schedule) for the selected secrets, binding the users an
+    /// administrator names with --bind. Dry run unless --apply.
+    Enable(EnableCmd),
     /// Rotate the selected secrets now, a few at a time, and wait for each to finish.
-    Rotate {
-        #[command(flatten)]
-        filters: Filters,
-        #[command(flatten)]
-        scan: ScanArgs,
-        /// Rotations at once.
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
-        parallel: u16,
-        /// Give up waiting for one rotation after this many seconds.
-        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
-        timeout_seconds: u64,
-        /// Leave alone a secret whose value changed less than this long ago (Nd, Nh or Nm;
-        /// counted from its AWSCURRENT version's creation): a second rotation acts on the key that
-        /// was AWSCURRENT until the first, which consumers may still use.
-        #[arg(long, default_value = "1d", value_parser = parse_interval)]
-        min_interval: i64,
-        /// Rotate even a secret whose value changed less than --min-interval ago. It forces
-        /// nothing else: a previous key in use or in quarantine is kept (the function refuses).
-        #[arg(long)]
-        force: bool,
-        /// Rotate (without it, only show what would be rotated).
-        #[arg(long)]
-        apply: bool,
-    },
+    Rotate(RotateCmd),
     /// Repair rotations left half-done: remove AWSPENDING and delete the orphan key. Dry run unless --apply.
-    Unstick {
-        #[command(flatten)]
-        filters: Filters,
-        #[command(flatten)]
-        scan: ScanArgs,
-        /// Leave alone a pending version younger than this: Secrets Manager may still be retrying
-        /// its rotation. Default: the secret's rotation window, else 24 hours (the longest).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=10_080))]
-        min_age_minutes: Option<u32>,
-        /// Make the changes (without it, only show them).
-        #[arg(long)]
-        apply: bool,
-    },
+    Unstick(UnstickCmd),
+}
+
+#[derive(Args)]
+pub(crate) struct ScanCmd {
+    #[command(flatten)]
+    pub(crate) filters: Filters,
+    #[command(flatten)]
+    pub(crate) scan: ScanArgs,
+    /// Also list the IAM users under this path (e.g. /svc/) that hold keys but no secret
+    /// (one account and Region at a time).
+    #[arg(long, value_name = "PATH", value_parser = parse_user_path, conflicts_with_all = ["accounts", "organization", "regions"])]
+    pub(crate) user_path: Option<String>,
+    #[command(flatten)]
+    pub(crate) estate: EstateArgs,
+    /// Exit with code 3 when a secret has one of these verdicts (comma-separated; `unreadable`
+    /// always counts: it hides every other), e.g. --fail-on stale,unbound,duplicate-key.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "VERDICT,...")]
+    pub(crate) fail_on: Vec<Verdict>,
+}
+
+#[derive(Args)]
+pub(crate) struct EnableCmd {
+    #[command(flatten)]
+    pub(crate) filters: Filters,
+    #[command(flatten)]
+    pub(crate) scan: ScanArgs,
+    /// The rotation function's ARN (the SAM stack's FunctionArn output).
+    #[arg(long, value_name = "ARN", value_parser = parse_function_arn)]
+    pub(crate) function_arn: String,
+    /// Secrets Manager's ScheduleExpression: rate(N days), rate(N hours) or cron(...).
+    #[arg(long, default_value = "rate(30 days)")]
+    pub(crate) schedule: String,
+    /// The rotation window (Secrets Manager's Duration), 1h to 24h, e.g. 2h.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) window: Option<String>,
+    /// Bind this IAM user to this secret (§15), an administrator's explicit act (repeatable):
+    /// done only once the secret's key pair authenticates as the user and no other secret of
+    /// any enabled Region of the run's accounts holds one of the user's keys. `enable` binds
+    /// no one else; for an unbound user it prints the evidence and this command.
+    #[arg(long = "bind", value_name = "USER_ARN=SECRET_ARN", value_parser = parse_bind)]
+    pub(crate) binds: Vec<Bind>,
+    /// A file of USER_ARN=SECRET_ARN lines to bind (blank lines and # comments skipped).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) bind_file: Option<std::path::PathBuf>,
+    /// The accounts whose every enabled Region is searched for other holders of a user's
+    /// keys before binding (default: the credentials' own account).
+    #[command(flatten)]
+    pub(crate) accounts: AccountArgs,
+    /// Make the changes (without it, only show them).
+    #[arg(long)]
+    pub(crate) apply: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct RotateCmd {
+    #[command(flatten)]
+    pub(crate) filters: Filters,
+    #[command(flatten)]
+    pub(crate) scan: ScanArgs,
+    /// Rotations at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub(crate) parallel: u16,
+    /// Give up waiting for one rotation after this many seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) timeout_seconds: u64,
+    /// Leave alone a secret whose value changed less than this long ago (Nd, Nh or Nm;
+    /// counted from its AWSCURRENT version's creation): a second rotation acts on the key that
+    /// was AWSCURRENT until the first, which consumers may still use.
+    #[arg(long, default_value = "1d", value_parser = parse_interval)]
+    pub(crate) min_interval: i64,
+    /// Rotate even a secret whose value changed less than --min-interval ago. It forces
+    /// nothing else: a previous key in use or in quarantine is kept (the function refuses).
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Rotate (without it, only show what would be rotated).
+    #[arg(long)]
+    pub(crate) apply: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct UnstickCmd {
+    #[command(flatten)]
+    pub(crate) filters: Filters,
+    #[command(flatten)]
+    pub(crate) scan: ScanArgs,
+    /// Leave alone a pending version younger than this: Secrets Manager may still be retrying
+    /// its rotation. Default: the secret's rotation window, else 24 hours (the longest).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=10_080))]
+    pub(crate) min_age_minutes: Option<u32>,
+    /// Make the changes (without it, only show them).
+    #[arg(long)]
+    pub(crate) apply: bool,
 }
 
 /// Which accounts and Regions `scan` looks at (§17). None of them: the credentials' own account
 /// and Region.
 #[derive(Args)]
 pub(crate) struct EstateArgs {
+    #[command(flatten)]
+    pub(crate) accounts: AccountArgs,
+    /// These Regions, comma-separated, or `all`: every Region each account has enabled
+    /// (account:ListRegions). Default: the configured Region.
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...", value_parser = parse_regions_item)]
+    pub(crate) regions: Vec<String>,
+}
+
+/// Which accounts a run enters, and how.
+#[derive(Args)]
+pub(crate) struct AccountArgs {
     /// These accounts, comma-separated; each entered by assuming --role-name (the credentials'
     /// own account with the credentials themselves).
     #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_account_id, conflicts_with = "organization")]
@@ -116,16 +178,13 @@ pub(crate) struct EstateArgs {
     /// management account or a delegated administrator). Suspended accounts are skipped.
     #[arg(long)]
     pub(crate) organization: bool,
-    /// The role to assume in each account.
+    /// The role to assume in each account: by default the read-only scanner role of
+    /// scanner-role.yaml (give OrganizationAccountAccessRole to use that one).
     #[arg(long, default_value = DEFAULT_ROLE_NAME)]
     pub(crate) role_name: String,
     /// The external id the role's trust policy expects, if any.
     #[arg(long)]
     pub(crate) external_id: Option<String>,
-    /// These Regions, comma-separated, or `all`: every Region each account has enabled
-    /// (account:ListRegions). Default: the configured Region.
-    #[arg(long, value_delimiter = ',', value_name = "REGION,...", value_parser = parse_region)]
-    pub(crate) regions: Vec<String>,
     /// Accounts and Regions scanned at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub(crate) parallel_targets: u16,
@@ -134,30 +193,7 @@ pub(crate) struct EstateArgs {
 impl EstateArgs {
     /// Whether the run reaches beyond the credentials' own account and Region.
     pub(crate) fn used(&self) -> bool {
-        !self.accounts.is_empty() || self.organization || !self.regions.is_empty()
-    }
-}
-
-pub(crate) fn parse_account_id(text: &str) -> Result<String, String> {
-    iam_key_rotator::secret_value::check_account_id(text.trim())
-        .map(|()| text.trim().to_owned())
-        .map_err(|reason| format!("`{text}` {reason}"))
-}
-
-pub(crate) fn parse_region(text: &str) -> Result<String, String> {
-    if text == "all" {
-        return Ok(text.to_owned());
-    }
-    let ok = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok && text.contains('-') {
-        Ok(text.to_owned())
-    } else {
-        Err(format!(
-            "`{text}` is not a Region name (for example eu-west-1)"
-        ))
+        !self.accounts.accounts.is_empty() || self.accounts.organization || !self.regions.is_empty()
     }
 }
 
@@ -193,47 +229,18 @@ pub(crate) struct ScanArgs {
     pub(crate) max_key_age_days: u32,
     /// A previous key still used this many hours after its rotation is reported (the function's
     /// RETIRE_IDLE_HOURS).
-    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(8..=720))]
     pub(crate) retire_idle_hours: u32,
     /// Secrets looked at in parallel while scanning.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) concurrency: u16,
 }
 
-/// `Nd`, `Nh` or `Nm` (N from 0) into seconds.
-pub(crate) fn parse_interval(text: &str) -> Result<i64, String> {
-    let unit = match text.chars().last() {
-        Some('d') => 86_400,
-        Some('h') => 3_600,
-        Some('m') => 60,
-        _ => {
-            return Err(format!(
-                "`{text}` is not an interval: write Nd, Nh or Nm (for example 1d)"
-            ))
-        }
-    };
-    text[..text.len() - 1]
-        .parse::<i64>()
-        .ok()
-        .filter(|n| (0..=3_650 * 86_400 / unit).contains(n))
-        .map(|n| n * unit)
-        .ok_or_else(|| format!("`{text}` is not an interval: write Nd, Nh or Nm (for example 1d)"))
-}
-
-pub(crate) fn parse_user_path(text: &str) -> Result<String, String> {
-    if text.starts_with('/') && text.ends_with('/') {
-        Ok(text.to_owned())
-    } else {
-        Err(format!(
-            "`{text}` is not an IAM path: it starts and ends with /, for example /svc/"
-        ))
-    }
-}
-
 impl Filters {
     /// enable, rotate and unstick change things: they need a filter, or --all, never nothing.
-    pub(crate) fn require_explicit(&self, command: &str) {
-        let given = !self.names.is_empty()
+    pub(crate) fn require_explicit(&self, command: &str, binds: &[Bind]) {
+        let given = !binds.is_empty()
+            || !self.names.is_empty()
             || self.name_prefix.is_some()
             || !self.tags.is_empty()
             || !self.verdicts.is_empty();
@@ -241,7 +248,7 @@ impl Filters {
             let message = format!(
                 "`{command}` acts only on the secrets you select, and none were: give --secret, --name-prefix, --tag or --verdict, or --all for every secret of the account and Region.\n  To see what --all would do (a dry run, nothing changes): iam-key-fleet {command} --all"
             );
-            super::Cli::command()
+            Cli::command()
                 .error(clap::error::ErrorKind::MissingRequiredArgument, message)
                 .exit()
         }

@@ -1,22 +1,44 @@
 //! `enable`: turn rotation on, with the function and schedule given, for the scanned secrets,
-//! binding each user to its secret (§15) where the secret proves it already holds the user's key.
+//! and bind each user an administrator names (`--bind`) to its secret (§15) where the secret
+//! proves it already holds the user's key and no other secret of the run does.
 
 use super::aws::{FleetAws, Schedule};
-use super::bind::{must_bind, prove_and_bind, sole_holder};
-use super::claims::KeyHolders;
+use super::bind::{evidence, must_bind, prove_and_bind, sole_holder, Bind};
+use super::claims::{Claims, Scope};
 use super::outcome::{Outcome, SecretOutcome};
 use super::report::SecretReport;
 
+/// What `enable` is asked to do.
+pub struct EnableOptions<'a> {
+    /// The rotation function's ARN.
+    pub function_arn: &'a str,
+    pub schedule: &'a Schedule,
+    /// The pairs an administrator named: the only users bound (checked by `check_binds`).
+    pub binds: &'a [Bind],
+    pub apply: bool,
+}
+
+/// Whether the user is bound first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Binding {
+    /// Already bound: nothing to do.
+    Bound,
+    /// Unbound, and named by `--bind`: bound once the checks pass.
+    Named,
+    /// Unbound, and named by nobody: left alone, with the evidence.
+    NotNamed,
+}
+
 /// What enable changes for one secret: the binding, the rotation settings, or both.
 struct Change {
-    bind: bool,
+    binding: Binding,
     /// The rotation settings to set; `None` when they are already as asked.
     rotation: Option<String>,
 }
 
 impl Change {
     fn describe(&self) -> String {
-        match (self.bind, &self.rotation) {
+        match (self.binding == Binding::Named, &self.rotation) {
             (true, Some(rotation)) => format!("bind the user to the secret, then {rotation}"),
             (true, None) => {
                 "bind the user to the secret (rotation already on with this function and schedule)"
@@ -29,39 +51,34 @@ impl Change {
 
 /// Plans (dry run) or applies. RotateSecret is called with RotateImmediately=false: the schedule
 /// is set and Secrets Manager runs the function's testSecret once; rotating now is `rotate`.
+/// `scope` is read (every secret of every enabled Region of its accounts) only when a selected
+/// user is unbound.
 pub async fn enable(
     aws: &dyn FleetAws,
     secrets: &[SecretReport],
-    function_arn: &str,
-    schedule: &Schedule,
-    apply: bool,
-    concurrency: usize,
+    options: &EnableOptions<'_>,
+    scope: &Scope<'_>,
 ) -> Vec<SecretOutcome> {
-    let plans: Vec<Result<Change, SecretOutcome>> = secrets
-        .iter()
-        .map(|secret| plan(secret, function_arn, schedule))
-        .collect();
-    // Binding needs to know every secret of the account that holds a key: read only if needed.
-    let holders = match plans.iter().any(|p| p.as_ref().is_ok_and(|c| c.bind)) {
-        true => Some(
-            KeyHolders::of_account(aws, concurrency)
-                .await
-                .map_err(|e| e.to_string()),
-        ),
-        false => None,
+    let plans: Vec<Result<Change, SecretOutcome>> =
+        secrets.iter().map(|secret| plan(secret, options)).collect();
+    let unbound = |p: &Result<Change, _>| p.as_ref().is_ok_and(|c| c.binding != Binding::Bound);
+    let claims = match plans.iter().any(unbound) {
+        true => Claims::of_scope(scope).await,
+        false => Claims::default(),
     };
     let mut outcomes = Vec::new();
     for (secret, planned) in secrets.iter().zip(plans) {
-        let planned = planned.and_then(|change| match (change.bind, &holders) {
-            (true, Some(holders)) => sole_holder(secret, holders.as_ref()).map(|()| change),
-            _ => Ok(change),
+        let planned = planned.and_then(|change| match change.binding {
+            Binding::NotNamed => Err(evidence(secret, &claims)),
+            Binding::Named => sole_holder(secret, &claims).map(|()| change),
+            Binding::Bound => Ok(change),
         });
         let outcome = match planned {
             Err(left_alone) => left_alone,
-            Ok(change) if !apply => {
+            Ok(change) if !options.apply => {
                 SecretOutcome::new(&secret.name, Outcome::WouldDo, change.describe())
             }
-            Ok(change) => match apply_change(aws, secret, &change, function_arn, schedule).await {
+            Ok(change) => match apply_change(aws, secret, &change, options).await {
                 Ok(()) => SecretOutcome::new(&secret.name, Outcome::Done, change.describe()),
                 Err(e) => SecretOutcome::new(
                     &secret.name,
@@ -79,16 +96,17 @@ async fn apply_change(
     aws: &dyn FleetAws,
     secret: &SecretReport,
     change: &Change,
-    function_arn: &str,
-    schedule: &Schedule,
+    options: &EnableOptions<'_>,
 ) -> Result<(), String> {
-    if change.bind {
+    let bind = change.binding == Binding::Named;
+    if bind {
         prove_and_bind(aws, secret).await?;
     }
     if change.rotation.is_some() {
-        aws.rotate(&secret.arn, Some((function_arn, schedule)), false)
+        let configure = Some((options.function_arn, options.schedule));
+        aws.rotate(&secret.arn, configure, false)
             .await
-            .map_err(|e| match change.bind {
+            .map_err(|e| match bind {
                 true => format!("the user IS now bound, but turning rotation on failed: {e}"),
                 false => e.to_string(),
             })?;
@@ -97,11 +115,7 @@ async fn apply_change(
 }
 
 /// The change to make, or the outcome that makes no call.
-fn plan(
-    secret: &SecretReport,
-    function_arn: &str,
-    schedule: &Schedule,
-) -> Result<Change, SecretOutcome> {
+fn plan(secret: &SecretReport, options: &EnableOptions<'_>) -> Result<Change, SecretOutcome> {
     let skip = |why: String| Err(SecretOutcome::new(&secret.name, Outcome::Skipped, why));
     if let Some(why) = secret.why_not_actionable() {
         return skip(why);
@@ -112,13 +126,19 @@ fn plan(
                 .into(),
         );
     }
-    let bind = must_bind(secret)?;
+    let named = options.binds.iter().any(|b| b.secret_arn == secret.arn);
+    let binding = match must_bind(secret)? {
+        false => Binding::Bound,
+        true if named => Binding::Named,
+        true => Binding::NotNamed,
+    };
+    let (function_arn, schedule) = (options.function_arn, options.schedule);
     let r = &secret.rotation;
     let same = r.enabled
         && r.function_arn.as_deref() == Some(function_arn)
         && r.schedule.as_deref() == Some(schedule.expression.as_str())
         && (schedule.window.is_none() || r.window == schedule.window);
-    if same && !bind {
+    if same && binding == Binding::Bound {
         return Err(SecretOutcome::new(
             &secret.name,
             Outcome::Unchanged,
@@ -143,5 +163,5 @@ fn plan(
         )),
         (false, false) => Some(action),
     };
-    Ok(Change { bind, rotation })
+    Ok(Change { binding, rotation })
 }

@@ -10,13 +10,16 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::aws::FleetAws;
+use super::duplicate_keys;
 use super::report::ScanReport;
-use super::scan::{scan, Accounts, ScanOptions};
+use super::scan::{scan, Accounts, Progress, ScanOptions};
 use super::select::Selection;
 use iam_key_rotator::aws::AwsError;
 
-/// The role AWS Organizations makes in every account it creates, trusting the management account.
-pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+/// The read-only role of `scanner-role.yaml`: what a scan needs in each account, and no more.
+/// (OrganizationAccountAccessRole, which Organizations makes in the accounts it creates, is an
+/// administrator: name it with --role-name only where the scanner role is not deployed.)
+pub const DEFAULT_ROLE_NAME: &str = "iam-key-fleet-scanner";
 
 /// An account as Organizations lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +67,17 @@ pub async fn active_accounts(estate: &dyn Estate) -> Result<(Vec<String>, usize)
     Ok((active, skipped))
 }
 
+/// What an estate scan covers.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    pub accounts: Vec<String>,
+    pub regions: Regions,
+    /// Where the accounts are entered first (the configured Region).
+    pub home_region: String,
+    /// Accounts and Regions scanned at once.
+    pub parallel: usize,
+}
+
 /// An account's view, or why it cannot be entered.
 type Entered = Result<Arc<dyn FleetAws>, String>;
 
@@ -80,8 +94,13 @@ pub struct TargetReport {
     pub scan: Option<ScanReport>,
 }
 
+/// The shape of `scan --json`, one target or many: a consumer checks it before reading on.
+pub const SCAN_SCHEMA: &str = "iam-key-fleet/scan/v1";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EstateReport {
+    /// [`SCAN_SCHEMA`].
+    pub schema: &'static str,
     /// Sorted by account, then Region.
     pub targets: Vec<TargetReport>,
     /// Accounts of the organization left out as not active (with --organization).
@@ -91,17 +110,20 @@ pub struct EstateReport {
 /// Scans every Region of every account, `parallel` targets at a time. Every account is entered
 /// first (IAM is global), so that a secret whose user is in another entered account is judged
 /// with that account's IAM.
-/// `home_region`: where the accounts are entered first (the configured Region).
 pub async fn scan_estate(
     estate: &dyn Estate,
-    accounts: &[String],
-    regions: &Regions,
-    home_region: &str,
+    targets: &Targets,
     selection: &Selection,
     options: &ScanOptions,
-    parallel: usize,
+    progress: &dyn Progress,
 ) -> EstateReport {
-    let parallel = parallel.max(1);
+    let Targets {
+        accounts,
+        regions,
+        home_region,
+        parallel,
+    } = targets;
+    let parallel = (*parallel).max(1);
     let entered: Vec<(String, Entered)> = stream::iter(accounts)
         .map(|account| async move { (account.clone(), estate.enter(account, home_region).await) })
         .buffer_unordered(parallel)
@@ -143,10 +165,17 @@ pub async fn scan_estate(
         }
     }
     let options = &options;
+    // Every secret is judged first; the selection by verdict comes after duplicate keys are
+    // looked for across the whole run.
+    let every_verdict = &Selection {
+        verdicts: Vec::new(),
+        ..selection.clone()
+    };
+    progress.targets(pairs.len());
     let scanned: Vec<TargetReport> = stream::iter(pairs)
         .map(|(account, region)| async move {
             let result = match estate.enter(&account, &region).await {
-                Ok(aws) => scan(aws.as_ref(), selection, options, &())
+                Ok(aws) => scan(aws.as_ref(), every_verdict, options, progress)
                     .await
                     .map_err(|e| format!("could not list its secrets: {e}")),
                 Err(reason) => Err(reason),
@@ -155,6 +184,7 @@ pub async fn scan_estate(
                 Ok(report) => (Some(report), None),
                 Err(reason) => (None, Some(reason)),
             };
+            progress.target_done();
             TargetReport {
                 account,
                 region: Some(region),
@@ -166,8 +196,20 @@ pub async fn scan_estate(
         .collect()
         .await;
     targets.extend(scanned);
+    let reports = targets.iter_mut().filter_map(|t| t.scan.as_mut());
+    duplicate_keys::mark(
+        &mut reports
+            .flat_map(|s| s.secrets.iter_mut())
+            .collect::<Vec<_>>(),
+    );
+    for scanned in targets.iter_mut().filter_map(|t| t.scan.as_mut()) {
+        scanned
+            .secrets
+            .retain(|report| selection.matches_verdict(report.verdict));
+    }
     targets.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
     EstateReport {
+        schema: SCAN_SCHEMA,
         targets,
         accounts_skipped: 0,
     }

@@ -10,6 +10,8 @@ pub mod aws;
 pub mod bind;
 pub mod claims;
 pub mod classify;
+pub mod commands;
+pub mod duplicate_keys;
 pub mod enable;
 pub mod estate;
 mod key_report;

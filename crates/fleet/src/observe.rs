@@ -110,6 +110,7 @@ impl SecretReport {
             next_rotation: self.rotation.next_rotation,
             pending_since,
             user,
+            user_arn: self.user_arn.clone(),
             secret_arn: self.arn.clone(),
             binding: self.binding.clone(),
             previous_key: previous.clone(),

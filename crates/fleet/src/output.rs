@@ -220,6 +220,21 @@ pub fn estate_text(report: &EstateReport) -> String {
     out
 }
 
+/// The shape of enable's, rotate's and unstick's `--json`.
+pub const OUTCOMES_SCHEMA: &str = "iam-key-fleet/outcomes/v1";
+
+/// The outcomes as JSON: `command`, `dry_run`, each outcome and the summary.
+pub fn outcomes_json(command: &str, outcomes: &[SecretOutcome], dry_run: bool) -> String {
+    let out = serde_json::json!({
+        "schema": OUTCOMES_SCHEMA,
+        "command": command,
+        "dry_run": dry_run,
+        "outcomes": outcomes,
+        "summary": Summary::of(outcomes),
+    });
+    serde_json::to_string_pretty(&out).expect("outcomes serialize")
+}
+
 pub fn outcomes_text(outcomes: &[SecretOutcome], dry_run: bool) -> String {
     let rows: Vec<Vec<String>> = outcomes
         .iter()

@@ -71,6 +71,9 @@ pub struct SecretReport {
     pub version_keys: Vec<String>,
     #[serde(skip)]
     pub user_key_list: Vec<IamKey>,
+    /// The key id the AWSCURRENT value holds, in whatever form: what a second holder shares.
+    #[serde(skip)]
+    pub held_key: Option<String>,
     /// When the stray AWSPENDING version was created (seconds since the epoch).
     #[serde(skip)]
     pub pending_since: Option<i64>,
@@ -159,6 +162,7 @@ impl SecretReport {
             entry,
             version_keys: Vec::new(),
             user_key_list: Vec::new(),
+            held_key: None,
             pending_since: None,
         }
     }
@@ -174,6 +178,11 @@ impl SecretReport {
             detail: detail.into(),
             fix: fix.into(),
         });
+        self.rejudge();
+    }
+
+    /// The verdict again, after the findings changed.
+    pub(crate) fn rejudge(&mut self) {
         self.findings.sort_by_key(|f| f.verdict);
         self.verdict = verdict_of(&self.findings);
     }

@@ -2,6 +2,7 @@
 
 use super::aws::{FleetAws, SecretEntry};
 use super::classify::{classify, Holding};
+use super::duplicate_keys;
 use super::report::{needs, KeyReport, ScanReport, SecretReport};
 use super::select::Selection;
 use super::time::{epoch_seconds, rfc3339};
@@ -40,10 +41,17 @@ impl fmt::Debug for Accounts {
     }
 }
 
-/// Told how far a scan has got, for a progress bar.
-pub trait Progress {
+/// Told how far a scan has got, for a progress bar. An estate's scans share one: each target
+/// adds its secrets.
+pub trait Progress: Sync {
+    /// `total` more secrets to look at.
     fn start(&self, total: usize);
+    /// One secret looked at.
     fn advance(&self);
+    /// `total` accounts and Regions in the run.
+    fn targets(&self, _total: usize) {}
+    /// One account or Region done.
+    fn target_done(&self) {}
 }
 
 /// No progress to show.
@@ -74,9 +82,11 @@ pub async fn scan(
         .buffer_unordered(options.concurrency.max(1))
         .inspect(|_| progress.advance())
         .filter_map(|report| async move { report })
-        .filter(|report| std::future::ready(selection.matches_verdict(report.verdict)))
         .collect()
         .await;
+    // Judged over every secret read before the selection by verdict is applied.
+    duplicate_keys::mark(&mut secrets.iter_mut().collect::<Vec<_>>());
+    secrets.retain(|report| selection.matches_verdict(report.verdict));
     secrets.sort_by(|a, b| a.name.cmp(&b.name));
 
     let users_without_secret = match &options.user_path {
@@ -131,6 +141,7 @@ async fn inspect(
             access_key_id,
             fix,
         } => {
+            report.held_key = access_key_id.clone();
             if let Some(id) = access_key_id {
                 report.describe_stray_key(aws, id).await;
             }
@@ -143,6 +154,7 @@ async fn inspect(
             access_key_id,
         } => (user_name, account_id, access_key_id),
     };
+    report.held_key = current_key.clone();
     match resolve_user(
         user_name.as_deref(),
         options.template.as_ref(),

@@ -1,16 +1,17 @@
 //! [`Estate`] over the AWS SDK: Organizations ListAccounts, and each account entered by
-//! sts:AssumeRole of `--role-name` (with `--external-id` if given), one session per account kept
-//! for the run and shared by its Regions. The caller's own account is entered with its own
-//! credentials.
+//! sts:AssumeRole of `--role-name` (with `--external-id` if given), one session per account for
+//! the run, shared by its Regions and renewed before it expires. The caller's own account is
+//! entered with its own credentials.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use async_trait::async_trait;
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_account::types::RegionOptStatus;
-use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
+use aws_sdk_iam::config::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_iam::error::DisplayErrorContext;
 use tokio::sync::{Mutex, OnceCell};
 
 use super::aws::FleetAws;
@@ -27,8 +28,8 @@ pub struct SdkEstate {
     external_id: Option<String>,
     /// The credentials' own account and partition (sts:GetCallerIdentity, once).
     own: OnceCell<(String, String)>,
-    /// Account id to the role session's credentials (or why there is none).
-    sessions: Mutex<HashMap<String, Result<Credentials, String>>>,
+    /// Account id to the role's credentials (or why there are none).
+    sessions: Mutex<HashMap<String, Result<SharedCredentialsProvider, String>>>,
 }
 
 impl SdkEstate {
@@ -81,13 +82,16 @@ impl SdkEstate {
         config.set_region(Some(Region::new(region.to_owned())));
         if account != own {
             let credentials = self.session(account).await?;
-            config.set_credentials_provider(Some(SharedCredentialsProvider::new(credentials)));
+            config.set_credentials_provider(Some(credentials));
         }
         Ok(config.build())
     }
 
-    /// The role session in `account`, assumed once per run.
-    async fn session(&self, account: &str) -> Result<Credentials, String> {
+    /// The role's credentials in `account`: aws-config's AssumeRoleProvider, one per account for
+    /// the run, behind the configuration's identity cache, which assumes the role again before
+    /// the session expires (a scan may outlast it). Assumed once here first, so that an account
+    /// that cannot be entered says so at once, naming the role.
+    async fn session(&self, account: &str) -> Result<SharedCredentialsProvider, String> {
         let mut sessions = self.sessions.lock().await;
         if let Some(held) = sessions.get(account) {
             return held.clone();
@@ -96,28 +100,18 @@ impl SdkEstate {
             .role_arn(account)
             .await
             .map_err(|e| format!("cannot tell which account these credentials are in: {e}"))?;
-        let sts = aws_sdk_sts::Client::new(&self.base);
-        let request = sts
-            .assume_role()
-            .role_arn(&role_arn)
-            .role_session_name(SESSION_NAME)
-            .set_external_id(self.external_id.clone());
-        let session = match answer("sts", "AssumeRole", request.send()).await {
-            Ok(out) => out
-                .credentials()
-                .map(|c| {
-                    let expires = SystemTime::try_from(*c.expiration()).ok();
-                    Credentials::new(
-                        c.access_key_id(),
-                        c.secret_access_key(),
-                        Some(c.session_token().to_owned()),
-                        expires,
-                        "fleet-role",
-                    )
-                })
-                .ok_or_else(|| format!("sts:AssumeRole of {role_arn} gave no credentials")),
+        let mut provider = AssumeRoleProvider::builder(&role_arn)
+            .session_name(SESSION_NAME)
+            .configure(&self.base);
+        if let Some(id) = &self.external_id {
+            provider = provider.external_id(id);
+        }
+        let provider = provider.build().await;
+        let session = match provider.provide_credentials().await {
+            Ok(_) => Ok(SharedCredentialsProvider::new(provider)),
             Err(e) => Err(format!(
-                "cannot enter account {account}: sts:AssumeRole of {role_arn} was refused ({e}). The role must exist there and trust this identity (Organizations makes {} trusting the management account); set --role-name (and --external-id) to another role",
+                "cannot enter account {account}: sts:AssumeRole of {role_arn} was refused ({}). The role must exist there and trust this identity (scanner-role.yaml makes {} for one named principal); set --role-name (and --external-id) to another role",
+                DisplayErrorContext(&e),
                 super::estate::DEFAULT_ROLE_NAME
             )),
         };

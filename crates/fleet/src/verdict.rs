@@ -5,6 +5,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::aws::LastUsed;
+use super::commands::bind_command;
 use super::time::{human_age, DAY};
 use iam_key_rotator::binding::{tag_user_command, Binding, BINDING_TAG};
 
@@ -20,6 +21,9 @@ pub enum Verdict {
     HalfDoneRotation,
     /// The key in AWSCURRENT is not on the user, or is inactive, or the user does not exist.
     KeyMissing,
+    /// The key pair is also in another secret of the run (any account or Region): whoever can
+    /// read either has it, and which secret should rotate the user is an administrator's call.
+    DuplicateKey,
     /// The user is not bound to this secret (§15): the function refuses to rotate it.
     Unbound,
     /// Rotation is on but overdue: the last one failed or never ran.
@@ -46,6 +50,7 @@ impl Verdict {
             Verdict::Unreadable => "unreadable",
             Verdict::HalfDoneRotation => "half-done-rotation",
             Verdict::KeyMissing => "key-missing",
+            Verdict::DuplicateKey => "duplicate-key",
             Verdict::Unbound => "unbound",
             Verdict::RotationFailing => "rotation-failing",
             Verdict::ForeignKeys => "foreign-keys",
@@ -106,8 +111,9 @@ pub struct Observed {
     pub next_rotation: Option<i64>,
     /// When the version carrying AWSPENDING (and not AWSCURRENT) was created, if there is one.
     pub pending_since: Option<i64>,
-    /// The user and the secret, for the command that binds them.
+    /// The user (and its ARN) and the secret, for the command that binds them.
     pub user: String,
+    pub user_arn: Option<String>,
     pub secret_arn: String,
     /// How the user stands towards this secret; `None` when the user does not exist.
     pub binding: Option<Binding>,
@@ -219,25 +225,19 @@ pub fn assess(seen: &Observed, limits: &Limits) -> Vec<Finding> {
         findings.push(finding);
     }
     if seen.last_rotated.is_none() {
-        let fix = if seen.rotation_enabled {
-            "`iam-key-fleet rotate` to rotate now"
-        } else {
-            "`iam-key-fleet enable` then `iam-key-fleet rotate`"
+        let fix = match seen.rotation_enabled {
+            true => "`iam-key-fleet rotate` to rotate now",
+            false => "`iam-key-fleet enable` then `iam-key-fleet rotate`",
         };
-        findings.push(Finding::new(
-            Verdict::NeverRotated,
-            "no rotation has completed",
-            fix,
-        ));
+        let never = "no rotation has completed";
+        findings.push(Finding::new(Verdict::NeverRotated, never, fix));
     }
     findings.sort_by_key(|f| f.verdict);
     findings
 }
 
-/// §15: the function rotates the secret only once its user is bound to it. `enable --apply`
-/// binds a user only on proof that the secret already holds that user's working key (so the
-/// binding gives nobody a key they did not have); a bootstrap value proves nothing, since anyone
-/// who can write the secret can name any user in it.
+/// §15: the function rotates the secret only once its user is bound to it, an administrator's
+/// explicit act (`enable --bind`, on proof: see bind.rs); a bootstrap value proves nothing.
 fn binding_finding(seen: &Observed) -> Option<Finding> {
     let command = tag_user_command(&seen.user, &seen.secret_arn);
     match (seen.binding.as_ref()?, &seen.current_key) {
@@ -245,7 +245,7 @@ fn binding_finding(seen: &Observed) -> Option<Finding> {
         (Binding::Unbound, Some(_)) => Some(Finding::new(
             Verdict::Unbound,
             format!("the user has no tag {BINDING_TAG} naming this secret: the function refuses to rotate it"),
-            format!("`iam-key-fleet enable --apply` binds it once the stored key proves to be the user's; or an IAM administrator runs `{command}`"),
+            format!("if this secret is the one that should rotate the user, an IAM administrator binds it: `{}` (it first checks that the stored key is the user's and that no other secret holds it), or `{command}`", bind_command(seen.user_arn.as_deref().unwrap_or("USER_ARN"), &seen.secret_arn)),
         )),
         (Binding::Unbound, None) => Some(Finding::new(
             Verdict::Unbound,

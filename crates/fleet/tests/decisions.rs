@@ -1,4 +1,4 @@
-//! The fleet's decisions (scan, enable, rotate, unstick) over the in-memory estate: fast, and
+//! The fleet's decisions (scan, rotate, unstick; enable in binding.rs) over the in-memory estate: fast, and
 //! beside the end-to-end tests (tests/e2e/test_fleet.py) that run the same commands against the
 //! local AWS stack. Each test sets up the one situation a rule is about and asserts both what the
 //! command reports and what it changed.
@@ -7,16 +7,15 @@ mod support;
 
 use std::time::Duration;
 
-use iam_key_fleet::aws::Schedule;
 use iam_key_fleet::outcome::{Outcome, SecretOutcome};
 use iam_key_fleet::report::{ScanReport, SecretReport};
 use iam_key_fleet::rotate::{rotate, RotateOptions};
 use iam_key_fleet::scan::scan;
 use iam_key_fleet::select::Selection;
+use iam_key_fleet::unstick;
 use iam_key_fleet::verdict::Verdict;
-use iam_key_fleet::{enable, unstick};
 use iam_key_rotator::aws::AWSCURRENT;
-use support::fake::{key_value, FakeEstate, FUNCTION};
+use support::fake::{key_value, FakeEstate};
 use support::{scan_options, DAY, NOW};
 
 async fn scan_all(estate: &FakeEstate) -> ScanReport {
@@ -44,13 +43,6 @@ fn alice(estate: &FakeEstate, bound: bool) -> String {
         estate.tag_binding("alice", &arn);
     }
     arn
-}
-
-fn schedule() -> Schedule {
-    Schedule {
-        expression: "rate(30 days)".into(),
-        window: None,
-    }
 }
 
 fn only(outcomes: &[SecretOutcome]) -> &SecretOutcome {
@@ -98,91 +90,6 @@ async fn scan_names_the_keys_no_version_holds() {
         .findings
         .iter()
         .any(|f| f.verdict == Verdict::ForeignKeys));
-}
-
-#[tokio::test]
-async fn enable_binds_a_user_only_after_its_stored_key_authenticates_and_a_dry_run_changes_nothing()
-{
-    let estate = FakeEstate::default();
-    let arn = alice(&estate, false);
-    let scan = scan_all(&estate).await;
-
-    let planned = enable::enable(&estate, &scan.secrets, FUNCTION, &schedule(), false, 4).await;
-    assert_eq!(only(&planned).outcome, Outcome::WouldDo);
-    assert!(
-        estate.changes().is_empty(),
-        "a dry run changed {:?}",
-        estate.changes()
-    );
-
-    let done = enable::enable(&estate, &scan.secrets, FUNCTION, &schedule(), true, 4).await;
-    assert_eq!(
-        only(&done).outcome,
-        Outcome::Done,
-        "{:?}",
-        only(&done).detail
-    );
-    assert_eq!(
-        estate.changes(),
-        vec![
-            format!("TagUser alice {arn}"),
-            format!("RotateSecret {arn} immediately=false")
-        ]
-    );
-}
-
-#[tokio::test]
-async fn enable_does_not_bind_a_user_whose_key_another_secret_also_holds() {
-    // The reviewer's attack: a leaked key stored in a secret the attacker can write.
-    let estate = FakeEstate::default();
-    alice(&estate, false);
-    estate.secret(
-        "attacker/copy",
-        &key_value("alice", "AKIAALICE1XXXXXXXXXX"),
-        NOW,
-    );
-    let scan = scan_all(&estate).await;
-    let secrets: Vec<SecretReport> = scan
-        .secrets
-        .into_iter()
-        .filter(|s| s.name == "app/prod/alice")
-        .collect();
-
-    let outcomes = enable::enable(&estate, &secrets, FUNCTION, &schedule(), true, 4).await;
-    assert_eq!(only(&outcomes).outcome, Outcome::Skipped);
-    assert!(
-        only(&outcomes).detail.contains("attacker/copy"),
-        "{}",
-        only(&outcomes).detail
-    );
-    assert!(
-        estate.changes().is_empty(),
-        "changed {:?}",
-        estate.changes()
-    );
-}
-
-#[tokio::test]
-async fn enable_does_not_bind_on_a_key_id_that_does_not_authenticate() {
-    // The key id is the user's, but the stored secret access key is not: ids are not secret.
-    let estate = FakeEstate::default();
-    estate.key("alice", "AKIAALICE1XXXXXXXXXX", NOW - 10 * DAY);
-    let forged = serde_json::json!({"UserName": "alice", "AccessKeyId": "AKIAALICE1XXXXXXXXXX", "SecretAccessKey": "guessed"});
-    estate.secret("app/prod/alice", &forged.to_string(), NOW);
-    let scan = scan_all(&estate).await;
-
-    let outcomes = enable::enable(&estate, &scan.secrets, FUNCTION, &schedule(), true, 4).await;
-    assert_eq!(only(&outcomes).outcome, Outcome::Failed);
-    assert!(
-        only(&outcomes).detail.contains("does not authenticate"),
-        "{}",
-        only(&outcomes).detail
-    );
-    assert!(
-        !estate.changes().iter().any(|c| c.starts_with("TagUser")),
-        "bound: {:?}",
-        estate.changes()
-    );
 }
 
 fn rotate_options(apply: bool, force: bool) -> RotateOptions {

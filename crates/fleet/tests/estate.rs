@@ -4,7 +4,9 @@
 
 mod support;
 
-use iam_key_fleet::estate::{active_accounts, scan_estate, EstateReport, OrgAccount, Regions};
+use iam_key_fleet::estate::{
+    active_accounts, scan_estate, EstateReport, OrgAccount, Regions, Targets,
+};
 use iam_key_fleet::output::estate_text;
 use iam_key_fleet::report::SecretReport;
 use iam_key_fleet::select::Selection;
@@ -28,18 +30,14 @@ async fn run(org: &FakeOrg, accounts: &[&str]) -> EstateReport {
 }
 
 async fn run_in(org: &FakeOrg, accounts: &[&str], regions: &Regions) -> EstateReport {
-    let (selection, accounts) = (Selection::default(), strings(accounts));
-    let home = REGIONS[0];
-    scan_estate(
-        org,
-        &accounts,
-        regions,
-        home,
-        &selection,
-        &scan_options(),
-        3,
-    )
-    .await
+    let targets = Targets {
+        accounts: strings(accounts),
+        regions: regions.clone(),
+        home_region: REGIONS[0].into(),
+        parallel: 3,
+    };
+    let selection = Selection::default();
+    scan_estate(org, &targets, &selection, &scan_options(), &()).await
 }
 
 fn secrets_of<'a>(report: &'a EstateReport, account: &str, region: &str) -> &'a [SecretReport] {

@@ -35,6 +35,7 @@ fn healthy() -> Observed {
         next_rotation: Some(NOW + 20 * DAY),
         pending_since: None,
         user: "ci".into(),
+        user_arn: None,
         secret_arn: ARN.into(),
         binding: Some(Binding::Bound),
         previous_key: Some(PreviousKey {
@@ -113,8 +114,10 @@ fn each_problem_gives_its_verdict() {
 fn an_unbound_user_gets_the_command_and_a_bootstrap_value_is_not_bound_by_enable() {
     let mut seen = healthy();
     seen.binding = Some(Binding::Unbound);
+    seen.user_arn = Some("arn:aws:iam::111111111111:user/ci".into());
     let with_key = assess(&seen, &LIMITS);
-    assert!(with_key[0].fix.contains("enable --apply"));
+    let bind = format!("enable --bind arn:aws:iam::111111111111:user/ci={ARN}");
+    assert!(with_key[0].fix.contains(&bind), "{:?}", with_key[0]);
     assert!(with_key[0].fix.contains(&format!("Value={ARN}")));
     seen.current_key = None;
     let bootstrap = assess(&seen, &LIMITS);
