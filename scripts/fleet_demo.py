@@ -3,9 +3,10 @@
 
 Secrets of a few kinds, as they stand before this release (no user bound to its secret yet): a key
 never rotated, a stale key, a plain-string key, a bootstrap value, a database password and a
-console password that hold no key. Then: scan, enable (dry run, then --apply: binds the users whose
-stored key proves theirs, leaves the bootstrap value to an administrator), rotate, scan again. Each
-command is printed as an operator would type it, with its real output.
+console password that hold no key. Then: scan, enable (it binds no one on its own: it prints each
+unbound user's evidence and the command), enable --bind with the pairs an administrator chose
+(after the checks: the stored key is the user's, no other secret of any enabled Region holds it),
+rotate, scan again. Each command is printed as an operator would type it, with its real output.
 """
 
 import json
@@ -58,10 +59,15 @@ def main() -> int:
         fleet("scan", "--user-path", "/svc/")
         arn = function.arn
         fleet("enable", "--verdict", "unbound", "--function-arn", arn, "--window", "2h")
-        fleet("enable", "--verdict", "unbound", "--function-arn", arn, "--window", "2h", "--apply")
+        binds = []
+        for secret, name in [("payments/prod/ci-deployer", "payments-ci"), ("reports/prod/onprem-agent", "reports-agent")]:
+            user_arn = world.iam.get_user(UserName=name)["User"]["Arn"]
+            binds += ["--bind", f"{user_arn}={world.sm.describe_secret(SecretId=secret)['ARN']}"]
+        fleet("enable", *binds, "--function-arn", arn, "--window", "2h", "--apply")
         rotated = fleet("rotate", "--verdict", "never-rotated", "--verdict", "stale", "--apply")
         after = fleet("scan", "--json", "--name-prefix", "payments/")
-        verdicts = {s["name"]: s["verdict"] for s in json.loads(after.stdout)["secrets"]}
+        (target,) = json.loads(after.stdout)["targets"]
+        verdicts = {s["name"]: s["verdict"] for s in target["scan"]["secrets"]}
         ok = rotated.returncode == 0 and verdicts == {"payments/prod/ci-deployer": "ok"}
         fleet("scan")
         print("\nFleet demo " + ("complete." if ok else "FAILED"))

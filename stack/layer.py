@@ -90,6 +90,10 @@ class LayerState:
     rotation_tokens: list[str] = field(default_factory=list)
     # IAM's reporting lag for a key's last use, in hours (see 9).
     report_lag_hours: float = 0.0
+    # Seconds every AWS request takes on the wire, as a round trip to AWS from outside it: a sleep
+    # in the request's own thread, so other requests are served meanwhile (server.make_app). The
+    # layer's own /_layer endpoints are not delayed.
+    latency_seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def configure(self, settings: dict[str, Any]) -> None:
@@ -108,6 +112,8 @@ class LayerState:
             self.crash = dict(settings["crash"], dead=False) if settings["crash"] else None
         if "report_lag_hours" in settings:
             self.report_lag_hours = float(settings["report_lag_hours"])
+        if "latency_seconds" in settings:
+            self.latency_seconds = max(0.0, float(settings["latency_seconds"]))
 
     def reset(self) -> None:
         endpoints = self.lambda_endpoints

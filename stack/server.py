@@ -1,6 +1,7 @@
 """Starts the local AWS stack: moto in server mode, signatures checked, with our layer.
 
     python -m stack.server [--port 0] [--lambda-endpoint URL] [--propagation-delay S] [--retries N]
+                           [--latency S]
 
 It prints `endpoint http://127.0.0.1:<port>` once it listens, and stops on SIGINT/SIGTERM or when
 its standard input closes (so a test or demo that started it cannot leave it behind).
@@ -16,7 +17,9 @@ Beside the AWS APIs it serves the layer's own endpoints:
                                       "count": N, "seconds": S}]}   (injected faults, a test tool)
                           "crash": {"after_calls": N, "after_effect": bool} or null
                           (the process dies at the next request after N: see layer.crash_decision),
-                          "enabled_regions": {account: [Region, ...]} (account:ListRegions)
+                          "enabled_regions": {account: [Region, ...]} (account:ListRegions),
+                          "latency_seconds": S (every AWS request takes S longer, as a round trip
+                          to AWS from outside it; the /_layer endpoints are not delayed)
   GET  /_layer/calls     every AWS request served: {"key", "service", "action", "at"}
   GET  /_layer/rotations the outcome of every RotateSecret (steps, errorType, errorMessage)
   POST /_layer/start     {"secret", "token", "function_arn"}: only the placeholder of a rotation, as
@@ -175,6 +178,18 @@ def make_app():
     def app(environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_layer/"):
             return control(Request(environ))(environ, start_response)
+        latency = layer.STATE.latency_seconds
+        if not latency:
+            return serve(environ, start_response)
+        # The round trip: half on the way to AWS, half on the way back (nothing reaches the client
+        # before the body is returned). The server gives each connection its own thread and a sleep
+        # releases the GIL, so requests in flight wait out their latency together, not in turn.
+        time.sleep(latency / 2)
+        answer = serve(environ, start_response)
+        time.sleep(latency / 2)
+        return answer
+
+    def serve(environ, start_response):
         key, region, service, action, json_protocol = identify(environ)
         with layer.STATE.lock:
             layer.STATE.calls.append({"key": key, "service": service, "action": action, "at": time.time()})
@@ -223,11 +238,13 @@ def main() -> None:
     parser.add_argument("--lambda-endpoint", help="where `cargo lambda watch` serves the Invoke API")
     parser.add_argument("--propagation-delay", type=float, default=0.0)
     parser.add_argument("--retries", type=int, default=0, help="whole-rotation retries after a failure")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every AWS request")
     args = parser.parse_args()
 
     layer.install()
     accounts.install()
-    settings_given = {"propagation_delay": args.propagation_delay, "rotation_retries": args.retries}
+    settings_given = {"propagation_delay": args.propagation_delay, "rotation_retries": args.retries,
+                      "latency_seconds": args.latency}
     if args.lambda_endpoint:
         settings_given["lambda_endpoint"] = args.lambda_endpoint
     layer.STATE.configure(settings_given)

@@ -42,6 +42,13 @@ class Fleet:
         assert done.returncode == expect, done.stderr
         return json.loads(done.stdout)
 
+    def scan(self, *args: str, expect: int = 0, **kw) -> dict:
+        """`scan --json` of this account and Region: the one target's scan, in the one shape."""
+        report = self.json("scan", *args, expect=expect, **kw)
+        assert report["schema"] == "iam-key-fleet/scan/v1", report.keys()
+        (target,) = report["targets"]
+        return target["scan"]
+
 
 @pytest.fixture(scope="module")
 def fleet(stack):
@@ -128,7 +135,7 @@ def by_name(report: dict) -> dict[str, dict]:
 
 def test_scan_pages_through_every_secret_and_judges_each_that_holds_keys(stack, fleet, estate):
     calls_before = len(stack.call("GET", "/_layer/calls"))
-    report = fleet.json("scan", "--user-path", estate["path"], "--user-name-template", "{1}-{2}")
+    report = fleet.scan("--user-path", estate["path"], "--user-name-template", "{1}-{2}")
     calls = stack.call("GET", "/_layer/calls")[calls_before:]
     pages = [c for c in calls if c["action"] == "ListSecrets"]
     assert len(pages) >= estate["total"] // 100, "ListSecrets was followed page by page"
@@ -149,7 +156,7 @@ def test_scan_pages_through_every_secret_and_judges_each_that_holds_keys(stack, 
     assert (templated["user"], templated["user_source"], templated["app"], templated["env"]) == (f"{p}app-prod", "template", f"{p}app", "prod")
     assert never["bound_to"] == world_arn(stack, f"{p}/never/0")
     unbound = secrets[f"{p}/unbound/key"]
-    assert unbound["bound_to"] is None and "enable --apply" in unbound["findings"][0]["fix"]
+    assert unbound["bound_to"] is None and "enable --bind arn:aws:iam::" in unbound["findings"][0]["fix"]
     boot = secrets[f"{p}/unbound/bootstrap"]["findings"][0]
     assert "aws iam tag-user" in boot["fix"] and "enable" not in boot["fix"], "a bootstrap value is bound by hand"
     assert secrets[f"{p}/unbound/elsewhere"]["bound_to"] == world_arn(stack, f"{p}/bootstrap/0")
@@ -181,9 +188,9 @@ def test_filters_select_by_prefix_tag_and_verdict(stack, fleet, estate):
     p = estate["prefix"]
     sm = stack.client("secretsmanager")
     sm.tag_resource(SecretId=f"{p}/never/1", Tags=[{"Key": "team", "Value": "ci"}])
-    only_tagged = fleet.json("scan", "--tag", "team=ci", "--name-prefix", f"{p}/")
+    only_tagged = fleet.scan("--tag", "team=ci", "--name-prefix", f"{p}/")
     assert list(by_name(only_tagged)) == [f"{p}/never/1"]
-    stale_or_missing = fleet.json("scan", "--name-prefix", f"{p}/", "--verdict", "stale", "--verdict", "key-missing")
+    stale_or_missing = fleet.scan("--name-prefix", f"{p}/", "--verdict", "stale", "--verdict", "key-missing")
     assert sorted(by_name(stale_or_missing)) == [f"{p}/missing/0", f"{p}/stale/0"]
 
 
@@ -201,6 +208,14 @@ def test_filters_select_by_prefix_tag_and_verdict(stack, fleet, estate):
         (["enable", "--function-arn", "arn:aws:lambda:us-east-1:123456789012:function:f", "--window", "30h"], "1h to 24h"),
         (["rotate", "--parallel", "0"], "--parallel"),
         (["rotate", "--min-interval", "soon"], "not an interval"),
+        (["rotate", "--apply"], "iam-key-fleet rotate --all"),
+        (["unstick", "--apply"], "iam-key-fleet unstick --all"),
+        (["enable", "--function-arn", "arn:aws:lambda:us-east-1:123456789012:function:f", "--apply"], "--all"),
+        (["enable", "--function-arn", "arn:aws:lambda:us-east-1:123456789012:function:f", "--bind", "ci=app/ci"], "USER_ARN=SECRET_ARN"),
+        (["rotate", "--all", "--secret", "x"], "cannot be used with"),
+        (["scan", "--fail-on", "bogus"], "possible values"),
+        (["scan", "--region", "all"], "not a Region"),
+        (["scan", "--retire-idle-hours", "4"], "8..=720"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_call(stack, fleet, args, says):
@@ -228,12 +243,12 @@ def test_missing_permissions_are_named(stack, fleet, estate):
     assert "secretsmanager:ListSecrets" in done.stderr and "AccessDenied" in done.stderr, done.stderr
 
     list_only = limited_key(stack, ["secretsmanager:ListSecrets"])
-    report = fleet.json("scan", "--name-prefix", f"{p}/never/", key=list_only)
+    report = fleet.scan("--name-prefix", f"{p}/never/", key=list_only)
     assert {s["verdict"] for s in report["secrets"]} == {"unreadable"} and len(report["secrets"]) == 3
     assert all("secretsmanager:GetSecretValue" in s["findings"][0]["fix"] for s in report["secrets"])
 
     no_iam = limited_key(stack, ["secretsmanager:ListSecrets", "secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds"])
-    report = fleet.json("scan", "--name-prefix", f"{p}/never/0", key=no_iam)
+    report = fleet.scan("--name-prefix", f"{p}/never/0", key=no_iam)
     (only,) = report["secrets"]
     assert only["verdict"] == "unreadable" and "iam:GetUser" in only["findings"][0]["detail"] + only["findings"][0]["fix"]
 
@@ -283,7 +298,7 @@ def test_enable_shows_the_change_then_applies_it_once(stack, ops, world):
 
     again = fleet.json(*args, "--apply")
     assert set(outcomes(again).values()) == {"unchanged"}
-    scanned = fleet.json("scan", "--name-prefix", f"{prefix}/")
+    scanned = fleet.scan("--name-prefix", f"{prefix}/")
     assert {s["verdict"] for s in scanned["secrets"]} == {"never-rotated"}
     assert all(s["rotation"]["next_rotation"] for s in scanned["secrets"])
 
@@ -293,9 +308,15 @@ def bound_to(world, user: str) -> str | None:
     return next((t["Value"] for t in tags if t["Key"] == BINDING_TAG), None)
 
 
-def test_enable_binds_a_user_only_on_proof_and_never_takes_another_secrets_user(stack, ops, world):
-    """§15 migration: enable --apply binds the user of a secret whose stored key authenticates as
-    that user, and refuses a bootstrap value, a user bound elsewhere, and a forged key pair."""
+def user_arn(world, user: str) -> str:
+    return world.iam.get_user(UserName=user)["User"]["Arn"]
+
+
+def test_enable_binds_only_what_an_administrator_names_and_only_on_proof(stack, ops, world):
+    """§15 migration: enable never binds on its own inference. For an unbound user it prints the
+    evidence and the `--bind` command; `--bind USER_ARN=SECRET_ARN` binds that pair alone, once
+    the stored key authenticates as the user, and refuses a bootstrap value, a user bound
+    elsewhere, a forged key pair, a key held twice and a user with a key the secret lacks."""
     fleet, function = ops
     prefix = f"bi{uuid.uuid4().hex[:6]}"
     user, (key,) = world.user(keys=1)
@@ -307,23 +328,38 @@ def test_enable_binds_a_user_only_on_proof_and_never_takes_another_secrets_user(
     forged = world.secret({"UserName": victim, "AccessKeyId": victims_key["AccessKeyId"], "SecretAccessKey": "F" * 40},
                           name=f"{prefix}/forged", bind=False)
     args = ["enable", "--name-prefix", f"{prefix}/", "--function-arn", function.arn]
+    bind = f"{user_arn(world, user)}={world_arn(stack, proven)}"
 
-    dry = {o["secret"]: o for o in fleet.json(*args)["outcomes"]}
+    for apply in ([], ["--apply"]):
+        unnamed = {o["secret"]: o for o in fleet.json(*args, *apply)["outcomes"]}
+        assert unnamed[proven]["outcome"] == "skipped" and f"--bind {bind}" in unnamed[proven]["detail"]
+        assert world_arn(stack, proven) in unnamed[proven]["detail"], "the evidence: the secrets holding the key"
+        assert unnamed[forged]["outcome"] == "skipped"
+        assert bound_to(world, user) is None and bound_to(world, victim) is None, "nothing named, nothing bound"
+
+    dry = {o["secret"]: o for o in fleet.json(*args, "--bind", bind)["outcomes"]}
     assert dry[proven]["outcome"] == "would-do" and "bind the user" in dry[proven]["detail"]
     assert bound_to(world, user) is None, "a dry run binds nothing"
-
-    applied = {o["secret"]: o for o in fleet.json(*args, "--apply", expect=1)["outcomes"]}
+    applied = {o["secret"]: o for o in fleet.json(*args, "--bind", bind, "--apply")["outcomes"]}
     assert applied[proven]["outcome"] == "done" and bound_to(world, user) == world_arn(stack, proven)
     assert applied[bootstrap]["outcome"] == "skipped" and "by hand" in applied[bootstrap]["detail"]
-    assert bound_to(world, boot_user) is None
-    assert applied[forged]["outcome"] == "failed" and "does not authenticate" in applied[forged]["detail"]
+    assert applied[forged]["outcome"] == "skipped" and bound_to(world, victim) is None, "only the pair named"
+
+    forged_bind = f"{user_arn(world, victim)}={world_arn(stack, forged)}"
+    refused = fleet.json("enable", "--bind", forged_bind, "--function-arn", function.arn, "--apply", expect=1)
+    (outcome,) = refused["outcomes"]
+    assert outcome["outcome"] == "failed" and "does not authenticate" in outcome["detail"]
     assert bound_to(world, victim) is None and world.keys(victim) == {victims_key["AccessKeyId"]: "Active"}
     assert not world.sm.describe_secret(SecretId=forged).get("RotationEnabled")
     # `other` names the user just bound to `proven`: it is refused now, not re-bound.
-    again = {o["secret"]: o for o in fleet.json(*args, "--apply", expect=1)["outcomes"]}
+    again = {o["secret"]: o for o in fleet.json(*args, "--apply")["outcomes"]}
     assert again[other]["outcome"] == "skipped" and "bound to another secret" in again[other]["detail"]
     assert again[proven]["outcome"] == "unchanged"
     assert bound_to(world, user) == world_arn(stack, proven)
+    # A pair naming another user than the secret's value: a usage error, nothing changed.
+    wrong = fleet.run("enable", "--bind", f"{user_arn(world, victim)}={world_arn(stack, proven)}",
+                      "--function-arn", function.arn, "--apply")
+    assert wrong.returncode == 2 and "value is for" in wrong.stderr, wrong.stderr
 
     # A leaked key pair stored in a second secret proves nothing about which secret is the
     # user's: with the key held twice (the other copy outside the selection), nothing is bound.
@@ -333,7 +369,9 @@ def test_enable_binds_a_user_only_on_proof_and_never_takes_another_secrets_user(
     # A user with a key the secret does not hold: binding would hand that key to its writers.
     two_keys_user, (held, _) = world.user(keys=2)
     partial = world.secret({"UserName": two_keys_user, **held}, name=f"{prefix}/partial", bind=False)
-    third = {o["secret"]: o for o in fleet.json(*args, "--apply", expect=1)["outcomes"]}
+    binds = [f"{user_arn(world, leaked_user)}={world_arn(stack, thief)}",
+             f"{user_arn(world, two_keys_user)}={world_arn(stack, partial)}"]
+    third = {o["secret"]: o for o in fleet.json(*args, "--bind", binds[0], "--bind", binds[1], "--apply")["outcomes"]}
     assert third[thief]["outcome"] == "skipped" and f"{prefix}-elsewhere/original" in third[thief]["detail"]
     assert third[partial]["outcome"] == "skipped" and "does not hold" in third[partial]["detail"]
     assert bound_to(world, leaked_user) is None and bound_to(world, two_keys_user) is None
@@ -346,6 +384,46 @@ def test_enable_binds_a_user_only_on_proof_and_never_takes_another_secrets_user(
     refused = world.rotate(other, function)
     assert refused["outcome"] == "failed" and refused["steps"][-1]["errorType"] == "Permanent.UserNotBound"
     assert world.keys(user) == keys
+
+
+def test_a_leaked_key_stored_in_another_region_gets_no_one_bound(stack, ops, world, tmp_path):
+    """The attack of issue 22: whoever holds a leaked key pair stores it in a secret of a Region
+    the operator does not look at. enable reads every enabled Region first: its evidence names
+    that copy, `--bind` refuses, and scan over both Regions calls both duplicate-key."""
+    fleet, function = ops
+    prefix = f"lk{uuid.uuid4().hex[:6]}"
+    user, (key,) = world.user(keys=1)
+    secret = world.secret({"UserName": user, **key}, name=f"{prefix}/ci", bind=False)
+    far = stack.client("secretsmanager", region="eu-west-1")
+    copy = far.create_secret(Name=f"{prefix}-attacker/copy", SecretString=json.dumps({"UserName": user, **key}))["ARN"]
+    try:
+        pair = f"{user_arn(world, user)}={world_arn(stack, secret)}"
+        bind_file = tmp_path / "binds.txt"
+        bind_file.write_text(f"# reviewed by the IAM team\n{pair}\n")
+        for how in (["--bind", pair], ["--bind-file", str(bind_file)]):
+            report = fleet.json("enable", *how, "--function-arn", function.arn, "--apply")
+            (outcome,) = report["outcomes"]
+            assert outcome["outcome"] == "skipped" and copy in outcome["detail"], outcome
+        unnamed = fleet.json("enable", "--secret", secret, "--function-arn", function.arn, "--apply")
+        assert copy in unnamed["outcomes"][0]["detail"], "the evidence names the copy in eu-west-1"
+        assert bound_to(world, user) is None
+        assert not world.sm.describe_secret(SecretId=secret).get("RotationEnabled")
+
+        both = fleet.json("scan", "--regions", "us-east-1,eu-west-1", "--name-prefix", prefix)
+        found = {s["arn"]: s for t in both["targets"] for s in t["scan"]["secrets"]}
+        assert set(found) == {world_arn(stack, secret), copy}
+        for arn, report in found.items():
+            assert any(f["verdict"] == "duplicate-key" for f in report["findings"]), report["findings"]
+
+        far.delete_secret(SecretId=copy, ForceDeleteWithoutRecovery=True)
+        report = fleet.json("enable", "--bind", pair, "--function-arn", function.arn, "--apply")
+        assert report["outcomes"][0]["outcome"] == "done", report
+        assert bound_to(world, user) == world_arn(stack, secret)
+    finally:
+        try:
+            far.delete_secret(SecretId=copy, ForceDeleteWithoutRecovery=True)
+        except far.exceptions.ResourceNotFoundException:
+            pass
 
 
 def test_rotate_runs_a_few_at_a_time_and_the_exit_code_tells(stack, ops, world):
@@ -367,11 +445,11 @@ def test_rotate_runs_a_few_at_a_time_and_the_exit_code_tells(stack, ops, world):
     overlap = max(sum(1 for o in runs if o["started"] <= r["started"] < o["ended"]) for r in runs)
     assert 2 <= overlap <= 3, f"at most --parallel rotations at once, and more than one: {overlap}"
 
-    scanned = fleet.json("scan", "--name-prefix", f"{prefix}/")
+    scanned = fleet.scan("--name-prefix", f"{prefix}/")
     assert {s["verdict"] for s in scanned["secrets"]} == {"ok"}, [s["findings"] for s in scanned["secrets"]]
     overdue = made[0][0]
     stack.call("POST", "/_layer/age", {"secret": overdue, "last_rotated_days_ago": 40})
-    assert by_name(fleet.json("scan", "--secret", overdue))[overdue]["verdict"] == "rotation-failing"
+    assert by_name(fleet.scan("--secret", overdue))[overdue]["verdict"] == "rotation-failing"
 
     skipped = fleet.json("rotate", "--secret", off, "--apply")
     assert outcomes(skipped) == {off: "skipped"} and "enable" in skipped["outcomes"][0]["detail"]
@@ -536,11 +614,11 @@ def test_scan_reports_a_previous_key_still_in_use_and_where(stack, fleet, world,
         secret = world.secret({"UserName": user, **first}, name=f"piu{uuid.uuid4().hex[:6]}/key")
         consumer = Consumer(world, secret, region="eu-west-1")
         assert world.rotate(secret, function)["outcome"] == "succeeded"
-        assert by_name(fleet.json("scan", "--secret", secret))[secret]["verdict"] == "ok"
+        assert by_name(fleet.scan("--secret", secret))[secret]["verdict"] == "ok"
         stack.age(30)
         consumer.use()  # it never read the secret again
         stack.report_uses()
-        found = by_name(fleet.json("scan", "--secret", secret))[secret]
+        found = by_name(fleet.scan("--secret", secret))[secret]
         assert found["verdict"] == "previous-key-in-use", found["findings"]
         previous = found["previous_key"]
         assert previous["id"] == first["AccessKeyId"] and previous["active"]
@@ -548,3 +626,61 @@ def test_scan_reports_a_previous_key_still_in_use_and_where(stack, fleet, world,
         assert "by sts in eu-west-1" in found["findings"][0]["detail"]
     finally:
         fleet.worlds.remove(world)
+
+
+def test_rotate_keeps_a_previous_key_in_quarantine_even_forced(stack, fleet, world, functions):
+    """§18: under retire, a deactivated previous key is in its quarantine; createSecret would
+    refuse, so rotate skips the secret with the reason, --force or not, and changes nothing."""
+    fleet.worlds.append(world)
+    try:
+        function = functions("retire")
+        user, (first,) = world.user(keys=1)
+        secret = world.secret({"UserName": user, **first}, name=f"rq{uuid.uuid4().hex[:6]}/key")
+        fleet.json("enable", "--secret", secret, "--function-arn", function.arn, "--apply")
+        assert world.rotate(secret, function)["outcome"] == "succeeded"
+        world.iam.update_access_key(UserName=user, AccessKeyId=first["AccessKeyId"], Status="Inactive")
+        stack.age(30)  # past --min-interval: only the quarantine stops it
+        keys = world.keys(user)
+        for force in ([], ["--force"]):
+            report = fleet.json("rotate", "--secret", secret, "--apply", *force)
+            (outcome,) = report["outcomes"]
+            assert outcome["outcome"] == "skipped" and "PreviousKeyInQuarantine" in outcome["detail"], outcome
+        assert world.keys(user) == keys
+    finally:
+        fleet.worlds.remove(world)
+
+
+def test_scan_fail_on_gates_a_ci_job(stack, fleet, estate):
+    """`scan --fail-on VERDICT,...` exits 3 when a selected secret has one of them, 0 when none;
+    an unreadable secret counts whatever is named."""
+    p = estate["prefix"]
+    gate = fleet.run("scan", "--name-prefix", f"{p}/stale/", "--fail-on", "stale,unbound,duplicate-key")
+    assert gate.returncode == 3 and "--fail-on" in gate.stderr, gate.stderr
+    assert f"{p}/stale/0" in gate.stdout, "the report is printed before the gate closes"
+    clean = fleet.run("scan", "--name-prefix", f"{p}/never/", "--fail-on", "stale,unbound,duplicate-key")
+    assert clean.returncode == 0, clean.stderr
+    list_only = limited_key(stack, ["secretsmanager:ListSecrets", "sts:GetCallerIdentity"])
+    hidden = fleet.run("scan", "--name-prefix", f"{p}/never/", "--fail-on", "stale", key=list_only)
+    assert hidden.returncode == 3, hidden.stderr
+
+
+def test_profile_and_region_flags_win_over_the_environment(stack, fleet, tmp_path):
+    """--profile takes the profile's credentials even with other keys in the environment (as the
+    AWS CLI does); --region picks the Region."""
+    name = f"pr{uuid.uuid4().hex[:6]}/in-eu"
+    far = stack.client("secretsmanager", region="eu-west-1")
+    key = stack.client("iam").create_access_key(UserName=stack.client("iam").create_user(UserName=name.replace("/", "-"))["User"]["UserName"])["AccessKey"]
+    fleet.material.add(key["SecretAccessKey"])
+    far.create_secret(Name=name, SecretString=json.dumps({"UserName": name.replace("/", "-"), **key}))
+    (tmp_path / "credentials").write_text(
+        f"[ops]\naws_access_key_id = {stack.admin['AccessKeyId']}\naws_secret_access_key = {stack.admin['SecretAccessKey']}\n")
+    (tmp_path / "config").write_text("[profile ops]\nregion = us-east-1\n")
+    files = {"AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials")}
+    nobody = {"AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "x" * 40}
+    refused = fleet.run("scan", "--secret", name, "--region", "eu-west-1", key=nobody, env=files)
+    assert refused.returncode == 1, "the environment's keys are not the stack's"
+    report = fleet.json("scan", "--profile", "ops", "--region", "eu-west-1", "--secret", name, key=nobody, env=files)
+    (target,) = report["targets"]
+    assert target["region"] == "eu-west-1" and [s["name"] for s in target["scan"]["secrets"]] == [name]
+    home = fleet.json("scan", "--profile", "ops", "--secret", name, key=nobody, env=files)
+    assert home["targets"][0]["region"] == "us-east-1" and home["targets"][0]["scan"]["secrets"] == []

@@ -1,6 +1,7 @@
 """The fleet across an estate (contract §17), end to end: an organization in moto (the central
 account its management account), two member accounts and a suspended one, two Regions; the fleet
-command enters each account through OrganizationAccountAccessRole, as an operator's would. One
+command enters each account through the read-only role of scanner-role.yaml (its default
+--role-name), made there with that template's own policy, so the scan proves it needs no more. One
 table (or JSON) for everything; an account it cannot enter is a row with its reason; replicas are
 replicas; values are read 20 at a time, and one by one where the batch is refused."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -16,9 +18,31 @@ from stack.harness import ACCOUNT, BINDING_TAG, fleet_binary
 from test_fleet import Fleet
 
 REGIONS = ["us-east-1", "eu-west-1"]
-ROLE = "OrganizationAccountAccessRole"
 NOBODY = "999999999999"  # no role there: the fleet cannot enter it
-ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+SCANNER = "iam-key-fleet-scanner"  # scanner-role.yaml's role, the fleet's default --role-name
+EXTERNAL_ID = "fleet-e2e"
+AS_SCANNER = ["--external-id", EXTERNAL_ID]
+
+
+def scanner_policy(account: str) -> dict:
+    """scanner-role.yaml's policy as CloudFormation would make it in `account`: the scan runs with
+    exactly these reads."""
+    from cfn_lint.decode import decode_str
+
+    template, errors = decode_str((Path(__file__).resolve().parents[2] / "scanner-role.yaml").read_text())
+    assert not errors, errors
+    (policy,) = template["Resources"]["ScannerRole"]["Properties"]["Policies"]
+
+    def render(node):
+        if isinstance(node, dict) and set(node) == {"Fn::Sub"}:
+            return node["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", account)
+        if isinstance(node, dict):
+            return {k: render(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [render(v) for v in node]
+        return node
+
+    return json.loads(json.dumps(render(policy["PolicyDocument"])))
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +85,15 @@ def org(stack, fleet):
     for account in members:
         organizations.move_account(AccountId=account, SourceParentId=root, DestinationParentId=ou)
     organizations.close_account(AccountId=closed)
+    admin = stack.client("iam").get_user()["User"]["Arn"]
     for account in members:
-        # AWS gives the role AdministratorAccess; moto makes it with no policy.
         iam = stack.client("iam", stack.account_admin(account))
-        iam.put_role_policy(RoleName=ROLE, PolicyName="admin", PolicyDocument=json.dumps(ADMIN))
+        # What the StackSet of scanner-role.yaml makes: the read-only role the scan enters by.
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": admin}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}}]}
+        iam.create_role(RoleName=SCANNER, AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(RoleName=SCANNER, PolicyName=SCANNER, PolicyDocument=json.dumps(scanner_policy(account)))
     secrets = {}
     for account in [ACCOUNT, *members]:
         for region in REGIONS:
@@ -80,7 +109,7 @@ def targets(report):
 
 def test_scan_over_three_accounts_and_two_regions_and_one_it_cannot_enter(fleet, org):
     a, b = org["members"]
-    report = fleet.json("scan", "--accounts", f"{ACCOUNT},{a},{b},{NOBODY}", "--regions", ",".join(REGIONS),
+    report = fleet.json("scan", *AS_SCANNER, "--accounts", f"{ACCOUNT},{a},{b},{NOBODY}", "--regions", ",".join(REGIONS),
                         "--parallel-targets", "3", expect=1)
     found = targets(report)
     expected = {(acct, region) for acct in (ACCOUNT, a, b) for region in REGIONS} | {(NOBODY, None)}
@@ -92,9 +121,9 @@ def test_scan_over_three_accounts_and_two_regions_and_one_it_cannot_enter(fleet,
         assert ours["bound_to"] == arn and ours["verdict"] == "never-rotated", ours
         assert all(f":{region}:{account}:" in s["arn"] for s in secrets)
     refused = found[(NOBODY, None)]
-    assert f"arn:aws:iam::{NOBODY}:role/{ROLE}" in refused["error"] and "scan" not in refused
+    assert f"arn:aws:iam::{NOBODY}:role/{SCANNER}" in refused["error"] and "scan" not in refused
 
-    table = fleet.run("scan", "--accounts", f"{a},{NOBODY}", "--regions", ",".join(REGIONS))
+    table = fleet.run("scan", *AS_SCANNER, "--accounts", f"{a},{NOBODY}", "--regions", ",".join(REGIONS))
     assert table.returncode == 1, table.stderr
     lines = table.stdout.splitlines()
     assert lines[0].split()[:3] == ["ACCOUNT", "REGION", "SECRET"], lines[0]
@@ -103,7 +132,7 @@ def test_scan_over_three_accounts_and_two_regions_and_one_it_cannot_enter(fleet,
 
 
 def test_the_organization_is_scanned_without_its_suspended_account(fleet, org):
-    report = fleet.json("scan", "--organization", "--regions", "eu-west-1")
+    report = fleet.json("scan", *AS_SCANNER, "--organization", "--regions", "eu-west-1")
     accounts = {t["account"] for t in report["targets"]}
     assert accounts == {ACCOUNT, *org["members"]}
     assert report["accounts_skipped"] == 1
@@ -113,7 +142,7 @@ def test_a_replica_is_shown_as_a_replica(stack, fleet, org):
     sm = stack.client("secretsmanager")
     arn, _ = key_secret(stack, ACCOUNT, "us-east-1", f"ci/replicated-{uuid.uuid4().hex[:4]}", fleet)
     sm.replicate_secret_to_regions(SecretId=arn, AddReplicaRegions=[{"Region": "eu-west-1"}])
-    report = fleet.json("scan", "--regions", ",".join(REGIONS))
+    report = fleet.json("scan", *AS_SCANNER, "--regions", ",".join(REGIONS))
     found = targets(report)
     name = sm.describe_secret(SecretId=arn)["Name"]
     (replica,) = [s for s in found[(ACCOUNT, "eu-west-1")]["scan"]["secrets"] if s["name"] == name]
@@ -125,11 +154,11 @@ def test_a_replica_is_shown_as_a_replica(stack, fleet, org):
 def test_a_central_secret_is_judged_with_its_member_accounts_iam(stack, fleet, org):
     a, _ = org["members"]
     arn, key_id = key_secret(stack, ACCOUNT, "us-east-1", f"ci/central-for-a-{uuid.uuid4().hex[:4]}", fleet, account_id=a)
-    report = fleet.json("scan", "--accounts", f"{ACCOUNT},{a}", "--regions", "us-east-1")
+    report = fleet.json("scan", *AS_SCANNER, "--accounts", f"{ACCOUNT},{a}", "--regions", "us-east-1")
     (secret,) = [s for s in targets(report)[(ACCOUNT, "us-east-1")]["scan"]["secrets"] if s["arn"] == arn]
     assert secret["user_account"] == a and secret["key"]["id"] == key_id and secret["key"]["exists"], secret
     assert secret["verdict"] == "never-rotated", secret
-    alone = fleet.json("scan", "--secret", arn)
+    alone = fleet.scan("--secret", arn)
     (secret,) = alone["secrets"]
     assert secret["verdict"] == "unreadable" and f"--accounts including {a}" in secret["findings"][0]["fix"], secret
 
@@ -150,18 +179,19 @@ def test_values_are_read_twenty_at_a_time_and_one_by_one_where_batches_are_refus
         sm = stack.client("secretsmanager", stack.account_admin(account), region="eu-west-1")
         listed[account] = len(sm.list_secrets(MaxResults=100)["SecretList"])
     # In b the role may not batch: it reads one by one, after one refused batch.
-    reads = [a_ for a_ in ["secretsmanager:ListSecrets", "secretsmanager:GetSecretValue",
-                            "secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds", "iam:*", "sts:*"]]
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": reads, "Resource": "*"}]}
-    stack.client("iam", stack.account_admin(b)).put_role_policy(RoleName=ROLE, PolicyName="admin", PolicyDocument=json.dumps(policy))
+    policy = scanner_policy(b)
+    for statement in policy["Statement"]:
+        statement["Action"] = [a_ for a_ in statement["Action"] if a_ != "secretsmanager:BatchGetSecretValue"] \
+            if isinstance(statement["Action"], list) else statement["Action"]
+    stack.client("iam", stack.account_admin(b)).put_role_policy(RoleName=SCANNER, PolicyName=SCANNER, PolicyDocument=json.dumps(policy))
     try:
         for account, expected in ((a, (math.ceil(listed[a] / 20), 0)), (b, (1, listed[b]))):
             since = len(stack.call("GET", "/_layer/calls"))
-            report = fleet.json("scan", "--accounts", account, "--regions", "eu-west-1")
+            report = fleet.json("scan", *AS_SCANNER, "--accounts", account, "--regions", "eu-west-1")
             assert targets(report)[(account, "eu-west-1")]["scan"]["secrets_listed"] == listed[account]
             assert batch_reads(stack, since) == expected, account
     finally:
-        stack.client("iam", stack.account_admin(b)).put_role_policy(RoleName=ROLE, PolicyName="admin", PolicyDocument=json.dumps(ADMIN))
+        stack.client("iam", stack.account_admin(b)).put_role_policy(RoleName=SCANNER, PolicyName=SCANNER, PolicyDocument=json.dumps(scanner_policy(b)))
 
 
 def test_a_throttled_scan_slows_down_and_finishes(stack, fleet, org):
@@ -171,7 +201,7 @@ def test_a_throttled_scan_slows_down_and_finishes(stack, fleet, org):
     stack.configure(faults=[{"action": "BatchGetSecretValue", "kind": "throttle", "count": 2},
                             {"action": "ListAccessKeys", "kind": "throttle", "count": 3}])
     try:
-        report = fleet.json("scan", "--accounts", a, "--regions", "us-east-1")
+        report = fleet.json("scan", *AS_SCANNER, "--accounts", a, "--regions", "us-east-1")
     finally:
         stack.configure(faults=[])
     secrets = targets(report)[(a, "us-east-1")]["scan"]["secrets"]
@@ -184,7 +214,7 @@ def test_every_region_each_account_has_enabled(stack, fleet, org):
     """--regions all: account:ListRegions as each account sees it (the layer serves it)."""
     a, b = org["members"]
     stack.configure(enabled_regions={a: ["eu-west-1"], b: ["us-east-1", "eu-west-1", "ap-south-1"]})
-    report = fleet.json("scan", "--accounts", f"{a},{b}", "--regions", "all")
+    report = fleet.json("scan", *AS_SCANNER, "--accounts", f"{a},{b}", "--regions", "all")
     assert set(targets(report)) == {(a, "eu-west-1"), (b, "ap-south-1"), (b, "eu-west-1"), (b, "us-east-1")}
-    mixed = fleet.run("scan", "--accounts", a, "--regions", "all,eu-west-1")
+    mixed = fleet.run("scan", *AS_SCANNER, "--accounts", a, "--regions", "all,eu-west-1")
     assert mixed.returncode == 2 and "--regions all stands alone" in mixed.stderr, mixed.stderr

@@ -2,6 +2,7 @@
 way the rotation contract depends on. Each would fail against plain moto."""
 
 import json
+import threading
 import time
 import uuid
 import urllib.error
@@ -211,6 +212,40 @@ def test_the_emulated_propagation_delay(stack, world):
         assert new_works, "works once old enough"
     finally:
         stack.configure(propagation_delay=0)
+
+
+def test_the_emulated_latency_delays_aws_calls_not_the_layers_and_requests_overlap(stack):
+    latency, n = 0.2, 8
+    sm = stack.client("secretsmanager")
+    sm.list_secrets()  # the client's first request (endpoint resolution) is not timed
+    stack.configure(latency_seconds=latency)
+    try:
+        started = time.perf_counter()
+        sm.list_secrets()
+        assert time.perf_counter() - started >= latency, "an AWS call takes the latency"
+        started = time.perf_counter()
+        for _ in range(3):
+            stack.call("GET", "/_layer/calls")
+        assert time.perf_counter() - started < latency, "the layer's own endpoints are not delayed"
+        # n calls at once, each on its own connection: in flight together, they wait out their
+        # latency together (about one latency), where a server serving one at a time takes n.
+        ready, done = threading.Barrier(n + 1), []
+        def one() -> None:
+            ready.wait()
+            sm.list_secrets()
+            done.append(time.perf_counter())
+        threads = [threading.Thread(target=one) for _ in range(n)]
+        for thread in threads:
+            thread.start()
+        ready.wait()
+        started = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        took = time.perf_counter() - started
+        assert len(done) == n
+        assert latency <= took < 4 * latency, f"{n} concurrent calls took {took:.2f}s"
+    finally:
+        stack.configure(latency_seconds=0)
 
 
 def test_authentication_errors_come_in_each_protocols_format(stack):

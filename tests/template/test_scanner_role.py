@@ -45,7 +45,7 @@ SCAN_READS = {
 # unstick and what they share; the adapters; the estate and the binary, checked apart). A new
 # file that names the trait fails test_every_user_of_the_fleets_calls_is_placed until placed.
 SCAN_FILES = {"scan.rs", "values.rs", "observe.rs", "key_report.rs", "uncovered.rs"}
-OTHER_FILES = {"aws.rs", "sdk.rs", "sdk_estate.rs", "estate.rs", "main.rs",
+OTHER_FILES = {"aws.rs", "sdk.rs", "sdk_estate.rs", "estate.rs",
                "bind.rs", "claims.rs", "enable.rs", "rotate.rs", "unstick.rs"}
 
 
@@ -172,7 +172,7 @@ def every_call_of_the_code():
               for c, op in re.findall(r"self\s*\.\s*(sm|iam)\s*\.\s*(\w+)\(\)", sdk)}
     estate = read(FLEET / "sdk_estate.rs")
     calls |= {"organizations:ListAccounts", "sts:AssumeRole", "account:ListRegions"}
-    assert ".list_accounts()" in estate and ".assume_role()" in estate and ".list_regions()" in estate
+    assert ".list_accounts()" in estate and "AssumeRoleProvider" in estate and ".list_regions()" in estate
     return calls
 
 
@@ -266,12 +266,14 @@ def test_every_user_of_the_fleets_calls_is_placed():
 
 def test_list_users_is_never_called_as_the_role():
     """--user-path is the one read left out: clap refuses it with --accounts, --organization or
-    --regions, and the estate scan (the only one that assumes the role) passes no user path."""
+    --regions, so a scan with it covers the credentials' own account and Region alone, which the
+    estate enters with the credentials themselves, never the role."""
     assert "users_on_path" in scan_methods() and sdk_calls("users_on_path") == {"iam:ListUsers"}
-    (conflicts,) = re.findall(r"conflicts_with_all = \[([^\]]*)\]\)\]\s*user_path:", read(FLEET / "cli.rs"))
+    (conflicts,) = re.findall(r"conflicts_with_all = \[([^\]]*)\]\)\]\s*(?:pub\(crate\) )?user_path:",
+                              read(FLEET / "cli.rs"))
     assert set(re.findall(r'"(\w+)"', conflicts)) == {"accounts", "organization", "regions"}
-    estate = methods(read(FLEET / "main.rs"), "async fn scan_estate")["scan_estate"]
-    assert "scan_options(args, None)" in estate and "SdkEstate::new" in estate
+    entering = methods(read(FLEET / "sdk_estate.rs"), "async fn config_in")["config_in"]
+    assert "if account != own {" in entering and "self.session(account)" in entering
 
 
 def test_the_writes_found_are_the_known_ones():

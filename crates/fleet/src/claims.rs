@@ -13,22 +13,26 @@ use futures_util::stream::{self, StreamExt};
 use super::aws::FleetAws;
 use super::classify::{classify, Holding};
 use super::estate::Estate;
-use iam_key_rotator::aws::{AwsError, VersionRef, AWSCURRENT};
+use super::values::Values;
+use iam_key_rotator::aws::AwsError;
 
 /// Access key id to the ARNs of the secrets whose AWSCURRENT value holds it.
 #[derive(Debug, Default)]
 pub struct KeyHolders(BTreeMap<String, Vec<String>>);
 
 impl KeyHolders {
-    /// Reads the AWSCURRENT value of every secret of the account (ListSecrets, then
-    /// GetSecretValue, `concurrency` at a time). A value that cannot be read might hold any key,
-    /// so it fails the whole listing: nothing is bound on a guess.
+    /// Reads the AWSCURRENT value of every secret of the account and Region (ListSecrets, then
+    /// BatchGetSecretValue where allowed, else GetSecretValue, `concurrency` at a time). A value
+    /// that cannot be read might hold any key, so it fails the whole listing: nothing is bound on
+    /// a guess.
     pub async fn of_account(aws: &dyn FleetAws, concurrency: usize) -> Result<Self, AwsError> {
         let entries = aws.list_secrets().await?;
-        let read: Vec<(String, Result<_, AwsError>)> = stream::iter(entries)
-            .map(|entry| async move {
-                let value = aws.value(&entry.arn, VersionRef::Stage(AWSCURRENT)).await;
-                (entry.arn, value)
+        let arns: Vec<String> = entries.into_iter().map(|e| e.arn).collect();
+        let values = &Values::read_ahead(aws, &arns, concurrency).await;
+        let read: Vec<(String, Result<_, AwsError>)> = stream::iter(arns)
+            .map(|arn| async move {
+                let value = values.current(aws, &arn).await;
+                (arn, value)
             })
             .buffer_unordered(concurrency.max(1))
             .collect()

@@ -177,7 +177,7 @@ pub async fn scan_estate(
             let result = match estate.enter(&account, &region).await {
                 Ok(aws) => scan(aws.as_ref(), every_verdict, options, progress)
                     .await
-                    .map_err(|e| format!("could not list its secrets: {e}")),
+                    .map_err(|e| format!("could not list its secrets: {e}: grant the identity secretsmanager:ListSecrets")),
                 Err(reason) => Err(reason),
             };
             let (scan, error) = match result {
