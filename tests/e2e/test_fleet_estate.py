@@ -27,7 +27,7 @@ AS_SCANNER = ["--external-id", EXTERNAL_ID]
 def scanner_policy(account: str) -> dict:
     """scanner-role.yaml's policy as CloudFormation would make it in `account`: the scan runs with
     exactly these reads."""
-    from cfn_lint.decode import decode_str
+    from cfnlint.decode import decode_str
 
     template, errors = decode_str((Path(__file__).resolve().parents[2] / "scanner-role.yaml").read_text())
     assert not errors, errors
