@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode_str
 
-from test_policy import allowed_by
+from test_policy import allowed_by, trusted as policy_trusts
 from test_template import BINDING_TAG, cfn_lint, load as load_function_template, mutate as mutate_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,19 +41,7 @@ def policy(t):
 
 
 def trusted(t, principal, context):
-    """Whether the trust policy lets `principal` call sts:AssumeRole in `context`."""
-    for s in role(t)["AssumeRolePolicyDocument"]["Statement"]:
-        principals = s["Principal"]["AWS"]
-        principals = principals if isinstance(principals, list) else [principals]
-        if s["Effect"] != "Allow" or s["Action"] != "sts:AssumeRole":
-            continue
-        if principal not in [PARAMETERS[p["Ref"]] if isinstance(p, dict) else p for p in principals]:
-            continue
-        statement = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*",
-                     "Condition": s.get("Condition", {})}
-        if allowed_by([statement], "sts:AssumeRole", "*", context, PARAMETERS):
-            return True
-    return False
+    return policy_trusts(role(t), principal, context, PARAMETERS)
 
 
 def check_trust(t):

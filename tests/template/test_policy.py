@@ -109,6 +109,23 @@ def allowed_by(statements, action, resource, context, parameters=None):
     return False
 
 
+def trusted(role, principal, context, parameters):
+    """Whether the trust policy of `role` (a role's Properties) lets `principal` call
+    sts:AssumeRole in `context`; a principal given as a Ref is the parameter's value."""
+    for s in role["AssumeRolePolicyDocument"]["Statement"]:
+        principals = s["Principal"]["AWS"]
+        principals = principals if isinstance(principals, list) else [principals]
+        if s["Effect"] != "Allow" or s["Action"] != "sts:AssumeRole":
+            continue
+        if principal not in [parameters[p["Ref"]] if isinstance(p, dict) else p for p in principals]:
+            continue
+        statement = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*",
+                     "Condition": s.get("Condition", {})}
+        if allowed_by([statement], "sts:AssumeRole", "*", context, parameters):
+            return True
+    return False
+
+
 def user(path="/svc/", name="ci-deployer"):
     return f"arn:aws:iam::{ACCOUNT}:user{path}{name}"
 

@@ -11,7 +11,7 @@ import pytest
 from cfnlint.decode import decode_str
 
 from test_member_role import load as load_member_role
-from test_policy import allowed_by
+from test_policy import allowed_by, trusted as policy_trusts
 from test_template import cfn_lint, mutate as mutate_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,19 +73,7 @@ def granted(t):
 
 
 def trusted(t, principal, context):
-    """Whether the trust policy lets `principal` call sts:AssumeRole in `context`."""
-    for s in role(t)["AssumeRolePolicyDocument"]["Statement"]:
-        principals = s["Principal"]["AWS"]
-        principals = principals if isinstance(principals, list) else [principals]
-        if s["Effect"] != "Allow" or s["Action"] != "sts:AssumeRole":
-            continue
-        if principal not in [PARAMETERS[p["Ref"]] if isinstance(p, dict) else p for p in principals]:
-            continue
-        statement = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*",
-                     "Condition": s.get("Condition", {})}
-        if allowed_by([statement], "sts:AssumeRole", "*", context, PARAMETERS):
-            return True
-    return False
+    return policy_trusts(role(t), principal, context, PARAMETERS)
 
 
 # ---- the reads `scan` makes, found in the code ----
