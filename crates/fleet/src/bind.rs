@@ -160,7 +160,14 @@ pub fn sole_holder(secret: &SecretReport, claims: &Claims) -> Result<(), SecretO
     if !claims.unread.is_empty() {
         return skipped(secret, format!("not bound: could not read every secret of the run to rule out another holder of IAM user {user}'s keys.{} Grant the reads (or leave the unreadable account out of --accounts) and run it again", unread(claims)));
     }
-    let others: Vec<String> = holders_of(secret, claims)
+    let holders = holders_of(secret, claims);
+    // The secret holds the user's working key: a claim check that did not find it there did not
+    // look where it should (its own account and Region left out, no Region listed), and proves
+    // nothing.
+    if !holders.contains(&secret.arn) {
+        return skipped(secret, format!("not bound: the claim check did not find IAM user {user}'s key in this very secret ({} account(s)/Region(s) read): it did not read this account and Region, so it rules nothing out. Run it again; if it persists, report it", claims.places));
+    }
+    let others: Vec<String> = holders
         .into_iter()
         .filter(|arn| *arn != secret.arn)
         .collect();
@@ -208,6 +215,11 @@ pub async fn prove_and_bind(aws: &dyn FleetAws, secret: &SecretReport) -> Result
         )));
     }
     let now = aws.user(user).await.map_err(|e| refused(e.to_string()))?;
+    if now.as_ref().is_some_and(|u| u.arn != identity.arn) {
+        return Err(refused(format!(
+            "IAM user {user} is not the one the key authenticates as (made again since?)"
+        )));
+    }
     match now.map(|u| binding_of(&u.tags, &secret.arn)) {
         Some(Binding::Unbound) => aws.bind(user, &secret.arn).await.map_err(|e| e.to_string()),
         Some(Binding::Bound) => Ok(()),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use futures_util::stream::{self, StreamExt};
 
 use super::aws::FleetAws;
-use super::classify::{classify, Holding};
+use super::classify::key_ids_in;
 use super::estate::Estate;
 use super::values::Values;
 use iam_key_rotator::aws::AwsError;
@@ -39,18 +39,9 @@ impl KeyHolders {
             .await;
         let mut holders = KeyHolders::default();
         for (arn, value) in read {
-            let key_id = match value?.as_ref().map(classify) {
-                Some(Holding::Rotatable {
-                    access_key_id: Some(id),
-                    ..
-                })
-                | Some(Holding::NotRotatable {
-                    access_key_id: Some(id),
-                    ..
-                }) => id,
-                _ => continue,
-            };
-            holders.0.entry(key_id).or_default().push(arn);
+            for key_id in value?.as_ref().map(key_ids_in).unwrap_or_default() {
+                holders.0.entry(key_id).or_default().push(arn.clone());
+            }
         }
         Ok(holders)
     }

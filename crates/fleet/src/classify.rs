@@ -32,6 +32,38 @@ pub enum Holding {
 const FIX_STORE_AS_JSON: &str = "store it as a JSON object {\"UserName\": ..., \"AccessKeyId\": ..., \"SecretAccessKey\": ...} (or aws_access_key_id / aws_secret_access_key)";
 
 /// Classifies a SecretString.
+/// Every access key id written anywhere in a value, in any form (a JSON field of any name or
+/// depth, a credentials file's profiles, a line of text), each once: what `enable`'s claim check
+/// counts, where a value `classify` cannot read must still count as a holder.
+pub fn key_ids_in(secret_string: &Sensitive) -> Vec<String> {
+    let text = secret_string.expose();
+    // JSON strings are read unescaped too: "\nAKIA..." must not hide behind its escape.
+    let mut strings = vec![text.to_owned()];
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        json_strings(&value, &mut strings);
+    }
+    let words = strings
+        .iter()
+        .flat_map(|s| s.split(|c: char| !c.is_ascii_alphanumeric()));
+    let mut ids: Vec<String> = words
+        .filter(|w| check_access_key_id(w).is_ok())
+        .map(str::to_owned)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Every string in a JSON value, at any depth.
+fn json_strings(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::String(s) => into.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| json_strings(v, into)),
+        Value::Object(fields) => fields.values().for_each(|v| json_strings(v, into)),
+        _ => {}
+    }
+}
+
 pub fn classify(secret_string: &Sensitive) -> Holding {
     let text = secret_string.expose();
     match serde_json::from_str::<Value>(text) {
@@ -221,5 +253,21 @@ mod tests {
         ] {
             assert_eq!(of(text), Holding::Unrelated, "{text}");
         }
+    }
+
+    #[test]
+    fn every_key_id_in_a_value_is_found_whatever_its_form() {
+        let ids = |text: &str| key_ids_in(&Sensitive::new(text));
+        let second = "AKIAABCDEFGHIJKLMNOP";
+        assert_eq!(
+            ids(&format!("{{\"profiles\": [{{\"id\": \"{ID}\"}}]}}")),
+            vec![ID]
+        );
+        let file =
+            format!("[default]\naws_access_key_id = {ID}\n[other]\naws_access_key_id={second}\n");
+        assert_eq!(ids(&file), vec![second, ID], "sorted");
+        let escaped = serde_json::json!({ "credentials": format!("\n{ID}") }).to_string();
+        assert_eq!(ids(&escaped), vec![ID]);
+        assert!(ids(&format!("X{ID}")).is_empty() && ids(KEY).is_empty());
     }
 }

@@ -84,13 +84,14 @@ fn refusal(
             "a rotation is already running or half-done (AWSPENDING): wait, or `unstick` it".into(),
         );
     }
-    let promoted = promotion(secret.rotation.last_rotated, current_since);
+    // Unknown dates count as a promotion now, as the function counts them: the longest wait.
+    let promoted = promotion(secret.rotation.last_rotated, current_since).unwrap_or(options.now);
     // The function's own rule (§18), whatever --force says: createSecret would refuse.
-    if let Some(why) = promoted.and_then(|at| previous_kept(secret, options, at)) {
+    if let Some(why) = previous_kept(secret, options, promoted) {
         return skip(why);
     }
-    let since = promoted.map(|at| options.now - at);
-    if let Some(since) = since.filter(|s| *s < options.min_interval_seconds && !options.force) {
+    let since = options.now - promoted;
+    if since < options.min_interval_seconds && !options.force {
         return skip(format!(
             "its value changed {} ago, less than --min-interval: rotating again now would act on the key that was AWSCURRENT then, which consumers may still use; pass --force to rotate anyway",
             human_age(since)

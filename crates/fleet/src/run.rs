@@ -14,7 +14,7 @@ use iam_key_fleet::claims::Scope;
 use iam_key_fleet::enable::EnableOptions;
 use iam_key_fleet::estate::{self, active_accounts, Regions, Targets};
 use iam_key_fleet::outcome::{Outcome, SecretOutcome};
-use iam_key_fleet::report::ScanReport;
+use iam_key_fleet::report::{ScanReport, SecretReport};
 use iam_key_fleet::scan::{scan as scan_one, ScanOptions};
 use iam_key_fleet::schedule::parse_schedule;
 use iam_key_fleet::sdk::SdkFleet;
@@ -61,7 +61,7 @@ pub(crate) async fn scan(ctx: &Context, cmd: ScanCmd) -> ExitCode {
         }
         listed => Regions::Listed(listed.to_vec()),
     };
-    let Ok((accounts, skipped)) = accounts_of(&sdk, args).await else {
+    let Ok((accounts, skipped)) = accounts_of(&sdk, args, false).await else {
         return ExitCode::FAILURE;
     };
     let selection = cmd.filters.into();
@@ -89,7 +89,11 @@ pub(crate) async fn scan(ctx: &Context, cmd: ScanCmd) -> ExitCode {
         (false, None) => print!("{}", output::estate_text(&report)),
     }
     let scans = || report.targets.iter().filter_map(|t| t.scan.as_ref());
-    let found = |v: &Verdict| scans().any(|s| s.secrets.iter().any(|r| r.verdict == *v));
+    // Any finding counts, not only the worst: a duplicate key under a not-rotatable one too.
+    let has = |r: &SecretReport, v: &Verdict| {
+        r.verdict == *v || r.findings.iter().any(|f| f.verdict == *v)
+    };
+    let found = |v: &Verdict| scans().any(|s| s.secrets.iter().any(|r| has(r, v)));
     // Everything reachable was reported; the exit code still says that some part was not.
     if let Some(target) = report.targets.iter().find(|t| t.error.is_some()) {
         let reason = target.error.as_deref().unwrap_or_default();
@@ -112,20 +116,33 @@ pub(crate) async fn scan(ctx: &Context, cmd: ScanCmd) -> ExitCode {
     }
 }
 
-/// The run's accounts: the credentials' own, then `--accounts` or the organization's active ones;
-/// and how many of the organization's were skipped. `Err`: said on stderr already.
-async fn accounts_of(sdk: &SdkEstate, args: &AccountArgs) -> Result<(Vec<String>, usize), ()> {
-    let own = sdk.own_account_id().await.unwrap_or_default();
-    let (mut accounts, skipped) = if args.organization {
+/// The run's accounts: `--accounts` or the organization's active ones, and the credentials' own
+/// first when `with_own` (enable's claim check: the named secrets are there) or when none is
+/// named; and how many of the organization's were skipped. `Err`: said on stderr already.
+async fn accounts_of(
+    sdk: &SdkEstate,
+    args: &AccountArgs,
+    with_own: bool,
+) -> Result<(Vec<String>, usize), ()> {
+    let own = sdk.own_account_id().await.map_err(|e| {
+        eprintln!("iam-key-fleet: cannot tell which account these credentials are in (sts:GetCallerIdentity): {e}");
+    })?;
+    let (others, skipped) = if args.organization {
         active_accounts(sdk).await.map_err(|e| {
             eprintln!("iam-key-fleet: could not list the organization's accounts: {e}\nRun it from the management account or a delegated administrator, with organizations:ListAccounts.");
         })?
-    } else if args.accounts.is_empty() {
-        (vec![own], 0)
     } else {
         (args.accounts.clone(), 0)
     };
-    accounts.dedup();
+    let mut accounts = Vec::new();
+    if with_own || others.is_empty() {
+        accounts.push(own);
+    }
+    for account in others {
+        if !accounts.contains(&account) {
+            accounts.push(account);
+        }
+    }
     Ok((accounts, skipped))
 }
 
@@ -174,7 +191,7 @@ pub(crate) async fn enable(ctx: &Context, cmd: EnableCmd) -> ExitCode {
     }
     let args = &cmd.accounts;
     let estate = SdkEstate::new(&ctx.sdk, args.role_name.clone(), args.external_id.clone());
-    let Ok((accounts, _)) = accounts_of(&estate, args).await else {
+    let Ok((accounts, _)) = accounts_of(&estate, args, true).await else {
         return ExitCode::FAILURE;
     };
     let scope = Scope {

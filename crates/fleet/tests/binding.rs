@@ -144,6 +144,40 @@ async fn enable_does_not_bind_a_user_whose_key_a_secret_elsewhere_holds() {
     }
 }
 
+/// A copy the scan cannot classify (a key id deep in JSON, a credentials file with two profiles)
+/// still counts as a holder: the claim check reads every key id written anywhere in a value.
+#[tokio::test]
+async fn enable_counts_a_copy_in_any_form() {
+    let nested = serde_json::json!({"ci": [{"key": ALICE_KEY}]}).to_string();
+    let file = format!(
+        "[a]\naws_access_key_id = AKIAOTHERXXXXXXXXXXX\n[b]\naws_access_key_id = {ALICE_KEY}\n"
+    );
+    for copy in [nested, file] {
+        let (org, home, arn) = world();
+        let elsewhere = home.secret("team/notes", &copy, NOW);
+        let refused = run(&org, &home, &alice_bind(&arn), true).await;
+        assert_eq!(refused.outcome, Outcome::Skipped, "{}", refused.detail);
+        assert!(refused.detail.contains(&elsewhere), "{}", refused.detail);
+        assert!(home.changes().is_empty(), "changed {:?}", home.changes());
+    }
+}
+
+/// The claim check always reads the credentials' own account, where the named secret is, even
+/// when the run names other accounts only; a check that did not see the secret itself binds none.
+#[tokio::test]
+async fn enable_binds_nothing_when_the_claim_check_missed_the_secret_itself() {
+    let (mut org, home, arn) = world();
+    org.enabled.insert(ACCOUNT.into(), vec!["eu-west-1".into()]);
+    let refused = run(&org, &home, &alice_bind(&arn), true).await;
+    assert_eq!(refused.outcome, Outcome::Skipped, "{}", refused.detail);
+    assert!(
+        refused.detail.contains("did not find"),
+        "{}",
+        refused.detail
+    );
+    assert!(home.changes().is_empty(), "changed {:?}", home.changes());
+}
+
 #[tokio::test]
 async fn enable_binds_nothing_while_part_of_the_run_cannot_be_read() {
     let (mut org, home, arn) = world();
