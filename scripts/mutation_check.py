@@ -158,6 +158,21 @@ MUTANTS = [
      "if !foreign.is_empty() {", "if false {"),
     ("fleet: a young pending version may be a running rotation", "crates/fleet/src/verdict.rs",
      "if age >= limits.pending_grace_seconds {", "if age >= 0 {"),
+    ("fleet §15: enable binds only a pair --bind names", "crates/fleet/src/enable.rs",
+     "true if named => Binding::Named,", "true if named || !named => Binding::Named,"),
+    ("fleet §15: the claim check reads every enabled Region", "crates/fleet/src/claims.rs",
+     "Ok(regions) => places.extend(regions.into_iter().map(", "Ok(regions) => places.extend(regions.into_iter().take(1).map("),
+    ("fleet §15: another holder of the user's key refuses the binding", "crates/fleet/src/bind.rs",
+     "if others.is_empty() {", "if others.is_empty() || !others.is_empty() {"),
+    ("fleet §15: the claim check must have found the secret itself", "crates/fleet/src/bind.rs",
+     "if !holders.contains(&secret.arn) {", "if false {"),
+    ("fleet §15: a key held twice is duplicate-key", "crates/fleet/src/duplicate_keys.rs",
+     "if !others.is_empty() {", "if false {"),
+    ("fleet §18: rotate keeps a previous key the function would keep", "crates/fleet/src/rotate.rs",
+     "if let Some(why) = previous_kept(secret, options, promoted) {",
+     "if let Some(why) = previous_kept(secret, options, promoted).filter(|_| false) {"),
+    ("fleet §18: --min-interval counts from AWSCURRENT's creation", "crates/fleet/src/rotate.rs",
+     "last_rotated.into_iter().chain(current_since).max()", "last_rotated.into_iter().chain(current_since.filter(|_| false)).max()"),
 ]
 
 

@@ -436,6 +436,7 @@ def test_rotate_runs_a_few_at_a_time_and_the_exit_code_tells(stack, ops, world):
     made = keyed_secrets(world, prefix, 7)
     fleet.json("enable", "--name-prefix", f"{prefix}/", "--function-arn", function.arn, "--apply")
     off = keyed_secrets(world, f"{prefix}-off", 1)[0][0]
+    stack.age(25)  # the values were put just now: --min-interval counts from that too
 
     dry = fleet.json("rotate", "--name-prefix", f"{prefix}/")
     assert dry["dry_run"] and set(outcomes(dry).values()) == {"would-do"}, "a dry run unless --apply"
@@ -672,10 +673,12 @@ def test_profile_and_region_flags_win_over_the_environment(stack, fleet, tmp_pat
     """--profile takes the profile's credentials even with other keys in the environment (as the
     AWS CLI does); --region picks the Region."""
     name = f"pr{uuid.uuid4().hex[:6]}/in-eu"
-    far = stack.client("secretsmanager", region="eu-west-1")
-    key = stack.client("iam").create_access_key(UserName=stack.client("iam").create_user(UserName=name.replace("/", "-"))["User"]["UserName"])["AccessKey"]
+    far, iam = stack.client("secretsmanager", region="eu-west-1"), stack.client("iam")
+    user = iam.create_user(UserName=name.replace("/", "-"))["User"]["UserName"]
+    key = iam.create_access_key(UserName=user)["AccessKey"]
     fleet.material.add(key["SecretAccessKey"])
-    far.create_secret(Name=name, SecretString=json.dumps({"UserName": name.replace("/", "-"), **key}))
+    pair = {"UserName": user, "AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+    far.create_secret(Name=name, SecretString=json.dumps(pair))
     (tmp_path / "credentials").write_text(
         f"[ops]\naws_access_key_id = {stack.admin['AccessKeyId']}\naws_secret_access_key = {stack.admin['SecretAccessKey']}\n")
     (tmp_path / "config").write_text("[profile ops]\nregion = us-east-1\n")
