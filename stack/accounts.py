@@ -10,7 +10,9 @@ own key, reaches a member account through sts:AssumeRole, as in AWS.
     message, unless the role exists and one Allow statement of its trust policy names the caller
     (its ARN, its role's ARN for an assumed-role session, or its account) with sts:AssumeRole, and
     every condition of that statement holds. The conditions understood are StringEquals and
-    StringLike on sts:ExternalId and aws:PrincipalArn; any other fails closed.
+    StringLike on sts:ExternalId and aws:PrincipalArn; any other fails closed. A test may shorten
+    the session a role gives (POST /_layer/config {"session_seconds": N}: the answer's Expiration
+    is N seconds away) to see a client renew it; moto itself never expires a session.
 
 11. account:ListRegions, which moto does not serve: the Regions AWS enables by default
     (ENABLED_BY_DEFAULT) and the opt-in ones (DISABLED), with RegionOptStatusContains as a filter.
@@ -20,8 +22,10 @@ own key, reaches a member account through sts:AssumeRole, as in AWS.
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import json
+import re
 from typing import Any
 
 import moto.account.urls
@@ -40,10 +44,15 @@ OPT_IN_REGIONS = ["af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap
                   "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1"]
 # Test support: account -> the Regions it has enabled (the others DISABLED).
 ENABLED_REGIONS: dict[str, list[str]] = {}
+# Test support: how long an AssumeRole session says it lasts (None: what moto says, an hour), so
+# that a test sees a client renew its session before it expires.
+SESSION: dict[str, float | None] = {"seconds": None}
 
 
 def configure(settings: dict[str, Any]) -> None:
     ENABLED_REGIONS.update(settings.get("enabled_regions", {}))
+    if "session_seconds" in settings:
+        SESSION["seconds"] = settings["session_seconds"]
 
 
 def list_regions(self: AccountResponse) -> str:
@@ -134,7 +143,12 @@ def assume_role(self: TokenResponse) -> Any:
             "AccessDenied",
             f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
         )
-    return ORIGINAL["assume_role"](self)
+    answer = ORIGINAL["assume_role"](self)
+    if SESSION["seconds"] and isinstance(answer, str):
+        until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=SESSION["seconds"])
+        stamp = until.strftime("%Y-%m-%dT%H:%M:%SZ")
+        answer = re.sub(r"<Expiration>[^<]*</Expiration>", f"<Expiration>{stamp}</Expiration>", answer)
+    return answer
 
 
 def install() -> None:

@@ -117,100 +117,132 @@ pub async fn scan_estate(
     options: &ScanOptions,
     progress: &dyn Progress,
 ) -> EstateReport {
-    let Targets {
-        accounts,
-        regions,
-        home_region,
-        parallel,
-    } = targets;
-    let parallel = (*parallel).max(1);
-    let entered: Vec<(String, Entered)> = stream::iter(accounts)
-        .map(|account| async move { (account.clone(), estate.enter(account, home_region).await) })
-        .buffer_unordered(parallel)
-        .collect()
-        .await;
-    let mut targets = Vec::new();
-    let mut iam = BTreeMap::new();
-    for (account, result) in entered {
-        match result {
-            Ok(aws) => {
-                iam.insert(account, aws);
-            }
-            Err(reason) => targets.push(TargetReport {
-                account,
-                region: None,
-                error: Some(reason),
-                scan: None,
-            }),
-        }
-    }
-    let options = ScanOptions {
-        accounts: Accounts(iam.clone()),
+    let parallel = targets.parallel.max(1);
+    let (iam, mut reports) = enter_accounts(estate, targets).await;
+    let (places, unlisted) = places(estate, &iam, &targets.regions).await;
+    reports.extend(unlisted);
+    let options = &ScanOptions {
+        accounts: Accounts(iam),
         ..options.clone()
     };
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for account in iam.keys() {
-        let listed = match regions {
-            Regions::Listed(listed) => Ok(listed.clone()),
-            Regions::Enabled => estate.enabled_regions(account).await,
-        };
-        match listed {
-            Ok(listed) => pairs.extend(listed.into_iter().map(|r| (account.clone(), r))),
-            Err(reason) => targets.push(TargetReport {
-                account: account.clone(),
-                region: None,
-                error: Some(reason),
-                scan: None,
-            }),
-        }
-    }
-    let options = &options;
     // Every secret is judged first; the selection by verdict comes after duplicate keys are
     // looked for across the whole run.
     let every_verdict = &Selection {
         verdicts: Vec::new(),
         ..selection.clone()
     };
-    progress.targets(pairs.len());
-    let scanned: Vec<TargetReport> = stream::iter(pairs)
+    progress.targets(places.len());
+    let scanned: Vec<TargetReport> = stream::iter(places)
         .map(|(account, region)| async move {
-            let result = match estate.enter(&account, &region).await {
-                Ok(aws) => scan(aws.as_ref(), every_verdict, options, progress)
-                    .await
-                    .map_err(|e| format!("could not list its secrets: {e}: grant the identity secretsmanager:ListSecrets")),
-                Err(reason) => Err(reason),
-            };
-            let (scan, error) = match result {
-                Ok(report) => (Some(report), None),
-                Err(reason) => (None, Some(reason)),
-            };
+            let report = scan_target(estate, account, region, every_verdict, options, progress);
+            let report = report.await;
             progress.target_done();
-            TargetReport {
-                account,
-                region: Some(region),
-                error,
-                scan,
-            }
+            report
         })
         .buffer_unordered(parallel)
         .collect()
         .await;
-    targets.extend(scanned);
-    let reports = targets.iter_mut().filter_map(|t| t.scan.as_mut());
-    duplicate_keys::mark(
-        &mut reports
-            .flat_map(|s| s.secrets.iter_mut())
-            .collect::<Vec<_>>(),
-    );
+    reports.extend(scanned);
+    judge_across(&mut reports, selection);
+    reports.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+    EstateReport {
+        schema: SCAN_SCHEMA,
+        targets: reports,
+        accounts_skipped: 0,
+    }
+}
+
+impl TargetReport {
+    /// An account, or a Region of it, that could not be scanned, and why.
+    fn refused(account: String, region: Option<String>, reason: String) -> Self {
+        TargetReport {
+            account,
+            region,
+            error: Some(reason),
+            scan: None,
+        }
+    }
+}
+
+/// Every account entered in the home Region (IAM is global): each one's view, and a report for
+/// each that could not be entered.
+async fn enter_accounts(
+    estate: &dyn Estate,
+    targets: &Targets,
+) -> (BTreeMap<String, Arc<dyn FleetAws>>, Vec<TargetReport>) {
+    let home = &targets.home_region;
+    let entered: Vec<(String, Entered)> = stream::iter(&targets.accounts)
+        .map(|account| async move { (account.clone(), estate.enter(account, home).await) })
+        .buffer_unordered(targets.parallel.max(1))
+        .collect()
+        .await;
+    let (mut iam, mut refused) = (BTreeMap::new(), Vec::new());
+    for (account, result) in entered {
+        match result {
+            Ok(aws) => drop(iam.insert(account, aws)),
+            Err(reason) => refused.push(TargetReport::refused(account, None, reason)),
+        }
+    }
+    (iam, refused)
+}
+
+/// The (account, Region) pairs to scan, and a report for each account whose Regions could not be
+/// listed.
+async fn places(
+    estate: &dyn Estate,
+    iam: &BTreeMap<String, Arc<dyn FleetAws>>,
+    regions: &Regions,
+) -> (Vec<(String, String)>, Vec<TargetReport>) {
+    let (mut places, mut refused) = (Vec::new(), Vec::new());
+    for account in iam.keys() {
+        let listed = match regions {
+            Regions::Listed(listed) => Ok(listed.clone()),
+            Regions::Enabled => estate.enabled_regions(account).await,
+        };
+        match listed {
+            Ok(listed) => places.extend(listed.into_iter().map(|r| (account.clone(), r))),
+            Err(reason) => refused.push(TargetReport::refused(account.clone(), None, reason)),
+        }
+    }
+    (places, refused)
+}
+
+async fn scan_target(
+    estate: &dyn Estate,
+    account: String,
+    region: String,
+    selection: &Selection,
+    options: &ScanOptions,
+    progress: &dyn Progress,
+) -> TargetReport {
+    let aws = match estate.enter(&account, &region).await {
+        Ok(aws) => aws,
+        Err(reason) => return TargetReport::refused(account, Some(region), reason),
+    };
+    match scan(aws.as_ref(), selection, options, progress).await {
+        Ok(report) => TargetReport {
+            account,
+            region: Some(region),
+            error: None,
+            scan: Some(report),
+        },
+        Err(e) => {
+            let reason = format!(
+                "could not list its secrets: {e}: grant the identity secretsmanager:ListSecrets"
+            );
+            TargetReport::refused(account, Some(region), reason)
+        }
+    }
+}
+
+/// `duplicate-key` across every target, then the selection by verdict.
+fn judge_across(targets: &mut [TargetReport], selection: &Selection) {
+    let scans = targets.iter_mut().filter_map(|t| t.scan.as_mut());
+    let mut every: Vec<_> = scans.flat_map(|s| s.secrets.iter_mut()).collect();
+    duplicate_keys::mark(&mut every);
     for scanned in targets.iter_mut().filter_map(|t| t.scan.as_mut()) {
         scanned
             .secrets
             .retain(|report| selection.matches_verdict(report.verdict));
-    }
-    targets.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
-    EstateReport {
-        schema: SCAN_SCHEMA,
-        targets,
-        accounts_skipped: 0,
     }
 }

@@ -12,7 +12,7 @@ use super::cli::{scan_options, AccountArgs, Cli, EnableCmd, RotateCmd, ScanCmd, 
 use iam_key_fleet::bind::{check_binds, parse_bind_file, Bind};
 use iam_key_fleet::claims::Scope;
 use iam_key_fleet::enable::EnableOptions;
-use iam_key_fleet::estate::{self, active_accounts, Regions, Targets};
+use iam_key_fleet::estate::{self, active_accounts, EstateReport, Regions, Targets};
 use iam_key_fleet::outcome::{Outcome, SecretOutcome};
 use iam_key_fleet::report::{ScanReport, SecretReport};
 use iam_key_fleet::scan::{scan as scan_one, ScanOptions};
@@ -88,6 +88,12 @@ pub(crate) async fn scan(ctx: &Context, cmd: ScanCmd) -> ExitCode {
         (false, Some(scan)) => print!("{}", output::scan_text(scan)),
         (false, None) => print!("{}", output::estate_text(&report)),
     }
+    scan_exit(&report, &cmd.fail_on)
+}
+
+/// The scan's exit code: 1 when part of the run was not scanned, else 3 when `--fail-on` names
+/// a verdict found (or a secret is unreadable), else 0.
+fn scan_exit(report: &EstateReport, fail_on: &[Verdict]) -> ExitCode {
     let scans = || report.targets.iter().filter_map(|t| t.scan.as_ref());
     // Any finding counts, not only the worst: a duplicate key under a not-rotatable one too.
     let has = |r: &SecretReport, v: &Verdict| {
@@ -102,10 +108,8 @@ pub(crate) async fn scan(ctx: &Context, cmd: ScanCmd) -> ExitCode {
             target.account
         );
         ExitCode::FAILURE
-    } else if !cmd.fail_on.is_empty()
-        && (found(&Verdict::Unreadable) || cmd.fail_on.iter().any(found))
-    {
-        let named: Vec<&str> = cmd.fail_on.iter().map(|v| v.as_str()).collect();
+    } else if !fail_on.is_empty() && (found(&Verdict::Unreadable) || fail_on.iter().any(found)) {
+        let named: Vec<&str> = fail_on.iter().map(|v| v.as_str()).collect();
         eprintln!(
             "iam-key-fleet: --fail-on {}: found (or a secret is unreadable)",
             named.join(",")
