@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import json
-import re
 from typing import Any
 
 import moto.account.urls
@@ -144,10 +143,11 @@ def assume_role(self: TokenResponse) -> Any:
             f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
         )
     answer = ORIGINAL["assume_role"](self)
-    if SESSION["seconds"] and isinstance(answer, str):
-        until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=SESSION["seconds"])
-        stamp = until.strftime("%Y-%m-%dT%H:%M:%SZ")
-        answer = re.sub(r"<Expiration>[^<]*</Expiration>", f"<Expiration>{stamp}</Expiration>", answer)
+    credentials = getattr(answer, "result", {}).get("Credentials")
+    if SESSION["seconds"] and credentials is not None:
+        # moto's session object dates its own end; the answer is rendered from it.
+        credentials.expiration = credentials.expiration.__class__.now(credentials.expiration.tzinfo) \
+            + datetime.timedelta(seconds=SESSION["seconds"])
     return answer
 
 
