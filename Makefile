@@ -3,7 +3,12 @@ SHELL := /bin/bash
 EVENT ?= create-secret
 DEPTH ?=
 
-.PHONY: demo fleet-demo test build sam-build deploy watch invoke setup mutants stack reliability bench fleet-bench model
+.PHONY: help demo fleet-demo test build sam-build deploy watch invoke setup mutants stack reliability bench fleet-bench model
+.DEFAULT_GOAL := help
+
+## Every target, and what it does (from the ## lines above each).
+help:
+	@awk '/^## /{doc = doc (doc ? " " : "") substr($$0, 4); next} /^[a-z-]+:/{split($$0, t, ":"); if (doc) printf "  make %-13s %s\n", t[1], doc} {doc = ""}' $(MAKEFILE_LIST)
 
 ## The demo: the local AWS stack, the function, real rotations through RotateSecret, the old key retired by its use, refusals.
 demo: setup
@@ -17,7 +22,7 @@ fleet-demo: setup
 stack: setup
 	source scripts/env.sh && "$$VENV/bin/python" -m stack.server
 
-## The one test command: fmt, clippy, every Rust test, template validation.
+## The one test command: fmt, clippy, every Rust test, the lifecycle model, the template and end-to-end tests.
 test:
 	scripts/test.sh
 
@@ -55,7 +60,7 @@ reliability:
 bench: setup
 	source scripts/env.sh && scripts/build.sh >/dev/null && "$$VENV/bin/python" scripts/bench.py
 
-## The fleet scan over 3 accounts x 2 Regions x 500 secrets, at once and one target at a time.
+## The fleet scan over 3 accounts x 2 Regions x 500 secrets, 40 ms a call: at once, one target at a time, the floors.
 fleet-bench: setup
 	source scripts/env.sh && "$$VENV/bin/python" scripts/fleet_bench.py
 
@@ -63,5 +68,6 @@ fleet-bench: setup
 mutants:
 	source scripts/env.sh && scripts/mutation_check.py
 
+## Install the project's Python tools into .venv (every target that needs them does it first).
 setup:
 	scripts/setup.sh

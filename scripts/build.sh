@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Lambda bootstrap with cargo-lambda (make build). Here it targets x86_64 with plain
-# cargo: the machine has no arm64 standard library. `sam build` builds the arm64 one for deployment.
+# Builds the Lambda bootstrap with cargo-lambda (make build), for x86_64 with plain cargo: the
+# template's default Architecture, and the only standard library this machine has. `sam build`
+# (make sam-build) builds for the template's Architecture; arm64 needs cargo-lambda's zig cross
+# build and an arm64 standard library, neither of which is set up here.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
