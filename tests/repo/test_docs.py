@@ -78,3 +78,16 @@ def test_make_help_lists_every_target():
     shown = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     listed = set(re.findall(r"^  make (\S+)", shown, flags=re.M))
     assert listed == phony, sorted(listed ^ phony)
+
+
+def test_the_readme_error_table_is_the_rotators():
+    """Every code the function can return (`Problem::name` in crates/rotator/src/error.rs) has a
+    row in the README's "It failed: now what?" table, and the table has no other."""
+    source = (ROOT / "crates/rotator/src/error.rs").read_text()
+    names = source[source.index("pub fn name(&self)"):]
+    codes = set(re.findall(r'=> "([A-Za-z]+)",', names)) | {"Aws.<code>"}
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("| code | meaning | what to do |"):].split("\n\n")[0]
+    rows = {re.match(r"\| `([^`]+)`", row).group(1) for row in table.splitlines()[2:]}
+    assert codes - rows == set(), f"codes the README's table lacks: {sorted(codes - rows)}"
+    assert rows - codes == set(), f"rows for codes the function does not have: {sorted(rows - codes)}"

@@ -457,3 +457,10 @@ KEYS = CODE + [2]
 def test_each_check_fails_on_a_broken_template(check, path, value):
     with pytest.raises((AssertionError, KeyError, ValueError)):
         check(mutate(path, value))
+
+
+def test_an_output_names_the_log_group():
+    """Where to look when a rotation failed (README, "It failed: now what?")."""
+    t = load()
+    assert t["Outputs"]["LogGroupName"]["Value"] == {"Ref": "RotatorLogGroup"}
+    assert t["Resources"]["RotatorLogGroup"]["Properties"]["LogGroupName"] == {"Fn::Sub": "/iam-key-rotator/${FunctionName}"}
