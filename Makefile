@@ -3,7 +3,7 @@ SHELL := /bin/bash
 EVENT ?= create-secret
 DEPTH ?=
 
-.PHONY: help demo fleet-demo test build sam-build deploy watch invoke setup mutants stack reliability bench fleet-bench model
+.PHONY: help demo fleet-demo test build release sam-build deploy watch invoke setup mutants stack reliability bench fleet-bench model
 .DEFAULT_GOAL := help
 
 ## Every target, and what it does (from the ## lines above each).
@@ -29,6 +29,10 @@ test:
 ## The Lambda bootstrap, release, x86_64 (cargo lambda build).
 build:
 	scripts/build.sh
+
+## From a clean tree: the Lambda zip and the iam-key-fleet binary (x86_64), with SHA-256 sums, in dist/.
+release: setup
+	scripts/release.sh
 
 ## `sam build` with the project's tools (cargo-lambda from .venv, SAM CLI from .venv-sam): x86_64.
 sam-build:
