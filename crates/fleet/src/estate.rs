@@ -119,9 +119,8 @@ pub async fn scan_estate(
 ) -> EstateReport {
     let parallel = targets.parallel.max(1);
     let (iam, mut reports) = enter_accounts(estate, targets).await;
-    let (places, unlisted) = places(estate, iam.keys(), &targets.regions).await;
-    let unlisted = unlisted.into_iter();
-    reports.extend(unlisted.map(|(account, why)| TargetReport::refused(account, None, why)));
+    let (places, unlisted) = places(estate, &iam, &targets.regions).await;
+    reports.extend(unlisted);
     let options = &ScanOptions {
         accounts: Accounts(iam),
         ..options.clone()
@@ -187,25 +186,25 @@ async fn enter_accounts(
     (iam, refused)
 }
 
-/// The (account, Region) pairs to look at, each account's Regions as `regions` says, and, for
-/// each account whose enabled Regions could not be listed, why.
-pub(crate) async fn places<'a>(
+/// The (account, Region) pairs to scan, and a report for each account whose Regions could not be
+/// listed.
+async fn places(
     estate: &dyn Estate,
-    accounts: impl IntoIterator<Item = &'a String>,
+    iam: &BTreeMap<String, Arc<dyn FleetAws>>,
     regions: &Regions,
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
-    let (mut places, mut unlisted) = (Vec::new(), Vec::new());
-    for account in accounts {
+) -> (Vec<(String, String)>, Vec<TargetReport>) {
+    let (mut places, mut refused) = (Vec::new(), Vec::new());
+    for account in iam.keys() {
         let listed = match regions {
             Regions::Listed(listed) => Ok(listed.clone()),
             Regions::Enabled => estate.enabled_regions(account).await,
         };
         match listed {
             Ok(listed) => places.extend(listed.into_iter().map(|r| (account.clone(), r))),
-            Err(reason) => unlisted.push((account.clone(), reason)),
+            Err(reason) => refused.push(TargetReport::refused(account.clone(), None, reason)),
         }
     }
-    (places, unlisted)
+    (places, refused)
 }
 
 async fn scan_target(

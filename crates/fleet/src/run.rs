@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
+use clap::CommandFactory;
 
 use super::bar::Bar;
-use super::cli::{self, scan_options, AccountArgs, EnableCmd, RotateCmd, ScanCmd, UnstickCmd};
+use super::cli::{scan_options, AccountArgs, Cli, EnableCmd, RotateCmd, ScanCmd, UnstickCmd};
 use iam_key_fleet::bind::{check_binds, parse_bind_file, Bind};
 use iam_key_fleet::claims::Scope;
 use iam_key_fleet::enable::EnableOptions;
@@ -40,9 +41,11 @@ impl Context {
     }
 }
 
-/// A wrong value found after parsing (exit code 2).
+/// A wrong command line found after parsing: said as clap says its own, exit code 2.
 fn usage(message: impl std::fmt::Display) -> ! {
-    cli::usage(clap::error::ErrorKind::ValueValidation, message)
+    Cli::command()
+        .error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
 }
 
 /// `scan`: one account and Region or an estate (§17), one report shape either way.
