@@ -146,8 +146,8 @@ def assume_role(self: TokenResponse) -> Any:
     credentials = getattr(answer, "result", {}).get("Credentials")
     if SESSION["seconds"] and credentials is not None:
         # moto's session object dates its own end; the answer is rendered from it.
-        credentials.expiration = credentials.expiration.__class__.now(credentials.expiration.tzinfo) \
-            + datetime.timedelta(seconds=SESSION["seconds"])
+        now = datetime.datetime.now(credentials.expiration.tzinfo)
+        credentials.expiration = now + datetime.timedelta(seconds=SESSION["seconds"])
     return answer
 
 

@@ -24,30 +24,19 @@ EXTERNAL_ID = "fleet-e2e"
 AS_SCANNER = ["--external-id", EXTERNAL_ID]
 
 
-def scanner_policy(account: str) -> dict:
-    """scanner-role.yaml's policy as CloudFormation would make it in `account`: the scan runs with
-    exactly these actions."""
+def scanner_policy() -> dict:
+    """scanner-role.yaml's policy, its actions and conditions as written: the scan runs with
+    exactly these actions. moto judges a request's action, not its resource (it asks with "*":
+    docs/testing.md), so each statement's resource (the template's only `!Sub`s) becomes "*"."""
     from cfnlint.decode import decode_str
 
     template, errors = decode_str((Path(__file__).resolve().parents[2] / "scanner-role.yaml").read_text())
     assert not errors, errors
     (policy,) = template["Resources"]["ScannerRole"]["Properties"]["Policies"]
-
-    def render(node):
-        if isinstance(node, dict) and set(node) == {"Fn::Sub"}:
-            return node["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", account)
-        if isinstance(node, dict):
-            return {k: render(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [render(v) for v in node]
-        return node
-
-    document = render(policy["PolicyDocument"])
-    # moto judges a request's action, not its resource (it asks with "*": docs/testing.md), so a
-    # statement scoped to ARNs would allow nothing here: the actions are what this proves.
-    for statement in document["Statement"]:
-        statement["Resource"] = "*"
-    return json.loads(json.dumps(document))
+    document = json.loads(json.dumps({**policy["PolicyDocument"], "Statement": [
+        {**statement, "Resource": "*"} for statement in policy["PolicyDocument"]["Statement"]]}))
+    assert "Fn::" not in json.dumps(document), "an intrinsic function left outside a Resource"
+    return document
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +87,7 @@ def org(stack, fleet):
             "Effect": "Allow", "Principal": {"AWS": admin}, "Action": "sts:AssumeRole",
             "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}}]}
         iam.create_role(RoleName=SCANNER, AssumeRolePolicyDocument=json.dumps(trust))
-        iam.put_role_policy(RoleName=SCANNER, PolicyName=SCANNER, PolicyDocument=json.dumps(scanner_policy(account)))
+        iam.put_role_policy(RoleName=SCANNER, PolicyName=SCANNER, PolicyDocument=json.dumps(scanner_policy()))
     secrets = {}
     for account in [ACCOUNT, *members]:
         for region in REGIONS:
@@ -184,7 +173,7 @@ def test_values_are_read_twenty_at_a_time_and_one_by_one_where_batches_are_refus
         sm = stack.client("secretsmanager", stack.account_admin(account), region="eu-west-1")
         listed[account] = len(sm.list_secrets(MaxResults=100)["SecretList"])
     # In b the role may not batch: it reads one by one, after one refused batch.
-    policy = scanner_policy(b)
+    policy = scanner_policy()
     for statement in policy["Statement"]:
         statement["Action"] = [a_ for a_ in statement["Action"] if a_ != "secretsmanager:BatchGetSecretValue"] \
             if isinstance(statement["Action"], list) else statement["Action"]
@@ -196,7 +185,7 @@ def test_values_are_read_twenty_at_a_time_and_one_by_one_where_batches_are_refus
             assert targets(report)[(account, "eu-west-1")]["scan"]["secrets_listed"] == listed[account]
             assert batch_reads(stack, since) == expected, account
     finally:
-        stack.client("iam", stack.account_admin(b)).put_role_policy(RoleName=SCANNER, PolicyName=SCANNER, PolicyDocument=json.dumps(scanner_policy(b)))
+        stack.client("iam", stack.account_admin(b)).put_role_policy(RoleName=SCANNER, PolicyName=SCANNER, PolicyDocument=json.dumps(scanner_policy()))
 
 
 def test_a_throttled_scan_slows_down_and_finishes(stack, fleet, org):

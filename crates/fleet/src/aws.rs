@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::time::serialize_rfc3339;
+use super::time::{epoch_seconds, from_epoch_seconds, serialize_rfc3339};
 
-use iam_key_rotator::aws::{AccessKeyInfo, AwsError, CallerIdentity, IamUser, VersionRef};
+use iam_key_rotator::aws::{
+    AccessKeyInfo, AwsError, CallerIdentity, IamUser, KeyLastUse, VersionRef,
+};
 use iam_key_rotator::sensitive::Sensitive;
 
 /// A secret as ListSecrets describes it.
@@ -67,6 +69,28 @@ pub struct LastUsed {
     pub at: Option<i64>,
     pub service: Option<String>,
     pub region: Option<String>,
+}
+
+impl From<KeyLastUse> for LastUsed {
+    fn from(used: KeyLastUse) -> Self {
+        LastUsed {
+            user: used.user,
+            at: used.at.map(epoch_seconds),
+            service: used.service,
+            region: used.region,
+        }
+    }
+}
+
+impl From<&LastUsed> for KeyLastUse {
+    fn from(used: &LastUsed) -> Self {
+        KeyLastUse {
+            user: used.user.clone(),
+            at: used.at.map(from_epoch_seconds),
+            service: used.service.clone(),
+            region: used.region.clone(),
+        }
+    }
 }
 
 /// The schedule RotateSecret sets.

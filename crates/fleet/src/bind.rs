@@ -129,7 +129,7 @@ pub fn must_bind(secret: &SecretReport) -> Result<bool, SecretOutcome> {
 /// The user's key ids, and the secrets of the run that hold one of them (this one included).
 fn holders_of(secret: &SecretReport, claims: &Claims) -> Vec<String> {
     let key_ids: Vec<String> = secret.user_key_list.iter().map(|k| k.id.clone()).collect();
-    claims.holders.others(&key_ids, "")
+    claims.holders.of(&key_ids)
 }
 
 fn unread(claims: &Claims) -> String {

@@ -12,7 +12,7 @@ use futures_util::stream::{self, StreamExt};
 
 use super::aws::FleetAws;
 use super::classify::key_ids_in;
-use super::estate::Estate;
+use super::estate::{places, Estate, Regions};
 use super::values::Values;
 use iam_key_rotator::aws::AwsError;
 
@@ -46,17 +46,23 @@ impl KeyHolders {
         Ok(holders)
     }
 
-    /// The secrets other than `secret_arn` that hold one of `key_ids`, each once.
-    pub fn others(&self, key_ids: &[String], secret_arn: &str) -> Vec<String> {
-        let mut others: Vec<String> = key_ids
+    /// The secrets that hold one of `key_ids`, each once.
+    pub fn of(&self, key_ids: &[String]) -> Vec<String> {
+        let mut holders: Vec<String> = key_ids
             .iter()
             .filter_map(|id| self.0.get(id))
             .flatten()
-            .filter(|arn| *arn != secret_arn)
             .cloned()
             .collect();
-        others.sort();
-        others.dedup();
+        holders.sort();
+        holders.dedup();
+        holders
+    }
+
+    /// The secrets other than `secret_arn` that hold one of `key_ids`, each once.
+    pub fn others(&self, key_ids: &[String], secret_arn: &str) -> Vec<String> {
+        let mut others = self.of(key_ids);
+        others.retain(|arn| arn != secret_arn);
         others
     }
 
@@ -91,14 +97,11 @@ pub struct Claims {
 impl Claims {
     /// Reads every secret of every enabled Region of every account of `scope`.
     pub async fn of_scope(scope: &Scope<'_>) -> Self {
-        let mut claims = Claims::default();
-        let mut places = Vec::new();
-        for account in &scope.accounts {
-            match scope.estate.enabled_regions(account).await {
-                Ok(regions) => places.extend(regions.into_iter().map(|r| (account.clone(), r))),
-                Err(reason) => claims.unread.push(reason),
-            }
-        }
+        let (places, unlisted) = places(scope.estate, &scope.accounts, &Regions::Enabled).await;
+        let mut claims = Claims {
+            unread: unlisted.into_iter().map(|(_, why)| why).collect(),
+            ..Claims::default()
+        };
         let read: Vec<Result<KeyHolders, String>> = stream::iter(places)
             .map(|(account, region)| async move {
                 let aws = scope.estate.enter(&account, &region).await?;

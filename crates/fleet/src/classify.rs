@@ -31,7 +31,6 @@ pub enum Holding {
 
 const FIX_STORE_AS_JSON: &str = "store it as a JSON object {\"UserName\": ..., \"AccessKeyId\": ..., \"SecretAccessKey\": ...} (or aws_access_key_id / aws_secret_access_key)";
 
-/// Classifies a SecretString.
 /// Every access key id written anywhere in a value, in any form (a JSON field of any name or
 /// depth, a credentials file's profiles, a line of text), each once: what `enable`'s claim check
 /// counts, where a value `classify` cannot read must still count as a holder.
@@ -64,6 +63,7 @@ fn json_strings(value: &Value, into: &mut Vec<String>) {
     }
 }
 
+/// Classifies a SecretString.
 pub fn classify(secret_string: &Sensitive) -> Holding {
     let text = secret_string.expose();
     match serde_json::from_str::<Value>(text) {

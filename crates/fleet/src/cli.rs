@@ -248,11 +248,14 @@ impl Filters {
             let message = format!(
                 "`{command}` acts only on the secrets you select, and none were: give --secret, --name-prefix, --tag or --verdict, or --all for every secret of the account and Region.\n  To see what --all would do (a dry run, nothing changes): iam-key-fleet {command} --all"
             );
-            Cli::command()
-                .error(clap::error::ErrorKind::MissingRequiredArgument, message)
-                .exit()
+            usage(clap::error::ErrorKind::MissingRequiredArgument, message)
         }
     }
+}
+
+/// A wrong command line found after parsing: said as clap says its own, exit code 2.
+pub(crate) fn usage(kind: clap::error::ErrorKind, message: impl std::fmt::Display) -> ! {
+    Cli::command().error(kind, message).exit()
 }
 
 impl From<Filters> for Selection {

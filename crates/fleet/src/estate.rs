@@ -119,8 +119,9 @@ pub async fn scan_estate(
 ) -> EstateReport {
     let parallel = targets.parallel.max(1);
     let (iam, mut reports) = enter_accounts(estate, targets).await;
-    let (places, unlisted) = places(estate, &iam, &targets.regions).await;
-    reports.extend(unlisted);
+    let (places, unlisted) = places(estate, iam.keys(), &targets.regions).await;
+    let unlisted = unlisted.into_iter();
+    reports.extend(unlisted.map(|(account, why)| TargetReport::refused(account, None, why)));
     let options = &ScanOptions {
         accounts: Accounts(iam),
         ..options.clone()
@@ -186,25 +187,25 @@ async fn enter_accounts(
     (iam, refused)
 }
 
-/// The (account, Region) pairs to scan, and a report for each account whose Regions could not be
-/// listed.
-async fn places(
+/// The (account, Region) pairs to look at, each account's Regions as `regions` says, and, for
+/// each account whose enabled Regions could not be listed, why.
+pub(crate) async fn places<'a>(
     estate: &dyn Estate,
-    iam: &BTreeMap<String, Arc<dyn FleetAws>>,
+    accounts: impl IntoIterator<Item = &'a String>,
     regions: &Regions,
-) -> (Vec<(String, String)>, Vec<TargetReport>) {
-    let (mut places, mut refused) = (Vec::new(), Vec::new());
-    for account in iam.keys() {
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let (mut places, mut unlisted) = (Vec::new(), Vec::new());
+    for account in accounts {
         let listed = match regions {
             Regions::Listed(listed) => Ok(listed.clone()),
             Regions::Enabled => estate.enabled_regions(account).await,
         };
         match listed {
             Ok(listed) => places.extend(listed.into_iter().map(|r| (account.clone(), r))),
-            Err(reason) => refused.push(TargetReport::refused(account.clone(), None, reason)),
+            Err(reason) => unlisted.push((account.clone(), reason)),
         }
     }
-    (places, refused)
+    (places, unlisted)
 }
 
 async fn scan_target(

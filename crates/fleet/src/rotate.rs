@@ -4,14 +4,14 @@
 //! forced, one whose value changed less than the minimum interval ago: a second rotation minutes
 //! after the first acts on the key that was AWSCURRENT minutes before, which consumers may still use.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
 
 use super::aws::FleetAws;
 use super::outcome::{Outcome, SecretOutcome};
 use super::report::SecretReport;
-use super::time::{epoch_seconds, human_age, rfc3339};
+use super::time::{epoch_seconds, from_epoch_seconds, human_age, rfc3339};
 use iam_key_rotator::aws::{KeyLastUse, KeyStatus, AWSCURRENT};
 use iam_key_rotator::config::Config;
 use iam_key_rotator::overrides::effective;
@@ -45,11 +45,15 @@ pub async fn rotate(
 ) -> Vec<SecretOutcome> {
     let mut outcomes: Vec<SecretOutcome> = stream::iter(secrets)
         .map(|secret| async move {
+            if let Some(skipped) = not_rotatable(secret) {
+                return skipped;
+            }
+            // Read only for a secret that could be rotated: one call each.
             let current_since = match current_since(aws, secret).await {
                 Ok(at) => at,
                 Err(why) => return SecretOutcome::new(&secret.name, Outcome::Failed, why),
             };
-            match refusal(secret, &options, current_since) {
+            match too_soon(secret, &options, current_since) {
                 Some(skipped) => skipped,
                 None if !options.apply => {
                     SecretOutcome::new(&secret.name, Outcome::WouldDo, "rotate now")
@@ -65,13 +69,8 @@ pub async fn rotate(
     outcomes
 }
 
-/// Why a secret is not rotated, if it is not. `current_since`: when its AWSCURRENT version was
-/// made (ListSecretVersionIds).
-fn refusal(
-    secret: &SecretReport,
-    options: &RotateOptions,
-    current_since: Option<i64>,
-) -> Option<SecretOutcome> {
+/// Why a secret is not rotated, whenever it was last changed: what the scan alone tells.
+fn not_rotatable(secret: &SecretReport) -> Option<SecretOutcome> {
     let skip = |why: String| Some(SecretOutcome::new(&secret.name, Outcome::Skipped, why));
     if let Some(why) = secret.why_not_actionable() {
         return skip(why);
@@ -84,6 +83,18 @@ fn refusal(
             "a rotation is already running or half-done (AWSPENDING): wait, or `unstick` it".into(),
         );
     }
+    None
+}
+
+/// Why a secret is not rotated yet: its previous key is one the function keeps, or its value
+/// changed too recently. `current_since`: when its AWSCURRENT version was made
+/// (ListSecretVersionIds).
+fn too_soon(
+    secret: &SecretReport,
+    options: &RotateOptions,
+    current_since: Option<i64>,
+) -> Option<SecretOutcome> {
+    let skip = |why: String| Some(SecretOutcome::new(&secret.name, Outcome::Skipped, why));
     // Unknown dates count as a promotion now, as the function counts them: the longest wait.
     let promoted = promotion(secret.rotation.last_rotated, current_since).unwrap_or(options.now);
     // The function's own rule (§18), whatever --force says: createSecret would refuse.
@@ -124,17 +135,12 @@ fn previous_kept(secret: &SecretReport, options: &RotateOptions, promoted: i64) 
             true => KeyStatus::Active,
             false => KeyStatus::Inactive,
         },
-        last_use: KeyLastUse {
-            user: used.user.clone(),
-            at: used.at.map(at_epoch),
-            service: used.service.clone(),
-            region: used.region.clone(),
-        },
-        promoted: at_epoch(promoted),
+        last_use: KeyLastUse::from(used),
+        promoted: from_epoch_seconds(promoted),
         tag: tag_of(&secret.entry.tags, &previous.key.id),
     };
     let id = &previous.key.id;
-    let now = at_epoch(options.now);
+    let now = from_epoch_seconds(options.now);
     Some(match keep_previous(&facts, &settings, now)? {
         KeepPrevious::InUse => format!(
             "the previous key {id} is still in use (IAM shows its last use {}): createSecret would refuse (PreviousKeyInUse) until it is idle for {} h; find the consumer still on it (`iam-key-fleet scan` names the service and Region)",
@@ -146,10 +152,6 @@ fn previous_kept(secret: &SecretReport, options: &RotateOptions, promoted: i64) 
             rfc3339(epoch_seconds(ends))
         ),
     })
-}
-
-fn at_epoch(seconds: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64)
 }
 
 /// When the AWSCURRENT version was made; `None` when it is not listed.

@@ -5,10 +5,9 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
-use clap::CommandFactory;
 
 use super::bar::Bar;
-use super::cli::{scan_options, AccountArgs, Cli, EnableCmd, RotateCmd, ScanCmd, UnstickCmd};
+use super::cli::{self, scan_options, AccountArgs, EnableCmd, RotateCmd, ScanCmd, UnstickCmd};
 use iam_key_fleet::bind::{check_binds, parse_bind_file, Bind};
 use iam_key_fleet::claims::Scope;
 use iam_key_fleet::enable::EnableOptions;
@@ -41,11 +40,9 @@ impl Context {
     }
 }
 
-/// A wrong command line found after parsing: said as clap says its own, exit code 2.
+/// A wrong value found after parsing (exit code 2).
 fn usage(message: impl std::fmt::Display) -> ! {
-    Cli::command()
-        .error(clap::error::ErrorKind::ValueValidation, message)
-        .exit()
+    cli::usage(clap::error::ErrorKind::ValueValidation, message)
 }
 
 /// `scan`: one account and Region or an estate (§17), one report shape either way.

@@ -213,12 +213,7 @@ impl FleetAws for SdkFleet {
     /// The key's owner and last use; `None` when no user of this account has the key.
     async fn last_used(&self, key_id: &str) -> Result<Option<LastUsed>, AwsError> {
         match self.iam_keys.access_key_last_used(key_id).await {
-            Ok(used) => Ok(Some(LastUsed {
-                user: used.user,
-                at: used.at.map(epoch_seconds),
-                service: used.service,
-                region: used.region,
-            })),
+            Ok(used) => Ok(Some(LastUsed::from(used))),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }

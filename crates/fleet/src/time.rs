@@ -1,7 +1,7 @@
 //! Times in the fleet command: seconds since the epoch inside, RFC 3339 in reports, words in
 //! findings.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serializer;
 
@@ -11,6 +11,11 @@ pub fn epoch_seconds(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
+}
+
+/// The inverse of [`epoch_seconds`], for the rotator's decisions, which speak `SystemTime`.
+pub fn from_epoch_seconds(seconds: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64)
 }
 
 /// `2026-11-23T10:04:05Z`.

@@ -9,13 +9,12 @@
 //! is reported with the command that deletes it, for a person to decide.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, UNIX_EPOCH};
 
 use super::aws::FleetAws;
 use super::claims::KeyHolders;
 use super::outcome::{Outcome, SecretOutcome};
 use super::report::SecretReport;
-use super::time::{epoch_seconds, human_age, rfc3339, DAY};
+use super::time::{epoch_seconds, from_epoch_seconds, human_age, rfc3339, DAY};
 use iam_key_rotator::aws::{AccessKeyInfo, VersionRef, AWSCURRENT, AWSPENDING};
 use iam_key_rotator::rotation::keys::{self, OrphanProof};
 use iam_key_rotator::secret_value::SecretValue;
@@ -238,8 +237,8 @@ async fn proof(
     let used = aws.last_used(id).await.map_err(|e| e.to_string())?;
     let used = used.and_then(|u| u.at);
     let delete = format!("aws iam delete-access-key --user-name {user} --access-key-id {id}");
-    let at = |seconds: i64| UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64);
-    Ok(match keys::orphan_proof(key.created, used.map(at), at(now)) {
+    let (used_at, now) = (used.map(from_epoch_seconds), from_epoch_seconds(now));
+    Ok(match keys::orphan_proof(key.created, used_at, now) {
         OrphanProof::NeverUsed => Proof::Orphan,
         OrphanProof::Used => Proof::Left(format!(
             "left {id}: IAM shows it used ({}), so someone had it; if nobody needs it: {delete}",
