@@ -1,6 +1,11 @@
 # Every target installs what it needs (scripts/setup.sh); see README.md.
 SHELL := /bin/bash
 EVENT ?= create-secret
+# Where `make stack` writes the environment `make watch` and `make invoke` read (mode 0600,
+# git-ignored: it holds the local stack's admin key), and the port the function serves on.
+STACK_ENV ?= .local/stack.env
+WATCH_PORT ?= 9000
+LOAD_STACK_ENV = if [ -f "$(STACK_ENV)" ]; then source "$(STACK_ENV)"; else echo "no $(STACK_ENV): run make stack first (using this shell's AWS_* variables)" >&2; fi
 DEPTH ?=
 
 .PHONY: help demo fleet-demo test build release sam-build deploy watch invoke setup mutants stack reliability bench fleet-bench model
@@ -18,9 +23,9 @@ demo: setup
 fleet-demo: setup
 	source scripts/env.sh && "$$VENV/bin/python" scripts/fleet_demo.py
 
-## The local AWS stack alone, on a free port (Ctrl-C stops it).
+## The local AWS stack with the fixtures' world (events/*.json), and .local/stack.env for watch and invoke (Ctrl-C stops it).
 stack: setup
-	source scripts/env.sh && "$$VENV/bin/python" -m stack.server
+	source scripts/env.sh && "$$VENV/bin/python" -m stack.local up --env "$(STACK_ENV)"
 
 ## The one test command: fmt, clippy, every Rust test, the lifecycle model, the template and end-to-end tests.
 test:
@@ -42,13 +47,14 @@ sam-build:
 deploy: sam-build
 	scripts/sam.sh deploy --guided
 
-## Run the function locally under cargo lambda watch (the AWS_* variables pick the endpoint).
+## The function under cargo lambda watch, against the stack `make stack` started (.local/stack.env).
 watch: setup
-	source scripts/env.sh && cargo lambda watch
+	source scripts/env.sh && $(LOAD_STACK_ENV) && cargo lambda watch --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --timeout 300
 
-## Feed a fixture to the function started by `make watch`: make invoke EVENT=create-secret
+## Feed a fixture to the function `make watch` runs, then show what changed: make invoke EVENT=create-secret
 invoke: setup
-	source scripts/env.sh && cargo lambda invoke iam-key-rotator --data-file events/$(EVENT).json
+	source scripts/env.sh && cargo lambda invoke iam-key-rotator --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --data-file events/$(EVENT).json
+	@source scripts/env.sh && "$$VENV/bin/python" -m stack.local changed --env "$(STACK_ENV)" --event "$(EVENT)"
 
 ## The lifecycle model (§18): every world explored exhaustively, states, depth and each property's
 ## result printed; DEPTH=14 explores deeper (minutes). Exits 1 when a property breaks.

@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
-# The prerequisites (README, "See it rotate"), checked first: each missing one said at once.
+# The prerequisites (README, "Quick start"), checked first: each missing one said at once.
 need() { echo "setup: $*" >&2; exit 1; }
 [ "$(uname -s)/$(uname -m)" = "Linux/x86_64" ] \
   || need "this builds and tests x86_64 Linux binaries; this machine is $(uname -s)/$(uname -m)"

@@ -73,7 +73,7 @@ def org(stack, fleet):
         status = organizations.create_account(Email=f"{name}@example.com", AccountName=name)
         members.append(status["CreateAccountStatus"]["AccountId"])
     *members, closed = members
-    # The OU a service-managed StackSet would target (README, "Many accounts").
+    # The OU a service-managed StackSet would target (docs/accounts.md, "Deploying the member role").
     root = organizations.list_roots()["Roots"][0]["Id"]
     ou = organizations.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]["Id"]
     for account in members:

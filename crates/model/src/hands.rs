@@ -129,7 +129,7 @@ pub fn apply(s: &mut State, hand: Hand) {
             s.truth.hand_edited = true;
         }
         // The tag is the only record of a reactivation: whoever overwrites it erases it, and the
-        // enforced deadline counts from the promotion again (the exception, README).
+        // enforced deadline counts from the promotion again (the exception, docs/rotation.md).
         Hand::TagBookkeeping(b) => {
             s.tags.bookkeeping = Some(b);
             s.truth.reactivated = None;
