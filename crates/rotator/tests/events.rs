@@ -19,6 +19,8 @@ const STEPS: [&str; 4] = [
     "test-secret",
     "finish-secret",
 ];
+/// EventBridge's Scheduled Event, which the template's schedule sends: a sweep (§16).
+const SWEEP: &str = "scheduled-sweep";
 const BAD: [(&str, &str, &str); 5] = [
     (
         "bad-missing-token",
@@ -71,10 +73,19 @@ fn every_fixture_has_an_expectation() {
     let mut expected: Vec<String> = STEPS
         .iter()
         .chain(BAD.iter().map(|b| &b.0))
+        .chain([&SWEEP])
         .map(|s| s.to_string())
         .collect();
     expected.sort();
     assert_eq!(names, expected);
+}
+
+#[test]
+fn the_sweep_fixture_is_a_sweep() {
+    assert!(matches!(
+        iam_key_rotator::Invocation::parse(&fixture(SWEEP)),
+        Ok(iam_key_rotator::Invocation::Sweep)
+    ));
 }
 
 #[tokio::test(start_paused = true)]

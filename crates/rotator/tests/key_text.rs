@@ -1,0 +1,146 @@
+//! The credentials-file and dotenv texts a key pair may be kept in (issue 23): the pair found as a
+//! consumer's tool would read it, replaced with every other byte kept, and every text a tool could
+//! read two ways refused, with a message that quotes no value.
+
+use iam_key_rotator::key_text::{detect, find, key_id, secret, write, TextFormat};
+
+const OLD_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const OLD_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const NEW_ID: &str = "AKIAI44QH8DHBEXAMPLE";
+const NEW_SECRET: &str = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY";
+
+fn profile(name: &str) -> TextFormat {
+    TextFormat::CredentialsFile {
+        profile: name.to_owned(),
+    }
+}
+
+fn credentials() -> String {
+    format!(
+        "# deploy job, written by hand\r\n[other]\r\naws_access_key_id = AKIAOTHERPROFILE0000\r\naws_secret_access_key = other\r\n\r\n[default]\r\nregion = eu-west-1\r\naws_access_key_id = {OLD_ID}\r\n; a comment\r\naws_secret_access_key={OLD_SECRET}\r\noutput = json\r\n"
+    )
+}
+
+#[test]
+fn a_credentials_file_profile_is_rotated_with_every_other_byte_kept() {
+    let text = credentials();
+    let pair = find(&text, &profile("default")).unwrap();
+    assert_eq!(key_id(&text, &pair), Some(OLD_ID));
+    assert_eq!(secret(&text, &pair), Some(OLD_SECRET));
+    let new = write(&text, &profile("default"), NEW_ID, NEW_SECRET).unwrap();
+    assert_eq!(
+        new,
+        text.replace(OLD_ID, NEW_ID).replace(OLD_SECRET, NEW_SECRET)
+    );
+    let other = find(&new, &profile("other")).unwrap();
+    assert_eq!(
+        key_id(&new, &other),
+        Some("AKIAOTHERPROFILE0000"),
+        "another profile is left alone"
+    );
+}
+
+#[test]
+fn option_names_are_read_without_case_as_botocore_reads_them() {
+    let text =
+        format!("[ci]\nAWS_Access_Key_Id = {OLD_ID}\nAWS_SECRET_ACCESS_KEY = {OLD_SECRET}\n");
+    let new = write(&text, &profile("ci"), NEW_ID, NEW_SECRET).unwrap();
+    assert_eq!(
+        new,
+        format!("[ci]\nAWS_Access_Key_Id = {NEW_ID}\nAWS_SECRET_ACCESS_KEY = {NEW_SECRET}\n")
+    );
+}
+
+#[test]
+fn a_missing_profile_or_value_is_added_where_a_tool_reads_it() {
+    let fresh = write("", &profile("default"), NEW_ID, NEW_SECRET).unwrap();
+    assert_eq!(
+        fresh,
+        format!("[default]\naws_access_key_id = {NEW_ID}\naws_secret_access_key = {NEW_SECRET}\n")
+    );
+    let other = "[other]\nregion = us-east-1";
+    let added = write(other, &profile("ci"), NEW_ID, NEW_SECRET).unwrap();
+    assert!(
+        added.starts_with("[other]\nregion = us-east-1\n[ci]\n"),
+        "{added:?}"
+    );
+    let half = format!("[ci]\naws_access_key_id = {OLD_ID}\n[next]\nregion = x\n");
+    let completed = write(&half, &profile("ci"), NEW_ID, NEW_SECRET).unwrap();
+    assert_eq!(completed, format!("[ci]\naws_access_key_id = {NEW_ID}\naws_secret_access_key = {NEW_SECRET}\n[next]\nregion = x\n"));
+    let pair = find(&completed, &profile("ci")).unwrap();
+    assert_eq!(secret(&completed, &pair), Some(NEW_SECRET));
+    let empty_profile = write("[ci]\n[next]\n", &profile("ci"), NEW_ID, NEW_SECRET).unwrap();
+    assert!(
+        find(&empty_profile, &profile("ci")).unwrap().id.is_some(),
+        "{empty_profile:?}"
+    );
+    assert!(
+        find(&empty_profile, &profile("next")).unwrap().id.is_none(),
+        "{empty_profile:?}"
+    );
+}
+
+#[test]
+fn a_dotenv_text_keeps_its_export_and_quotes() {
+    let text = format!("# app\nexport AWS_ACCESS_KEY_ID=\"{OLD_ID}\"\nAWS_REGION=eu-west-1\nAWS_SECRET_ACCESS_KEY='{OLD_SECRET}' # rotated\n");
+    let pair = find(&text, &TextFormat::Dotenv).unwrap();
+    assert_eq!(key_id(&text, &pair), Some(OLD_ID));
+    assert_eq!(secret(&text, &pair), Some(OLD_SECRET));
+    let new = write(&text, &TextFormat::Dotenv, NEW_ID, NEW_SECRET).unwrap();
+    assert_eq!(
+        new,
+        text.replace(OLD_ID, NEW_ID).replace(OLD_SECRET, NEW_SECRET)
+    );
+    let bare = format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY={OLD_SECRET}");
+    let new = write(&bare, &TextFormat::Dotenv, NEW_ID, NEW_SECRET).unwrap();
+    assert_eq!(
+        new,
+        format!("AWS_ACCESS_KEY_ID={NEW_ID}\nAWS_SECRET_ACCESS_KEY={NEW_SECRET}")
+    );
+    let appended = write("LOG=debug", &TextFormat::Dotenv, NEW_ID, NEW_SECRET).unwrap();
+    assert_eq!(
+        appended,
+        format!("LOG=debug\nAWS_ACCESS_KEY_ID={NEW_ID}\nAWS_SECRET_ACCESS_KEY={NEW_SECRET}\n")
+    );
+}
+
+#[test]
+fn a_text_a_tool_could_read_two_ways_is_refused_without_quoting_it() {
+    let cases = [
+        (format!("[default]\naws_access_key_id = {OLD_ID}\naws_access_key_id = {NEW_ID}\n"), profile("default"), "given twice"),
+        (format!("[default]\naws_access_key_id = {OLD_ID}\n[default]\naws_secret_access_key = {OLD_SECRET}\n"), profile("default"), "profile [default] is given twice"),
+        (format!("[default]\naws_access_key_id = {OLD_ID}\naws_session_token = {OLD_SECRET}\n"), profile("default"), "temporary credentials"),
+        (format!("[default]\naws_access_key_id = {OLD_ID}\n  {OLD_SECRET}\n"), profile("default"), "indented"),
+        (format!("[default]\n{OLD_SECRET}\n"), profile("default"), "not `name = value`"),
+        (format!("[default]\naws_access_key_id = {OLD_SECRET}\n"), profile("default"), "does not look like an access key id"),
+        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nexport AWS_ACCESS_KEY_ID={NEW_ID}\n"), TextFormat::Dotenv, "given twice"),
+        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SESSION_TOKEN={OLD_SECRET}\n"), TextFormat::Dotenv, "temporary credentials"),
+        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY=\"\"\n"), TextFormat::Dotenv, "is empty"),
+    ];
+    for (text, format, reason) in cases {
+        let error = find(&text, &format).unwrap_err();
+        assert!(error.contains(reason), "{error}");
+        assert!(
+            write(&text, &format, NEW_ID, NEW_SECRET).is_err(),
+            "written over: {error}"
+        );
+        for material in [OLD_SECRET, NEW_SECRET] {
+            assert!(
+                !error.contains(material),
+                "the message quotes a secret: {error}"
+            );
+        }
+    }
+}
+
+#[test]
+fn detect_finds_the_one_profile_holding_a_key_or_a_dotenv_text() {
+    assert!(detect(&credentials()).unwrap_err().contains("2 profiles"));
+    let one = format!("[ci]\naws_access_key_id = {OLD_ID}\naws_secret_access_key = {OLD_SECRET}\n[tools]\nregion = x\n");
+    assert_eq!(detect(&one).unwrap(), Some(profile("ci")));
+    let dotenv = format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY={OLD_SECRET}\n");
+    assert_eq!(detect(&dotenv).unwrap(), Some(TextFormat::Dotenv));
+    assert_eq!(detect("{\"UserName\": \"u\"}").unwrap(), None);
+    assert_eq!(detect("just a password").unwrap(), None);
+    assert_eq!(detect("[only]\nregion = us-east-1\n").unwrap(), None);
+}
