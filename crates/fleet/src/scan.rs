@@ -134,7 +134,7 @@ async fn inspect(
         );
         return Some(report);
     }
-    let (user_name, account_id, current_key) = match classify(&value) {
+    let (user_name, account_id, current_key, text) = match classify(&value) {
         Holding::Unrelated => return None,
         Holding::NotRotatable {
             what,
@@ -152,9 +152,20 @@ async fn inspect(
             user_name,
             account_id,
             access_key_id,
-        } => (user_name, account_id, access_key_id),
+            text,
+        } => (user_name, account_id, access_key_id, text),
     };
     report.held_key = current_key.clone();
+    // A text names no user: its key's owner does, as for the function (unless the template).
+    let user_name = match (text, &current_key, &options.template) {
+        (true, Some(id), None) => aws
+            .last_used(id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|used| used.user),
+        _ => user_name,
+    };
     match resolve_user(
         user_name.as_deref(),
         options.template.as_ref(),
@@ -162,7 +173,8 @@ async fn inspect(
     ) {
         Ok((user, source)) => {
             report.user = Some(user);
-            report.user_source = Some(source.as_str());
+            let owner = text && options.template.is_none();
+            report.user_source = Some(if owner { "key owner" } else { source.as_str() });
         }
         Err(NoUser::TemplateMismatch(reason)) => {
             report.add(
@@ -170,6 +182,10 @@ async fn inspect(
                 format!("no UserName, and the user-name template does not fit the name: {reason}"),
                 "add UserName to the value, or rename the secret to fit the template",
             );
+            return Some(report);
+        }
+        Err(NoUser::NoUserName) if text => {
+            report.add(Verdict::NotRotatable, "a text whose key IAM does not know in this account, so its user cannot be told", "put the user's key in the text, or set USER_NAME_TEMPLATE (as the function has it) / --user-name-template");
             return Some(report);
         }
         Err(NoUser::NoUserName) => {

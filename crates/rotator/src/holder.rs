@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use crate::aws::{AwsError, Iam};
 use crate::secret_value::SecretValue;
 use crate::user_name::{resolve_user, NoUser, UserNameTemplate};
 
@@ -33,6 +34,27 @@ impl Holder {
             .filter(|account| Some(*account) != arn_account(secret_arn))
             .map(str::to_owned);
         Ok(Holder { user, account })
+    }
+}
+
+/// A text value (a credentials file, a dotenv text: issue 23) names no user. Unless
+/// USER_NAME_TEMPLATE names one, its key's owner as IAM reports it (GetAccessKeyLastUsed) stands
+/// for its UserName: IAM's word, so the binding (§15) is checked against the key's true owner.
+/// The IAM of the secret's own account: a text names no AccountId. A key IAM no longer knows (a
+/// retired previous key) leaves the text without a user: where one is needed, that is
+/// `NoUserName`, and the sweep takes the current value's (a rotation never changes the user).
+pub async fn with_key_owner(
+    value: SecretValue,
+    template: Option<&UserNameTemplate>,
+    iam: &dyn Iam,
+) -> Result<SecretValue, AwsError> {
+    match (value.text_format(), value.access_key_id(), template) {
+        (Some(_), Some(key_id), None) => match iam.access_key_last_used(key_id).await {
+            Ok(used) => Ok(value.with_key_owner(used.user)),
+            Err(e) if e.is_not_found() => Ok(value),
+            Err(e) => Err(e),
+        },
+        _ => Ok(value),
     }
 }
 

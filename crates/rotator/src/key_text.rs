@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use crate::secret_value::check_access_key_id;
+use crate::key_id::check_access_key_id;
 
 /// Which text, and for a credentials file, which profile.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod holder;
+pub mod key_id;
 pub mod key_text;
 pub mod lifecycle;
 pub mod logging;

@@ -182,14 +182,17 @@ fn new_value_refreshes_key_fields_and_keeps_the_rest() {
         status: KeyStatus::Active,
         created: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
     };
-    let raw = old.with_new_key(&key).to_secret_string();
+    let raw = old.with_new_key(&key).unwrap().to_secret_string();
     let new: serde_json::Value = serde_json::from_str(raw.expose()).unwrap();
     assert_eq!(
         new,
         json!({"UserName": "u", "AccessKeyId": "AKIANEWXXXXXXXXXXXXX", "SecretAccessKey": "new-secret",
             "Status": "Active", "CreateDate": "2023-11-14T22:13:20Z", "note": 1})
     );
-    let bootstrap = value(json!({"UserName": "u"})).unwrap().with_new_key(&key);
+    let bootstrap = value(json!({"UserName": "u"}))
+        .unwrap()
+        .with_new_key(&key)
+        .unwrap();
     assert_eq!(bootstrap.access_key_id(), Some("AKIANEWXXXXXXXXXXXXX"));
     let new: serde_json::Value =
         serde_json::from_str(bootstrap.to_secret_string().expose()).unwrap();

@@ -4,7 +4,7 @@
 use crate::aws::{SecretMetadata, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::config::PreviousKeyAction;
 use crate::error::Problem;
-use crate::holder::Holder;
+use crate::holder::{self, Holder};
 use crate::lifecycle;
 use crate::overrides::{self, Effective};
 use crate::rotation::Rotator;
@@ -115,7 +115,11 @@ pub fn judge_values(
     current: Option<Result<SecretValue, String>>,
 ) -> Found {
     let (previous, current) = match (previous, current) {
-        (Some(Ok(previous)), Some(Ok(current))) => (previous, current),
+        // A text's retired key no longer names its owner: the current one's is the same user.
+        (Some(Ok(previous)), Some(Ok(current))) => {
+            let owner = current.user_name().map(str::to_owned);
+            (previous.with_key_owner(owner), current)
+        }
         (None, _) => return Found::Nothing,
         _ => return Found::Skip(Skip::ValueNotUsable),
     };
@@ -149,8 +153,15 @@ async fn read(
     arn: &str,
     version: VersionRef<'_>,
 ) -> Result<Option<Result<SecretValue, String>>, Problem> {
-    let raw = rotator.secrets.get_secret_value(arn, version).await?;
-    Ok(raw.map(|raw| SecretValue::parse(&raw)))
+    let Some(raw) = rotator.secrets.get_secret_value(arn, version).await? else {
+        return Ok(None);
+    };
+    let template = rotator.config.user_name_template.as_ref();
+    let parsed = match SecretValue::parse(&raw) {
+        Ok(value) => Ok(holder::with_key_owner(value, template, &*rotator.iam).await?),
+        Err(reason) => Err(reason),
+    };
+    Ok(Some(parsed))
 }
 
 /// The version of a rotation under way: AWSPENDING on a version other than AWSCURRENT's.

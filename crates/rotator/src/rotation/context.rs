@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Problem;
 use crate::event::RotationEvent;
-use crate::holder::{arn_partition, Holder};
+use crate::holder::{self, arn_partition, Holder};
 use crate::messages::Unbound;
 use crate::overrides::Effective;
 use crate::secret_value::SecretValue;
@@ -109,12 +109,13 @@ impl Rotation<'_> {
         else {
             return Ok(None);
         };
-        SecretValue::parse(&raw)
-            .map(Some)
-            .map_err(|reason| Problem::InvalidSecretValue {
-                version: version.to_string(),
-                reason,
-            })
+        let value = SecretValue::parse(&raw).map_err(|reason| Problem::InvalidSecretValue {
+            version: version.to_string(),
+            reason,
+        })?;
+        let template = self.config().user_name_template.as_ref();
+        let iam = &*self.rotator.iam;
+        Ok(Some(holder::with_key_owner(value, template, iam).await?))
     }
 
     /// Reads a version that must hold a value.

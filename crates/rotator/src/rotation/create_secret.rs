@@ -74,23 +74,31 @@ pub(super) async fn create_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     tokio::time::sleep(keys::wait_before_creating(SystemTime::now())).await;
     let new_key = iam.create_access_key(&user.user).await?;
     info!(key_id = %new_key.id, "created access key");
-    let pending_value = current.with_new_key(&new_key);
-    let stored = secrets
-        .put_pending_value(
-            r.secret_id(),
-            Pending {
+    // A text's new version is the old one with the two values replaced; it parsed, so this
+    // cannot fail, and if it did the key is taken back as when storing fails.
+    let stored = match current.with_new_key(&new_key) {
+        Ok(pending_value) => {
+            let pending = Pending {
                 version_id: &r.event.token,
                 value: &pending_value.to_secret_string(),
                 rotation_token: r.event.rotation_token.as_ref(),
-            },
-        )
-        .await;
+            };
+            secrets
+                .put_pending_value(r.secret_id(), pending)
+                .await
+                .map_err(Problem::from)
+        }
+        Err(reason) => Err(Problem::InvalidSecretValue {
+            version: AWSCURRENT.into(),
+            reason,
+        }),
+    };
     match stored {
         Ok(()) => {
             info!(key_id = %new_key.id, "stored the new access key in AWSPENDING");
             Ok(())
         }
-        Err(put_error) => roll_back(r, &user, &new_key.id, put_error.into()).await,
+        Err(put_error) => roll_back(r, &user, &new_key.id, put_error).await,
     }
 }
 

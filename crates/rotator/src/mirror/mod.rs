@@ -11,29 +11,21 @@
 //! This module decides, from what was read, which targets may be written and why the others may
 //! not; it calls nothing. A target no user names is never looked at, whatever it claims.
 
+mod format;
+mod render;
+
 use std::collections::BTreeMap;
 
-use crate::key_text::TextFormat;
+pub use format::{format_of, MirrorFormat, FORMAT_TAG, PROFILE_TAG};
+pub use render::{holds, render};
 
 pub const NAMED_TAG_PREFIX: &str = "iam-key-rotator:mirror:";
 pub const KMS_TAG_PREFIX: &str = "iam-key-rotator:mirror-kms:";
 pub const MIRROR_OF_TAG: &str = "iam-key-rotator:mirror-of";
-pub const FORMAT_TAG: &str = "iam-key-rotator:mirror-format";
-pub const PROFILE_TAG: &str = "iam-key-rotator:mirror-profile";
 /// How many mirrors a user may name.
 pub const MAX_MIRRORS: u8 = 10;
 /// An IAM tag value's limit: a longer ARN cannot be named.
 pub const MAX_TAG_VALUE: usize = 256;
-
-/// What a mirror holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MirrorFormat {
-    AccessKeyId,
-    SecretAccessKey,
-    Text(TextFormat),
-    /// `{"AccessKeyId", "SecretAccessKey"}`, other fields of the target kept.
-    Json,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetKind {
@@ -225,35 +217,4 @@ pub fn agreed(
         }
     }
     format_of(&facts.tags).map_err(|reason| refuse(&target.arn, reason))
-}
-
-/// The format a target's tags ask for.
-pub fn format_of(tags: &BTreeMap<String, String>) -> Result<MirrorFormat, String> {
-    let profile = tags
-        .get(PROFILE_TAG)
-        .map(String::as_str)
-        .unwrap_or("default");
-    match tags.get(FORMAT_TAG).map(String::as_str) {
-        Some("access-key-id") => Ok(MirrorFormat::AccessKeyId),
-        Some("secret-access-key") => Ok(MirrorFormat::SecretAccessKey),
-        Some("dotenv") => Ok(MirrorFormat::Text(TextFormat::Dotenv)),
-        Some("json") => Ok(MirrorFormat::Json),
-        Some("credentials-file") if valid_profile(profile) => {
-            Ok(MirrorFormat::Text(TextFormat::CredentialsFile { profile: profile.to_owned() }))
-        }
-        Some("credentials-file") => Err(format!(
-            "its tag {PROFILE_TAG} is not a profile name (letters, digits, and - _ . @ + / only)"
-        )),
-        Some(_) | None => Err(format!(
-            "its tag {FORMAT_TAG} is not one of access-key-id, secret-access-key, credentials-file, dotenv, json"
-        )),
-    }
-}
-
-fn valid_profile(profile: &str) -> bool {
-    !profile.is_empty()
-        && profile.len() <= 64
-        && profile
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@+/".contains(c))
 }

@@ -1,0 +1,49 @@
+//! What a mirror should hold for a key, in its format, and which key it holds now. Pure: the
+//! caller reads the target and writes what this returns.
+//!
+//! A text mirror keeps its other lines and a JSON mirror its other fields: people put a region or
+//! a profile beside the key. A text a tool would read two ways is refused, not overwritten: a
+//! person must settle it (`key_text`). Messages never quote a value.
+
+use serde_json::{Map, Value};
+
+use super::format::MirrorFormat;
+use crate::key_text;
+
+const JSON_ID: &str = "AccessKeyId";
+const JSON_SECRET: &str = "SecretAccessKey";
+
+/// The value the target should hold for the key `id`, `secret`, given what it holds (`None`: no
+/// value yet).
+pub fn render(
+    format: &MirrorFormat,
+    held: Option<&str>,
+    id: &str,
+    secret: &str,
+) -> Result<String, String> {
+    match format {
+        MirrorFormat::AccessKeyId => Ok(id.to_owned()),
+        MirrorFormat::SecretAccessKey => Ok(secret.to_owned()),
+        MirrorFormat::Text(text) => key_text::write(held.unwrap_or(""), text, id, secret)
+            .map_err(|reason| format!("the text it holds is refused: {reason}; settle it by hand")),
+        MirrorFormat::Json => {
+            // What is not a JSON object (a placeholder, a value written by hand) is replaced.
+            let mut fields = match held.map(serde_json::from_str::<Value>) {
+                Some(Ok(Value::Object(fields))) => fields,
+                _ => Map::new(),
+            };
+            fields.insert(JSON_ID.into(), Value::String(id.to_owned()));
+            fields.insert(JSON_SECRET.into(), Value::String(secret.to_owned()));
+            Ok(Value::Object(fields).to_string())
+        }
+    }
+}
+
+/// Whether the target already holds exactly what it should: then nothing is written (a retry,
+/// a second sweep), so a mirror is written once per key.
+pub fn holds(format: &MirrorFormat, held: Option<&str>, id: &str, secret: &str) -> bool {
+    match (held, render(format, held, id, secret)) {
+        (Some(held), Ok(wanted)) => held == wanted,
+        _ => false,
+    }
+}
