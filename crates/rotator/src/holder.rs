@@ -40,9 +40,11 @@ impl Holder {
 /// A text value (a credentials file, a dotenv text: issue 23) names no user. Unless
 /// USER_NAME_TEMPLATE names one, its key's owner as IAM reports it (GetAccessKeyLastUsed) stands
 /// for its UserName: IAM's word, so the binding (§15) is checked against the key's true owner.
-/// The IAM of the secret's own account: a text names no AccountId. A key IAM no longer knows (a
-/// retired previous key) leaves the text without a user: where one is needed, that is
-/// `NoUserName`, and the sweep takes the current value's (a rotation never changes the user).
+/// The IAM of the secret's own account: a text names no AccountId. Asked of the AWSCURRENT key
+/// only (the other versions of the secret hold the same user: see `Rotation::resolve_user`), so a
+/// version labelled by whoever may write the secret never makes the function ask about a key of
+/// their choosing. A key IAM does not know, or will not tell about (a user outside UserPath),
+/// leaves the text without a user: `NoUserName` where one is needed.
 pub async fn with_key_owner(
     value: SecretValue,
     template: Option<&UserNameTemplate>,
@@ -51,7 +53,7 @@ pub async fn with_key_owner(
     match (value.text_format(), value.access_key_id(), template) {
         (Some(_), Some(key_id), None) => match iam.access_key_last_used(key_id).await {
             Ok(used) => Ok(value.with_key_owner(used.user)),
-            Err(e) if e.is_not_found() => Ok(value),
+            Err(e) if e.is_not_found() || e.has_code("AccessDenied") => Ok(value),
             Err(e) => Err(e),
         },
         _ => Ok(value),

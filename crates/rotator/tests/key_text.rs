@@ -107,13 +107,23 @@ fn a_dotenv_text_keeps_its_export_and_quotes() {
 #[test]
 fn a_text_a_tool_could_read_two_ways_is_refused_without_quoting_it() {
     let cases = [
-        (format!("[default]\naws_access_key_id = {OLD_ID}\naws_access_key_id = {NEW_ID}\n"), profile("default"), "given twice"),
-        (format!("[default]\naws_access_key_id = {OLD_ID}\n[default]\naws_secret_access_key = {OLD_SECRET}\n"), profile("default"), "profile [default] is given twice"),
+        (format!("[default]\naws_access_key_id = {OLD_ID}\nAWS_ACCESS_KEY_ID = {NEW_ID}\n"), profile("default"), "a second time"),
+        (format!("[default]\naws_access_key_id = {OLD_ID}\n[default]\naws_secret_access_key = {OLD_SECRET}\n"), profile("default"), "the profile on line 3 is given twice"),
+        // botocore reads `[ci] # prod` as the profile ci, and an indented header as a continuation.
+        (format!("[ci] # prod\naws_access_key_id = {OLD_ID}\n"), profile("ci"), "a profile header this function does not read"),
+        (format!("[a]\nregion = x\n  [ci]\naws_access_key_id = {OLD_ID}\n"), profile("ci"), "indented"),
+        (format!("[ci]\naws_secret_access_key = {OLD_SECRET}\rregion = x\n"), profile("ci"), "carriage return alone"),
+        (format!("aws_access_key_id = {OLD_ID}\n[ci]\n"), profile("ci"), "before any profile header"),
         (format!("[default]\naws_access_key_id = {OLD_ID}\naws_session_token = {OLD_SECRET}\n"), profile("default"), "temporary credentials"),
         (format!("[default]\naws_access_key_id = {OLD_ID}\n  {OLD_SECRET}\n"), profile("default"), "indented"),
         (format!("[default]\n{OLD_SECRET}\n"), profile("default"), "not `name = value`"),
         (format!("[default]\naws_access_key_id = {OLD_SECRET}\n"), profile("default"), "does not look like an access key id"),
-        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nexport AWS_ACCESS_KEY_ID={NEW_ID}\n"), TextFormat::Dotenv, "given twice"),
+        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nexport\tAWS_ACCESS_KEY_ID={NEW_ID}\n"), TextFormat::Dotenv, "a second time"),
+        // Node's dotenv reads `NAME: value`; python-dotenv does not.
+        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY: {OLD_SECRET}\n"), TextFormat::Dotenv, "a form this function does not read"),
+        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY=a#{OLD_SECRET}\n"), TextFormat::Dotenv, "read differently"),
+        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY={OLD_SECRET} more\n"), TextFormat::Dotenv, "read differently"),
+        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY=\"{OLD_SECRET}\n"), TextFormat::Dotenv, "never closed"),
         (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SESSION_TOKEN={OLD_SECRET}\n"), TextFormat::Dotenv, "temporary credentials"),
         (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY=\"\"\n"), TextFormat::Dotenv, "is empty"),
     ];
@@ -143,4 +153,45 @@ fn detect_finds_the_one_profile_holding_a_key_or_a_dotenv_text() {
     assert_eq!(detect("{\"UserName\": \"u\"}").unwrap(), None);
     assert_eq!(detect("just a password").unwrap(), None);
     assert_eq!(detect("[only]\nregion = us-east-1\n").unwrap(), None);
+}
+
+#[test]
+fn a_text_that_only_looks_like_a_credentials_file_is_refused_without_quoting_it() {
+    // A JSON array of pairs: its lines look like headers, and must not be quoted as profile names.
+    let array = "[\n  [\"aws_access_key_id\", \"p@ssw0rd-not-a-key\"]\n]";
+    let error = detect(array).unwrap_err();
+    assert!(
+        error.contains("line 1") && !error.contains("p@ss"),
+        "{error}"
+    );
+    assert_eq!(
+        detect("[\n  [\"svc\", \"p@ss\"]\n]").unwrap(),
+        None,
+        "no key name: not a key text at all"
+    );
+}
+
+#[test]
+fn a_missing_id_is_added_beside_its_secret_whatever_the_old_secret_s_length() {
+    let long = "s".repeat(100);
+    let text = format!("[default]\naws_secret_access_key = {long}\n[next]\nregion = x\n");
+    let written = write(&text, &profile("default"), NEW_ID, NEW_SECRET).unwrap();
+    assert_eq!(written, format!("[default]\naws_secret_access_key = {NEW_SECRET}\naws_access_key_id = {NEW_ID}\n[next]\nregion = x\n"));
+    let crlf = format!(
+        "[default]\r\naws_access_key_id = {OLD_ID}\r\naws_secret_access_key = {OLD_SECRET}\r\n"
+    );
+    let written = write(&crlf, &profile("default"), NEW_ID, NEW_SECRET).unwrap();
+    assert_eq!(
+        written,
+        crlf.replace(OLD_ID, NEW_ID).replace(OLD_SECRET, NEW_SECRET),
+        "CRLF kept"
+    );
+    let no_newline = write(
+        "[default]\nregion = x",
+        &profile("default"),
+        NEW_ID,
+        NEW_SECRET,
+    )
+    .unwrap();
+    assert_eq!(no_newline, format!("[default]\nregion = x\naws_access_key_id = {NEW_ID}\naws_secret_access_key = {NEW_SECRET}\n"));
 }

@@ -91,6 +91,12 @@ fn a_named_target_elsewhere_or_badly_named_is_refused() {
             SOURCE,
             "the source secret itself",
         ),
+        // A name without the suffix could be taken by a secret made later under that name.
+        (
+            "iam-key-rotator:mirror:1",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/prod/aws_access_key_id",
+            "not a secret's full ARN",
+        ),
         (
             "iam-key-rotator:mirror:1",
             "arn:aws:s3:us-east-1:123456789012:bucket/x",

@@ -59,7 +59,7 @@ fn a_text_a_tool_would_read_two_ways_is_left_for_a_person() {
     let held = format!("[ci]\naws_access_key_id = {OLD_ID}\naws_access_key_id = {OLD_ID}\naws_secret_access_key = {OLD_SECRET}\n");
     let reason = render(&credentials("ci"), Some(&held), ID, SECRET).unwrap_err();
     assert!(
-        reason.contains("given twice") && reason.contains("by hand"),
+        reason.contains("a second time") && reason.contains("by hand"),
         "{reason}"
     );
     assert!(!reason.contains(OLD_SECRET) && !reason.contains(SECRET));

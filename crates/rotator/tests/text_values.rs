@@ -134,3 +134,44 @@ async fn a_text_holding_keys_of_two_profiles_is_refused() {
     let err = create_refused(&fake, &rotator, "Permanent.InvalidSecretValue").await;
     assert!(err.contains("2 profiles"), "{err}");
 }
+
+/// Whoever may write the secret can label a version holding any key: the function asks IAM only
+/// about AWSCURRENT's key, never about a labelled version's (IAM would deny it for a user outside
+/// UserPath, and createSecret reads every labelled version for its evidence).
+#[tokio::test(start_paused = true)]
+async fn only_the_current_key_s_owner_is_asked_for() {
+    let fake = FakeAws::new();
+    let rotator = fake.rotator(config(PreviousKeyAction::Keep));
+    fake.add_user("outsider", "/other/");
+    let (planted, planted_secret) = fake.add_key("outsider");
+    fake.deny_last_used(&planted);
+    fake.create_secret(SECRET, &dotenv_text(&planted, &planted_secret), true);
+    let planted_version = fake.version_with(SECRET, AWSCURRENT).unwrap().id;
+    fake.add_user(USER, "/svc/");
+    for _ in 0..2 {
+        let (id, secret) = fake.add_key(USER);
+        fake.put_current_value(SECRET, &dotenv_text(&id, &secret));
+    }
+    fake.move_label(SECRET, "PLANTED", &planted_version);
+    fake.bind(USER, SECRET);
+    let previous = key_in_text(&fake, AWSPREVIOUS).unwrap();
+    rotate(&fake, &rotator, SECRET).await.unwrap();
+    assert_eq!(
+        fake.denied_asked(),
+        0,
+        "IAM was asked about the planted key"
+    );
+    assert!(
+        fake.user(USER).keys.iter().all(|k| k.id != previous),
+        "the previous key made room"
+    );
+    assert!(
+        fake.user("outsider").keys.iter().any(|k| k.id == planted),
+        "the planted key is untouched"
+    );
+}
+
+fn key_in_text(fake: &FakeAws, stage: &str) -> Option<String> {
+    let value = fake.version_with(SECRET, stage)?.value?;
+    parsed(&value).access_key_id().map(str::to_owned)
+}

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::key_text::TextFormat;
+use crate::key_text::{valid_profile, TextFormat};
 
 pub const FORMAT_TAG: &str = "iam-key-rotator:mirror-format";
 pub const PROFILE_TAG: &str = "iam-key-rotator:mirror-profile";
@@ -39,12 +39,4 @@ pub fn format_of(tags: &BTreeMap<String, String>) -> Result<MirrorFormat, String
             "its tag {FORMAT_TAG} is not one of access-key-id, secret-access-key, credentials-file, dotenv, json"
         )),
     }
-}
-
-fn valid_profile(profile: &str) -> bool {
-    !profile.is_empty()
-        && profile.len() <= 64
-        && profile
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@+/".contains(c))
 }

@@ -134,7 +134,10 @@ fn check_named(
     let service = arn.split(':').nth(2).unwrap_or_default();
     let kms_key = user_tags.get(&format!("{KMS_TAG_PREFIX}{n}")).cloned();
     match (service, resource) {
-        ("secretsmanager", r) if r.starts_with("secret:") && r.len() > "secret:".len() => {
+        ("secretsmanager", r) if r.starts_with("secret:") && !full_secret_arn(r) => Err(
+            "it is not a secret's full ARN (with the 6 characters Secrets Manager adds to the name): a name alone could be given to another secret made under it later".into(),
+        ),
+        ("secretsmanager", r) if r.starts_with("secret:") => {
             Ok(Named {
                 n,
                 arn: arn.to_owned(),
@@ -217,4 +220,13 @@ pub fn agreed(
         }
     }
     format_of(&facts.tags).map_err(|reason| refuse(&target.arn, reason))
+}
+
+/// `secret:<name>-<6 letters or digits>`: the suffix Secrets Manager adds makes a full ARN name one
+/// secret only, never one made later under the same name.
+fn full_secret_arn(resource: &str) -> bool {
+    let name = &resource["secret:".len()..];
+    name.rsplit_once('-').is_some_and(|(base, suffix)| {
+        !base.is_empty() && suffix.len() == 6 && suffix.chars().all(|c| c.is_ascii_alphanumeric())
+    })
 }

@@ -97,6 +97,13 @@ pub(super) async fn previous_key(
     let previous = read(rotator, &metadata.arn, read_previous).await?;
     let current = read(rotator, &metadata.arn, read_current).await?;
     let template = rotator.config.user_name_template.as_ref();
+    // A text names no user: its current key's owner does, and the previous text holds the same.
+    let current = match current {
+        Some(Ok(value)) => Some(Ok(
+            holder::with_key_owner(value, template, &*rotator.iam).await?
+        )),
+        other => other,
+    };
     let versions = (previous_version, current_version);
     Ok(judge_values(
         metadata, settings, template, versions, previous, current,
@@ -115,7 +122,7 @@ pub fn judge_values(
     current: Option<Result<SecretValue, String>>,
 ) -> Found {
     let (previous, current) = match (previous, current) {
-        // A text's retired key no longer names its owner: the current one's is the same user.
+        // A previous text takes the current one's user (a rotation never changes the user).
         (Some(Ok(previous)), Some(Ok(current))) => {
             let owner = current.user_name().map(str::to_owned);
             (previous.with_key_owner(owner), current)
@@ -156,12 +163,7 @@ async fn read(
     let Some(raw) = rotator.secrets.get_secret_value(arn, version).await? else {
         return Ok(None);
     };
-    let template = rotator.config.user_name_template.as_ref();
-    let parsed = match SecretValue::parse(&raw) {
-        Ok(value) => Ok(holder::with_key_owner(value, template, &*rotator.iam).await?),
-        Err(reason) => Err(reason),
-    };
-    Ok(Some(parsed))
+    Ok(Some(SecretValue::parse(&raw)))
 }
 
 /// The version of a rotation under way: AWSPENDING on a version other than AWSCURRENT's.

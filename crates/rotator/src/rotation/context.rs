@@ -109,13 +109,12 @@ impl Rotation<'_> {
         else {
             return Ok(None);
         };
-        let value = SecretValue::parse(&raw).map_err(|reason| Problem::InvalidSecretValue {
-            version: version.to_string(),
-            reason,
-        })?;
-        let template = self.config().user_name_template.as_ref();
-        let iam = &*self.rotator.iam;
-        Ok(Some(holder::with_key_owner(value, template, iam).await?))
+        SecretValue::parse(&raw)
+            .map(Some)
+            .map_err(|reason| Problem::InvalidSecretValue {
+                version: version.to_string(),
+                reason,
+            })
     }
 
     /// Reads a version that must hold a value.
@@ -140,18 +139,42 @@ impl Rotation<'_> {
         let current = self
             .require_value(VersionRef::Stage(AWSCURRENT), hint)
             .await?;
-        let user = self.resolve_user(&current, VersionRef::Stage(AWSCURRENT))?;
+        let template = self.config().user_name_template.as_ref();
+        let current = holder::with_key_owner(current, template, &*self.rotator.iam).await?;
+        let user = self
+            .resolve_user(&current, VersionRef::Stage(AWSCURRENT))
+            .await?;
         Ok((current, user))
+    }
+
+    /// The user a text names (issue 23): the owner of AWSCURRENT's key, which holds the same
+    /// user as every version of a rotation; each step then proves the version's key is that
+    /// user's (setSecret lists the user's keys, testSecret asks STS).
+    async fn current_owner(&self) -> Result<Option<String>, Problem> {
+        let Some(current) = self.read_value(VersionRef::Stage(AWSCURRENT)).await? else {
+            return Ok(None);
+        };
+        let template = self.config().user_name_template.as_ref();
+        let current = holder::with_key_owner(current, template, &*self.rotator.iam).await?;
+        Ok(current.user_name().map(str::to_owned))
     }
 
     /// Who holds a value's key: its UserName, or the template over the secret's name (§4), in
     /// its AccountId (§17).
-    pub(super) fn resolve_user(
+    pub(super) async fn resolve_user(
         &self,
         value: &SecretValue,
         version: VersionRef<'_>,
     ) -> Result<Holder, Problem> {
         let template = self.config().user_name_template.as_ref();
+        let owned;
+        let value = match (value.text_format(), value.user_name(), template) {
+            (Some(_), None, None) => {
+                owned = value.clone().with_key_owner(self.current_owner().await?);
+                &owned
+            }
+            _ => value,
+        };
         let (name, arn) = (&self.metadata.name, &self.metadata.arn);
         let holder =
             Holder::of(value, template, name, arn).map_err(|why| match (why, template) {

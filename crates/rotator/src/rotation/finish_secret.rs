@@ -29,7 +29,9 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
             "finishSecret promotes the value createSecret stored",
         )
         .await?;
-    let new_user = r.resolve_user(&new_value, VersionRef::Id(&r.event.token))?;
+    let new_user = r
+        .resolve_user(&new_value, VersionRef::Id(&r.event.token))
+        .await?;
     let acting_on = if matches!(action, PreviousKeyAction::Keep | PreviousKeyAction::Retire) {
         None
     } else {
@@ -89,7 +91,10 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         return Ok(());
     };
 
-    let previous_user = match r.resolve_user(&previous, VersionRef::Id(previous_version)) {
+    let previous_user = match r
+        .resolve_user(&previous, VersionRef::Id(previous_version))
+        .await
+    {
         Ok(user) => user,
         Err(problem) => {
             // AWSCURRENT has moved already: failing now would only make the retries fail too.

@@ -16,7 +16,7 @@ pub(super) async fn set_secret(r: &Rotation<'_>) -> Result<(), Problem> {
     let (_, current_user) = r
         .current_value_and_user("A rotatable secret needs an AWSCURRENT value")
         .await?;
-    let pending_user = r.resolve_user(&pending, r.pending())?;
+    let pending_user = r.resolve_user(&pending, r.pending()).await?;
     if pending_user != current_user {
         return Err(Problem::UserMismatch {
             pending_user: pending_user.to_string(),

@@ -24,7 +24,7 @@ pub(super) async fn test_secret(r: &Rotation<'_>) -> Result<(), Problem> {
             (value, current)
         }
     };
-    let user_name = r.resolve_user(&value, version)?;
+    let user_name = r.resolve_user(&value, version).await?;
     let user = r.iam(&user_name).await?.get_user(&user_name.user).await?;
 
     match (value.access_key_id(), value.secret_access_key()) {

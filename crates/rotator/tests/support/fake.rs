@@ -143,6 +143,11 @@ struct State {
     /// and secrets, not this record.
     uses: HashMap<String, Vec<SystemTime>>,
     reported: HashMap<String, SystemTime>,
+    /// Keys of users the function's role does not cover (outside its UserPath): IAM answers
+    /// GetAccessKeyLastUsed on them with AccessDenied.
+    denied_keys: Vec<String>,
+    /// How many times the function asked about one of them.
+    denied_asked: usize,
     /// How late GetAccessKeyLastUsed shows a use (IAM's lag, up to hours): 0 unless set.
     report_lag: Duration,
     /// The clock moves only by `advance`, and a second for each key made.
@@ -651,6 +656,21 @@ impl FakeAws {
         self.state.lock().unwrap().events.clone()
     }
 
+    /// IAM denies the function GetAccessKeyLastUsed on this key, as its policy does for a user
+    /// outside UserPath.
+    pub fn deny_last_used(&self, key_id: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .denied_keys
+            .push(key_id.to_owned());
+    }
+
+    /// How many times the function asked GetAccessKeyLastUsed about a denied key.
+    pub fn denied_asked(&self) -> usize {
+        self.state.lock().unwrap().denied_asked
+    }
+
     pub fn calls(&self) -> Vec<&'static str> {
         self.state.lock().unwrap().calls.clone()
     }
@@ -1039,6 +1059,10 @@ impl Iam for FakeIam {
 
     async fn access_key_last_used(&self, key_id: &str) -> Result<KeyLastUse, AwsError> {
         call!(self, "GetAccessKeyLastUsed", |s| {
+            if s.denied_keys.iter().any(|k| k == key_id) {
+                s.denied_asked += 1;
+                return Err(error("iam", "GetAccessKeyLastUsed", "AccessDenied", 403));
+            }
             let mut in_account = s.world.all_users().filter(|u| u.account == self.account);
             let (user, key) = in_account
                 .find_map(|u| u.keys.iter().find(|k| k.id == key_id).map(|k| (u, k)))

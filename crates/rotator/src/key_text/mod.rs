@@ -1,0 +1,179 @@
+//! Key pairs kept as the text a consumer writes to disk as it is (issue 23): an AWS credentials
+//! file (`[profile]`, `aws_access_key_id = ...`) and a dotenv file (`AWS_ACCESS_KEY_ID=...`).
+//!
+//! Reading finds the pair's two values; writing replaces exactly those two values and keeps every
+//! other byte (comments, other profiles, other variables, line endings). A text that consumers'
+//! tools could read otherwise than this module does is refused, never guessed at: a name or a
+//! profile given twice, a session token, an indented line, a header or an assignment in a form the
+//! tools disagree on (botocore's configparser; python-dotenv and Node's dotenv), a carriage return
+//! alone. Messages name lines, never a value or a profile name: the text is the secret.
+
+mod credentials;
+mod dotenv;
+mod lines;
+
+use std::ops::Range;
+
+pub use credentials::valid_profile;
+
+use crate::key_id::check_access_key_id;
+use credentials::{profiles, CREDENTIALS_NAMES};
+use dotenv::{dotenv_assignments, DOTENV_NAMES};
+use lines::lines;
+
+/// Which text, and for a credentials file, which profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextFormat {
+    CredentialsFile { profile: String },
+    Dotenv,
+}
+
+/// Where the pair sits in a text: each value's bytes (either may be missing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pair {
+    pub id: Option<Range<usize>>,
+    pub secret: Option<Range<usize>>,
+}
+
+/// The pair in `text`, and where missing lines go: (the pair, the insertion offset, whether the
+/// profile must be made).
+fn locate(text: &str, format: &TextFormat) -> Result<(Pair, usize, bool), String> {
+    let (assignments, names, insert, make) = match format {
+        TextFormat::CredentialsFile { profile } => {
+            let mut all = profiles(text)?;
+            match all.iter().position(|p| p.name == profile) {
+                Some(i) => {
+                    let found = all.swap_remove(i);
+                    (found.assignments, CREDENTIALS_NAMES, found.end, false)
+                }
+                None => (Vec::new(), CREDENTIALS_NAMES, text.len(), true),
+            }
+        }
+        TextFormat::Dotenv => (dotenv_assignments(text)?, DOTENV_NAMES, text.len(), false),
+    };
+    let [id_name, secret_name, token_name] = names;
+    let mut pair = Pair::default();
+    for assignment in &assignments {
+        let is = |name: &str| assignment.name.eq_ignore_ascii_case(name);
+        let slot = if is(id_name) {
+            &mut pair.id
+        } else if is(secret_name) {
+            &mut pair.secret
+        } else if is(token_name) {
+            return Err(format!("it has {token_name} (line {}): these are temporary credentials, not an IAM user's key", assignment.line));
+        } else {
+            continue;
+        };
+        if slot.replace(assignment.value.clone()).is_some() {
+            return Err(format!(
+                "line {} gives {} a second time: a tool reads one of them, keep that one",
+                assignment.line, assignment.name
+            ));
+        }
+    }
+    if let Some(id) = &pair.id {
+        check_access_key_id(&text[id.clone()])
+            .map_err(|reason| format!("its {id_name} {reason}"))?;
+    }
+    if pair.secret.as_ref().is_some_and(|s| s.is_empty()) {
+        return Err(format!("its {secret_name} is empty"));
+    }
+    Ok((pair, insert, make))
+}
+
+/// Where the pair sits in `text`. An error says what makes the text ambiguous or unusable.
+pub fn find(text: &str, format: &TextFormat) -> Result<Pair, String> {
+    locate(text, format).map(|(pair, _, _)| pair)
+}
+
+/// The key id a text holds, if any.
+pub fn key_id<'a>(text: &'a str, pair: &Pair) -> Option<&'a str> {
+    pair.id.clone().map(|range| &text[range])
+}
+
+/// The secret access key a text holds, if any.
+pub fn secret<'a>(text: &'a str, pair: &Pair) -> Option<&'a str> {
+    pair.secret.clone().map(|range| &text[range])
+}
+
+/// `text` with the pair's values replaced by `id` and `secret`, every other byte kept. A value
+/// the text lacks is added after the profile's last line (a profile it lacks, at the end), or at
+/// the end of a dotenv text.
+pub fn write(text: &str, format: &TextFormat, id: &str, secret: &str) -> Result<String, String> {
+    let (pair, insert, make) = locate(text, format)?;
+    let credentials = matches!(format, TextFormat::CredentialsFile { .. });
+    let names = if credentials {
+        CREDENTIALS_NAMES
+    } else {
+        DOTENV_NAMES
+    };
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    let mut missing = String::new();
+    for (range, name, value) in [(&pair.id, names[0], id), (&pair.secret, names[1], secret)] {
+        match range {
+            Some(range) => edits.push((range.clone(), value.to_owned())),
+            None if credentials => missing += &format!("{name} = {value}\n"),
+            None => missing += &format!("{name}={value}\n"),
+        }
+    }
+    if !missing.is_empty() {
+        let newline = if insert == 0 || text[..insert].ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        let header = match format {
+            TextFormat::CredentialsFile { profile } if make => format!("[{profile}]\n"),
+            _ => String::new(),
+        };
+        // Inserted after the line that ends at `insert`, before the next one.
+        let at = if text[insert..].starts_with("\r\n") {
+            insert + 2
+        } else if text[insert..].starts_with('\n') {
+            insert + 1
+        } else {
+            insert
+        };
+        let lead = if at == insert { newline } else { "" };
+        edits.push((at..at, format!("{lead}{header}{missing}")));
+    }
+    edits.sort_by_key(|(range, _)| range.start);
+    let mut out = String::with_capacity(text.len() + 128);
+    let mut at = 0;
+    for (range, value) in edits {
+        out.push_str(&text[at..range.start]);
+        out.push_str(&value);
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    Ok(out)
+}
+
+/// Which text a source secret's value is, when it is not JSON: a credentials file with exactly
+/// one profile holding a key id, or a dotenv text holding one. None when it holds no key name.
+pub fn detect(text: &str) -> Result<Option<TextFormat>, String> {
+    if !text.to_ascii_lowercase().contains("aws_access_key_id") {
+        return Ok(None);
+    }
+    let headed = lines(text)?
+        .iter()
+        .any(|(_, _, line)| line.trim_start().starts_with('['));
+    if !headed {
+        let (pair, _, _) = locate(text, &TextFormat::Dotenv)?;
+        return Ok(pair.id.map(|_| TextFormat::Dotenv));
+    }
+    let holding: Vec<String> = profiles(text)?
+        .iter()
+        .filter(|p| {
+            p.assignments
+                .iter()
+                .any(|a| a.name.eq_ignore_ascii_case(CREDENTIALS_NAMES[0]))
+        })
+        .map(|p| p.name.to_owned())
+        .collect();
+    match holding.as_slice() {
+        [] => Ok(None),
+        [profile] => Ok(Some(TextFormat::CredentialsFile { profile: profile.clone() })),
+        many => Err(format!("its credentials file holds keys in {} profiles: keep one profile (one user) per secret", many.len())),
+    }
+}
