@@ -112,9 +112,9 @@ fn a_text_a_tool_could_read_two_ways_is_refused_without_quoting_it() {
         // botocore reads `[ci] # prod` as the profile ci, and an indented header as a continuation.
         (format!("[ci] # prod\naws_access_key_id = {OLD_ID}\n"), profile("ci"), "a profile header this function does not read"),
         (format!("[a]\nregion = x\n  [ci]\naws_access_key_id = {OLD_ID}\n"), profile("ci"), "indented"),
-        (format!("[ci]\naws_secret_access_key = {OLD_SECRET}\rregion = x\n"), profile("ci"), "carriage return alone"),
+        (format!("[ci]\naws_secret_access_key = {OLD_SECRET}\rregion = x\n"), profile("ci"), "control character"),
         (format!("aws_access_key_id = {OLD_ID}\n[ci]\n"), profile("ci"), "before any profile header"),
-        (format!("[default]\naws_access_key_id = {OLD_ID}\naws_session_token = {OLD_SECRET}\n"), profile("default"), "temporary credentials"),
+        (format!("[default]\naws_access_key_id = {OLD_ID}\naws_session_token = {OLD_SECRET}\n"), profile("default"), "other credentials"),
         (format!("[default]\naws_access_key_id = {OLD_ID}\n  {OLD_SECRET}\n"), profile("default"), "indented"),
         (format!("[default]\n{OLD_SECRET}\n"), profile("default"), "not `name = value`"),
         (format!("[default]\naws_access_key_id = {OLD_SECRET}\n"), profile("default"), "does not look like an access key id"),
@@ -123,8 +123,8 @@ fn a_text_a_tool_could_read_two_ways_is_refused_without_quoting_it() {
         (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY: {OLD_SECRET}\n"), TextFormat::Dotenv, "a form this function does not read"),
         (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY=a#{OLD_SECRET}\n"), TextFormat::Dotenv, "read differently"),
         (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY={OLD_SECRET} more\n"), TextFormat::Dotenv, "read differently"),
-        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY=\"{OLD_SECRET}\n"), TextFormat::Dotenv, "never closed"),
-        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SESSION_TOKEN={OLD_SECRET}\n"), TextFormat::Dotenv, "temporary credentials"),
+        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY=\"{OLD_SECRET}\n"), TextFormat::Dotenv, "not closed"),
+        (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SESSION_TOKEN={OLD_SECRET}\n"), TextFormat::Dotenv, "other credentials"),
         (format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY=\"\"\n"), TextFormat::Dotenv, "is empty"),
     ];
     for (text, format, reason) in cases {
@@ -194,4 +194,74 @@ fn a_missing_id_is_added_beside_its_secret_whatever_the_old_secret_s_length() {
     )
     .unwrap();
     assert_eq!(no_newline, format!("[default]\nregion = x\naws_access_key_id = {NEW_ID}\naws_secret_access_key = {NEW_SECRET}\n"));
+}
+
+#[test]
+fn what_python_or_node_would_read_otherwise_is_refused() {
+    let cases = [
+        // configparser takes a form feed for indentation (a continuation line); Rust's trim does not.
+        (
+            format!("[a]\nnote = x\n\x0c\x0caws_access_key_id = {OLD_ID}\n"),
+            profile("a"),
+            "unusual whitespace",
+        ),
+        // Python lower-cases the Kelvin sign into k: a key name this module would not see.
+        (
+            format!(
+                "[a]\naws_access_\u{212A}ey_id = {NEW_ID}\n[b]\naws_access_key_id = {OLD_ID}\n"
+            ),
+            profile("b"),
+            "outside ASCII",
+        ),
+        // Node's dotenv ends a line at U+2028, so this "comment" assigns the id.
+        (
+            format!("AWS_ACCESS_KEY_ID={OLD_ID}\n# x\u{2028}AWS_ACCESS_KEY_ID={NEW_ID}\n"),
+            TextFormat::Dotenv,
+            "unusual whitespace",
+        ),
+        (
+            format!("AWS_ACCESS_KEY_ID={OLD_ID}\r\r\nAWS_SECRET_ACCESS_KEY={OLD_SECRET}\n"),
+            TextFormat::Dotenv,
+            "control character",
+        ),
+        // python-dotenv keeps backticks in the value.
+        (
+            format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY=`{OLD_SECRET}`\n"),
+            TextFormat::Dotenv,
+            "read differently",
+        ),
+        // An open quote runs over the next lines for both loaders: they never see the pair.
+        (
+            format!("NOTE=\"\nAWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY={OLD_SECRET}\n"),
+            TextFormat::Dotenv,
+            "not closed",
+        ),
+        (
+            format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECURITY_TOKEN=x\n"),
+            TextFormat::Dotenv,
+            "other credentials",
+        ),
+        (
+            format!(
+                "[a]\naws_access_key_id = {OLD_ID}\nrole_arn = arn:aws:iam::123456789012:role/x\n"
+            ),
+            profile("a"),
+            "other credentials",
+        ),
+        (
+            format!("[a]\naws_access_key_id = {OLD_ID}\ncredential_process = /bin/x\n"),
+            profile("a"),
+            "other credentials",
+        ),
+    ];
+    for (text, format, reason) in cases {
+        let error = find(&text, &format).unwrap_err();
+        assert!(error.contains(reason), "{reason}: {error}");
+        assert!(!error.contains(OLD_SECRET), "{error}");
+    }
+    // Unicode in a comment is only a comment.
+    let commented = format!(
+        "# café\n[a]\naws_access_key_id = {OLD_ID}\naws_secret_access_key = {OLD_SECRET}\n"
+    );
+    assert!(find(&commented, &profile("a")).unwrap().id.is_some());
 }

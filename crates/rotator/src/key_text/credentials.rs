@@ -3,11 +3,21 @@
 
 use super::lines::{lines, span, Assignment};
 
-/// The id's, the secret's and the session token's option names (read without case).
-pub const CREDENTIALS_NAMES: [&str; 3] = [
-    "aws_access_key_id",
-    "aws_secret_access_key",
+/// The id's and the secret's option names (read without case).
+pub const CREDENTIALS_NAMES: [&str; 2] = ["aws_access_key_id", "aws_secret_access_key"];
+/// Options that make a profile something else than its key pair: temporary credentials, or
+/// other credentials a tool takes instead (a role to assume, a process, single sign-on).
+pub const CREDENTIALS_REFUSED: [&str; 10] = [
     "aws_session_token",
+    "aws_security_token",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "credential_process",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+    "sso_account_id",
 ];
 
 /// A credentials file's profile: its name, where its last line ends, its assignments.

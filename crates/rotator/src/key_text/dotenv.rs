@@ -3,12 +3,10 @@
 
 use super::lines::{lines, span, Assignment};
 
-/// The id's, the secret's and the session token's names, as the AWS SDKs read them.
-pub const DOTENV_NAMES: [&str; 3] = [
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-];
+/// The id's and the secret's names, as the AWS SDKs read them.
+pub const DOTENV_NAMES: [&str; 2] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+/// Names that make the pair something else: a session token (temporary credentials).
+pub const DOTENV_REFUSED: [&str; 2] = ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"];
 
 /// A dotenv text's assignments of the three names: `NAME=value`, `export NAME=value`, the value
 /// bare or quoted. A line naming one of them in any other form is refused.
@@ -29,27 +27,38 @@ pub fn dotenv_assignments(text: &str) -> Result<Vec<Assignment<'_>>, String> {
             .find(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
             .unwrap_or(rest.len());
         let (name, after) = rest.split_at(name_len);
-        let ours = DOTENV_NAMES.contains(&name);
+        let ours = DOTENV_NAMES.contains(&name) || DOTENV_REFUSED.contains(&name);
         let Some(value) = after.trim_start().strip_prefix('=') else {
-            if DOTENV_NAMES.iter().any(|n| line.contains(n)) {
+            if DOTENV_NAMES
+                .iter()
+                .chain(&DOTENV_REFUSED)
+                .any(|n| line.contains(n))
+            {
                 return Err(format!("line {number} names an AWS key variable in a form this function does not read: write NAME=value"));
             }
             continue;
         };
-        if !ours {
-            continue;
-        }
         let value = value.trim();
+        // A quote left open runs on over the next lines for the loaders, hiding them: whatever
+        // the variable, it is refused.
         let (inner, tail) = match value.chars().next() {
-            Some(q @ ('"' | '\'' | '`')) => match value[1..].split_once(q) {
+            Some(q @ ('"' | '\'')) => match value[1..].split_once(q) {
                 Some((inner, tail)) => (inner, tail),
-                None => return Err(format!("line {number}: its quote is never closed")),
+                None => {
+                    return Err(format!(
+                        "line {number}: its quote is not closed on the line"
+                    ))
+                }
             },
             _ => value.split_at(value.find([' ', '\t']).unwrap_or(value.len())),
         };
+        if !ours {
+            continue;
+        }
         let tail = tail.trim_start();
-        if inner.contains(['#', '\\', '$']) || !(tail.is_empty() || tail.starts_with('#')) {
-            return Err(format!("line {number}: its value is one dotenv tools read differently (a #, \\ or $ in it, or text after it)"));
+        let odd = ['#', '\\', '$', '`', '"', '\''];
+        if inner.contains(odd) || !(tail.is_empty() || tail.starts_with('#')) {
+            return Err(format!("line {number}: its value is one dotenv tools read differently (a quote, #, \\, $ or ` in it, or text after it)"));
         }
         found.push(Assignment {
             line: number,

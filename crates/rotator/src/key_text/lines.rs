@@ -9,19 +9,14 @@ pub struct Assignment<'a> {
     pub value: Range<usize>,
 }
 
-/// Lines (numbered from 1) with their start offsets, without their `\n` or `\r\n`. A carriage
-/// return alone ends a line for some tools and not for others: refused.
+/// Lines (numbered from 1) with their start offsets, without their `\n` or `\r\n`.
 pub fn lines(text: &str) -> Result<Vec<(usize, usize, &str)>, String> {
     let mut found = Vec::new();
     let mut start = 0;
     for (index, raw) in text.split_inclusive('\n').enumerate() {
-        let line = raw.trim_end_matches('\n').trim_end_matches('\r');
-        if line.contains('\r') {
-            return Err(format!(
-                "line {} holds a carriage return alone: tools disagree on where that line ends",
-                index + 1
-            ));
-        }
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        check_characters(index + 1, line)?;
         found.push((index + 1, start, line));
         start += raw.len();
     }
@@ -32,4 +27,23 @@ pub fn lines(text: &str) -> Result<Vec<(usize, usize, &str)>, String> {
 pub fn span(at: usize, line: &str, part: &str) -> Range<usize> {
     let offset = part.as_ptr() as usize - line.as_ptr() as usize;
     at + offset..at + offset + part.len()
+}
+
+/// Characters the tools read differently, refused: a carriage return alone or another control
+/// character (a line break for some, text for others), whitespace other than space and tab
+/// (indentation for Python, not for this module; U+2028 ends a line for Node), and outside a
+/// comment any non-ASCII character (Python lower-cases the Kelvin sign into `k`).
+fn check_characters(number: usize, line: &str) -> Result<(), String> {
+    let odd =
+        |c: char| (c.is_control() && c != '\t') || (c.is_whitespace() && c != ' ' && c != '\t');
+    if line.chars().any(odd) {
+        return Err(format!("line {number} holds a control character or unusual whitespace: tools disagree on how to read it"));
+    }
+    let comment = line.trim_start().starts_with(['#', ';']);
+    if !comment && !line.is_ascii() {
+        return Err(format!(
+            "line {number} holds a character outside ASCII: tools disagree on how to read it"
+        ));
+    }
+    Ok(())
 }

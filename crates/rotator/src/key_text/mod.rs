@@ -17,8 +17,8 @@ use std::ops::Range;
 pub use credentials::valid_profile;
 
 use crate::key_id::check_access_key_id;
-use credentials::{profiles, CREDENTIALS_NAMES};
-use dotenv::{dotenv_assignments, DOTENV_NAMES};
+use credentials::{profiles, CREDENTIALS_NAMES, CREDENTIALS_REFUSED};
+use dotenv::{dotenv_assignments, DOTENV_NAMES, DOTENV_REFUSED};
 use lines::lines;
 
 /// Which text, and for a credentials file, which profile.
@@ -26,6 +26,16 @@ use lines::lines;
 pub enum TextFormat {
     CredentialsFile { profile: String },
     Dotenv,
+}
+
+impl TextFormat {
+    /// Which text, without the profile's name (it comes from the secret).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TextFormat::CredentialsFile { .. } => "credentials-file",
+            TextFormat::Dotenv => "dotenv",
+        }
+    }
 }
 
 /// Where the pair sits in a text: each value's bytes (either may be missing).
@@ -44,14 +54,27 @@ fn locate(text: &str, format: &TextFormat) -> Result<(Pair, usize, bool), String
             match all.iter().position(|p| p.name == profile) {
                 Some(i) => {
                     let found = all.swap_remove(i);
-                    (found.assignments, CREDENTIALS_NAMES, found.end, false)
+                    (
+                        found.assignments,
+                        (CREDENTIALS_NAMES, &CREDENTIALS_REFUSED[..]),
+                        found.end,
+                        false,
+                    )
                 }
-                None => (Vec::new(), CREDENTIALS_NAMES, text.len(), true),
+                None => (
+                    Vec::new(),
+                    (CREDENTIALS_NAMES, &CREDENTIALS_REFUSED[..]),
+                    text.len(),
+                    true,
+                ),
             }
         }
-        TextFormat::Dotenv => (dotenv_assignments(text)?, DOTENV_NAMES, text.len(), false),
+        TextFormat::Dotenv => {
+            let names = (DOTENV_NAMES, &DOTENV_REFUSED[..]);
+            (dotenv_assignments(text)?, names, text.len(), false)
+        }
     };
-    let [id_name, secret_name, token_name] = names;
+    let ([id_name, secret_name], refused) = names;
     let mut pair = Pair::default();
     for assignment in &assignments {
         let is = |name: &str| assignment.name.eq_ignore_ascii_case(name);
@@ -59,15 +82,16 @@ fn locate(text: &str, format: &TextFormat) -> Result<(Pair, usize, bool), String
             &mut pair.id
         } else if is(secret_name) {
             &mut pair.secret
-        } else if is(token_name) {
-            return Err(format!("it has {token_name} (line {}): these are temporary credentials, not an IAM user's key", assignment.line));
+        } else if let Some(other) = refused.iter().find(|name| is(name)) {
+            return Err(format!("it has {other} (line {}): a tool would use other credentials than an IAM user's key pair", assignment.line));
         } else {
             continue;
         };
         if slot.replace(assignment.value.clone()).is_some() {
+            let name = if is(id_name) { id_name } else { secret_name };
             return Err(format!(
-                "line {} gives {} a second time: a tool reads one of them, keep that one",
-                assignment.line, assignment.name
+                "line {} gives {name} a second time: a tool reads one of them, keep that one",
+                assignment.line
             ));
         }
     }

@@ -45,7 +45,7 @@ impl fmt::Debug for SecretValue {
             .field("access_key_id", &self.access_key_id);
         match &self.body {
             Body::Json(fields) => s.field("fields", &fields.keys().collect::<Vec<_>>()),
-            Body::Text { format, .. } => s.field("text", format),
+            Body::Text { format, .. } => s.field("text", &format.kind()),
         };
         s.finish_non_exhaustive()
     }
