@@ -12,11 +12,16 @@
 //! not; it calls nothing. A target no user names is never looked at, whatever it claims.
 
 mod format;
+mod plan;
+mod refused;
 mod render;
 
 use std::collections::BTreeMap;
 
 pub use format::{format_of, MirrorFormat, FORMAT_TAG, PROFILE_TAG};
+pub use plan::{all_hold, plan, Action, KeyPair, Observed};
+use refused::refuse;
+pub use refused::Refused;
 pub use render::{holds, render};
 
 pub const NAMED_TAG_PREFIX: &str = "iam-key-rotator:mirror:";
@@ -42,20 +47,6 @@ pub struct Named {
     /// An SSM parameter's name (from its ARN); a secret's ARN serves as its id.
     pub name: String,
     pub kms_key: Option<String>,
-}
-
-/// A target that will not be written, and why (a message for the log and the report).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
-    pub target: String,
-    pub reason: String,
-}
-
-fn refuse(target: &str, reason: impl Into<String>) -> Refused {
-    Refused {
-        target: target.to_owned(),
-        reason: reason.into(),
-    }
 }
 
 /// The targets a user's tags name, in the order of n, each checked on its own: an ARN of this

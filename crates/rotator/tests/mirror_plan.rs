@@ -1,0 +1,130 @@
+//! What each mirror gets for the key now current (issue 23): nothing when it holds it already, a
+//! write when it holds the previous key's value or nothing, a repair when someone wrote it by hand,
+//! and the previous key may be acted on only when no mirror is refused.
+
+use iam_key_rotator::key_text::TextFormat;
+use iam_key_rotator::mirror::{
+    all_hold, plan, render, Action, KeyPair, MirrorFormat, Observed, Refused,
+};
+use iam_key_rotator::sensitive::Sensitive;
+
+const ID: &str = "AKIAI44QH8DHBEXAMPLE";
+const OLD_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+
+fn pair<'a>(id: &'a str, secret: &'a Sensitive) -> KeyPair<'a> {
+    KeyPair { id, secret }
+}
+
+#[test]
+fn each_mirror_is_written_once_repaired_when_edited_and_left_when_it_holds_the_key() {
+    let (new_secret, old_secret) = (
+        Sensitive::new("je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"),
+        Sensitive::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    );
+    let dotenv = MirrorFormat::Text(TextFormat::Dotenv);
+    let render_for = |format: &MirrorFormat, id: &str, secret: &Sensitive| {
+        Sensitive::new(render(format, None, id, secret.expose()).unwrap())
+    };
+    let current = render_for(&dotenv, ID, &new_secret);
+    let previous = render_for(&dotenv, OLD_ID, &old_secret);
+    let by_hand = Sensitive::new("AKIAHANDWRITTEN00000");
+    let observed = [
+        Observed {
+            arn: "holds",
+            read: Ok((dotenv.clone(), Some(&current))),
+        },
+        Observed {
+            arn: "behind",
+            read: Ok((dotenv.clone(), Some(&previous))),
+        },
+        Observed {
+            arn: "empty",
+            read: Ok((MirrorFormat::AccessKeyId, None)),
+        },
+        Observed {
+            arn: "edited",
+            read: Ok((MirrorFormat::AccessKeyId, Some(&by_hand))),
+        },
+    ];
+    let actions = plan(
+        &observed,
+        &pair(ID, &new_secret),
+        Some(&pair(OLD_ID, &old_secret)),
+    );
+    assert_eq!(
+        actions[0],
+        Action::Holds {
+            arn: "holds".into()
+        }
+    );
+    assert_eq!(
+        actions[1],
+        Action::Write {
+            arn: "behind".into(),
+            value: current.clone(),
+            repair: false
+        }
+    );
+    assert_eq!(
+        actions[2],
+        Action::Write {
+            arn: "empty".into(),
+            value: Sensitive::new(ID),
+            repair: false
+        }
+    );
+    assert_eq!(
+        actions[3],
+        Action::Write {
+            arn: "edited".into(),
+            value: Sensitive::new(ID),
+            repair: true
+        }
+    );
+    assert!(
+        all_hold(&actions),
+        "every mirror can be brought to the current key"
+    );
+}
+
+#[test]
+fn a_refused_mirror_keeps_the_previous_key() {
+    let secret = Sensitive::new("je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY");
+    let refused = Refused {
+        target: "t".into(),
+        reason: "it has no tag iam-key-rotator:mirror-of".into(),
+    };
+    let ambiguous = Sensitive::new(format!(
+        "AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_ACCESS_KEY_ID={OLD_ID}\n"
+    ));
+    let observed = [
+        Observed {
+            arn: "ok",
+            read: Ok((MirrorFormat::Json, None)),
+        },
+        Observed {
+            arn: "t",
+            read: Err(refused.clone()),
+        },
+        Observed {
+            arn: "text",
+            read: Ok((MirrorFormat::Text(TextFormat::Dotenv), Some(&ambiguous))),
+        },
+    ];
+    let actions = plan(&observed, &pair(ID, &secret), None);
+    assert!(matches!(actions[0], Action::Write { repair: false, .. }));
+    assert_eq!(actions[1], Action::Refused(refused));
+    let Action::Refused(left) = &actions[2] else {
+        panic!("{:?}", actions[2])
+    };
+    assert!(
+        left.reason.contains("by hand") && !left.reason.contains(OLD_ID),
+        "{}",
+        left.reason
+    );
+    assert!(
+        !all_hold(&actions),
+        "a mirror not written: the previous key stays"
+    );
+    assert!(all_hold(&actions[..1]));
+}
