@@ -265,3 +265,24 @@ fn what_python_or_node_would_read_otherwise_is_refused() {
     );
     assert!(find(&commented, &profile("a")).unwrap().id.is_some());
 }
+
+#[test]
+fn a_text_value_s_debug_names_its_kind_never_its_profile_or_values() {
+    use iam_key_rotator::secret_value::SecretValue;
+    use iam_key_rotator::sensitive::Sensitive;
+    let text = format!(
+        "[team-x-prod]\naws_access_key_id = {OLD_ID}\naws_secret_access_key = {OLD_SECRET}\n"
+    );
+    let shown = format!("{:?}", SecretValue::parse(&Sensitive::new(text)).unwrap());
+    assert!(shown.contains("credentials-file"), "{shown}");
+    assert!(
+        !shown.contains("team-x-prod") && !shown.contains(OLD_SECRET),
+        "{shown}"
+    );
+    let dotenv = format!("AWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SECRET_ACCESS_KEY={OLD_SECRET}\n");
+    let shown = format!("{:?}", SecretValue::parse(&Sensitive::new(dotenv)).unwrap());
+    assert!(
+        shown.contains("dotenv") && !shown.contains(OLD_SECRET),
+        "{shown}"
+    );
+}
