@@ -36,6 +36,14 @@ impl TextFormat {
             TextFormat::Dotenv => "dotenv",
         }
     }
+
+    /// The names of the key id and of the secret access key in this text.
+    pub fn names(&self) -> [&'static str; 2] {
+        match self {
+            TextFormat::CredentialsFile { .. } => CREDENTIALS_NAMES,
+            TextFormat::Dotenv => DOTENV_NAMES,
+        }
+    }
 }
 
 /// Where the pair sits in a text: each value's bytes (either may be missing).
@@ -126,11 +134,7 @@ pub fn secret<'a>(text: &'a str, pair: &Pair) -> Option<&'a str> {
 pub fn write(text: &str, format: &TextFormat, id: &str, secret: &str) -> Result<String, String> {
     let (pair, insert, make) = locate(text, format)?;
     let credentials = matches!(format, TextFormat::CredentialsFile { .. });
-    let names = if credentials {
-        CREDENTIALS_NAMES
-    } else {
-        DOTENV_NAMES
-    };
+    let names = format.names();
     let mut edits: Vec<(Range<usize>, String)> = Vec::new();
     let mut missing = String::new();
     for (range, name, value) in [(&pair.id, names[0], id), (&pair.secret, names[1], secret)] {

@@ -160,10 +160,8 @@ async fn read(
     arn: &str,
     version: VersionRef<'_>,
 ) -> Result<Option<Result<SecretValue, String>>, Problem> {
-    let Some(raw) = rotator.secrets.get_secret_value(arn, version).await? else {
-        return Ok(None);
-    };
-    Ok(Some(SecretValue::parse(&raw)))
+    let raw = rotator.secrets.get_secret_value(arn, version).await?;
+    Ok(raw.map(|raw| SecretValue::parse(&raw)))
 }
 
 /// The version of a rotation under way: AWSPENDING on a version other than AWSCURRENT's.

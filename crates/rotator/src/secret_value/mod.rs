@@ -82,12 +82,9 @@ impl SecretValue {
             return Ok(None);
         };
         let pair = key_text::find(text, &format)?;
-        let names = match format {
-            TextFormat::CredentialsFile { .. } => ("aws_access_key_id", "aws_secret_access_key"),
-            TextFormat::Dotenv => ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
-        };
         if pair.secret.is_none() {
-            return Err(format!("it has {} but no {}", names.0, names.1));
+            let [id, secret] = format.names();
+            return Err(format!("it has {id} but no {secret}"));
         }
         Ok(Some(SecretValue {
             access_key_id: key_text::key_id(text, &pair).map(str::to_owned),
