@@ -48,6 +48,7 @@ impl Rotator {
             iam: Arc::new(aws::SdkIam::new(aws_sdk_iam::Client::new(sdk_config))),
             members: Arc::new(aws::SdkMemberAccounts::new(sdk_config)),
             sts: Arc::new(aws::SdkSts::new(sdk_config)),
+            parameters: Arc::new(aws::SdkSsm::new(aws_sdk_ssm::Client::new(sdk_config))),
             events: Arc::new(aws::SdkEvents::new(aws_sdk_eventbridge::Client::new(
                 sdk_config,
             ))),

@@ -178,6 +178,10 @@ pub trait SecretsManager: Send + Sync {
         pending: Pending<'_>,
     ) -> Result<(), AwsError>;
 
+    /// PutSecretValue of a new AWSCURRENT version (a mirror's, issue 23: never a rotated
+    /// secret's). The SDK fills in the request token, so its own retries make no second version.
+    async fn put_value(&self, secret_id: &str, value: &Sensitive) -> Result<(), AwsError>;
+
     /// UpdateSecretVersionStage: AWSCURRENT moves to `to_version`, off `from_version`.
     async fn move_current(
         &self,

@@ -39,6 +39,7 @@ const NOT_FOUND_CODES: &[&str] = &[
     "NoSuchEntity",
     "NoSuchEntityException",
     "ResourceNotFoundException",
+    "ParameterNotFound",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +114,7 @@ impl AwsError {
     }
 
     /// The thing asked about does not exist (IAM's NoSuchEntity, Secrets Manager's
-    /// ResourceNotFoundException).
+    /// ResourceNotFoundException, SSM's ParameterNotFound).
     pub fn is_not_found(&self) -> bool {
         self.code
             .as_deref()

@@ -131,6 +131,13 @@ impl SecretsManager for SdkSecretsManager {
         Ok(())
     }
 
+    async fn put_value(&self, secret_id: &str, value: &Sensitive) -> Result<(), AwsError> {
+        let request = self.client.put_secret_value().secret_id(secret_id);
+        let request = request.secret_string(value.expose());
+        answer(SERVICE, "PutSecretValue", request.send()).await?;
+        Ok(())
+    }
+
     async fn move_current(
         &self,
         secret_id: &str,

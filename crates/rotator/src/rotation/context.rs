@@ -8,8 +8,8 @@ use tokio::time::Instant;
 use tracing::info;
 
 use crate::aws::{
-    Events, Iam, MemberAccounts, SecretMetadata, SecretsManager, Sts, VersionRef, AWSCURRENT,
-    AWSPENDING,
+    Events, Iam, MemberAccounts, ParameterStore, SecretMetadata, SecretsManager, Sts, VersionRef,
+    AWSCURRENT, AWSPENDING,
 };
 use crate::binding::{self, Binding};
 use crate::clock::Clock;
@@ -31,6 +31,8 @@ pub struct Rotator {
     /// IAM of member accounts, through the member role (§17).
     pub members: Arc<dyn MemberAccounts>,
     pub sts: Arc<dyn Sts>,
+    /// SSM Parameter Store, for the mirrors that are parameters (issue 23).
+    pub parameters: Arc<dyn ParameterStore>,
     pub events: Arc<dyn Events>,
     pub clock: Arc<dyn Clock>,
 }

@@ -19,6 +19,30 @@ use iam_key_rotator::clock::Clock;
 use iam_key_rotator::sensitive::Sensitive;
 use iam_key_rotator::{Config, Rotator};
 
+#[macro_use]
+mod call {
+    /// Runs `body` under the fault plan of `operation`: a `Before` fault fails without effect,
+    /// an `After` fault fails after the effect.
+    macro_rules! call {
+        ($self:ident, $op:literal, |$state:ident| $body:expr) => {{
+            let mut guard = $self.state.lock().unwrap();
+            let fault = guard.enter($op);
+            if let Some(Fault::Before(e)) = &fault {
+                return Err(e.clone());
+            }
+            let $state: &mut State = &mut guard;
+            let result = $body;
+            match fault {
+                Some(Fault::After(e)) => result.and(Err(e)),
+                _ => result,
+            }
+        }};
+    }
+}
+
+mod ssm;
+pub use ssm::Parameter;
+
 pub const ACCOUNT: &str = "123456789012";
 /// The function the fake's secrets name as their rotation function.
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:iam-key-rotator";
@@ -79,6 +103,8 @@ pub struct World {
     pub users: BTreeMap<String, User>,
     /// Member accounts (§17), by id.
     pub members: BTreeMap<String, Member>,
+    /// SSM parameters, by name (issue 23's mirrors).
+    pub parameters: BTreeMap<String, Parameter>,
 }
 
 /// A member account: its users, and the role the function may assume there.
@@ -162,6 +188,7 @@ const CHANGING: &[&str] = &[
     "DeleteAccessKey",
     "UpdateAccessKey",
     "PutSecretValue",
+    "PutParameter",
     "UpdateSecretVersionStage",
     "TagResource",
     "UntagResource",
@@ -317,24 +344,6 @@ impl State {
     }
 }
 
-/// Runs `body` under the fault plan of `operation`: a `Before` fault fails without effect, an
-/// `After` fault fails after the effect.
-macro_rules! call {
-    ($self:ident, $op:literal, |$state:ident| $body:expr) => {{
-        let mut guard = $self.state.lock().unwrap();
-        let fault = guard.enter($op);
-        if let Some(Fault::Before(e)) = &fault {
-            return Err(e.clone());
-        }
-        let $state: &mut State = &mut guard;
-        let result = $body;
-        match fault {
-            Some(Fault::After(e)) => result.and(Err(e)),
-            _ => result,
-        }
-    }};
-}
-
 impl FakeAws {
     pub fn new() -> Self {
         Self::default()
@@ -347,6 +356,7 @@ impl FakeAws {
             iam: Arc::new(self.iam_of(ACCOUNT)),
             members: Arc::new(self.clone()),
             sts: Arc::new(self.clone()),
+            parameters: Arc::new(self.clone()),
             events: Arc::new(self.clone()),
             clock: Arc::new(self.clone()),
         }
@@ -574,24 +584,7 @@ impl FakeAws {
     /// becomes AWSPREVIOUS, AWSPENDING stays where it is. Returns the new version's id.
     pub fn put_current_value(&self, secret: &str, value: &str) -> String {
         let mut s = self.state.lock().unwrap();
-        let created = s.tick();
-        let id = s.next_id("00000000-edit-4000-8000-");
-        s.secret_material.push(value.to_owned());
-        let secret = s.world.secrets.get_mut(secret).expect("secret");
-        for v in &mut secret.versions {
-            v.stages.retain(|st| st != AWSPREVIOUS);
-            if has(v, AWSCURRENT) {
-                v.stages.retain(|st| st != AWSCURRENT);
-                v.stages.push(AWSPREVIOUS.into());
-            }
-        }
-        secret.versions.push(Version {
-            id: id.clone(),
-            value: Some(value.into()),
-            stages: vec![AWSCURRENT.into()],
-            created,
-        });
-        id
+        put_current(&mut s, secret, value, "PutSecretValue").expect("secret")
     }
 
     /// UpdateSecretVersionStage by hand: `stage` moves to `version_id`.
@@ -798,6 +791,34 @@ fn set_tag(tags: &mut Vec<(String, String)>, key: &str, value: Option<&str>) {
     }
 }
 
+/// PutSecretValue without stages: a new version takes AWSCURRENT, the old current becomes
+/// AWSPREVIOUS, AWSPENDING stays where it is. Returns the new version's id.
+fn put_current(
+    s: &mut State,
+    secret_id: &str,
+    value: &str,
+    op: &'static str,
+) -> Result<String, AwsError> {
+    let created = s.tick();
+    let id = s.next_id("00000000-edit-4000-8000-");
+    s.secret_material.push(value.to_owned());
+    let secret = s.secret_mut(secret_id, op)?;
+    for v in &mut secret.versions {
+        v.stages.retain(|st| st != AWSPREVIOUS);
+        if has(v, AWSCURRENT) {
+            v.stages.retain(|st| st != AWSCURRENT);
+            v.stages.push(AWSPREVIOUS.into());
+        }
+    }
+    secret.versions.push(Version {
+        id: id.clone(),
+        value: Some(value.into()),
+        stages: vec![AWSCURRENT.into()],
+        created,
+    });
+    Ok(id)
+}
+
 fn has(version: &Version, stage: &str) -> bool {
     version.stages.iter().any(|s| s == stage)
 }
@@ -932,6 +953,12 @@ impl SecretsManager for FakeAws {
                     Ok(())
                 }
             }
+        })
+    }
+
+    async fn put_value(&self, secret_id: &str, value: &Sensitive) -> Result<(), AwsError> {
+        call!(self, "PutSecretValue", |s| {
+            put_current(s, secret_id, value.expose(), "PutSecretValue").map(drop)
         })
     }
 
