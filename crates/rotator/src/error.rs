@@ -126,6 +126,8 @@ pub enum Problem {
         reason: String,
     },
 
+    #[error("{} mirror(s) of this secret do not hold its current key: {}. The previous access key is left as it is (a consumer reading such a mirror still uses it). Each reason says what to fix; the sweep, or Secrets Manager's retry, writes the mirrors again", reasons.len(), reasons.join("; "))]
+    MirrorNotWritten { reasons: Vec<String> },
     #[error("{0}")]
     Aws(#[from] AwsError),
 }
@@ -137,7 +139,8 @@ impl Problem {
             | Problem::PreviousKeyInUse(_)
             | Problem::PreviousKeyInQuarantine(_)
             | Problem::OrphanTooRecent { .. }
-            | Problem::PreviousKeyChanged { .. } => true,
+            | Problem::PreviousKeyChanged { .. }
+            | Problem::MirrorNotWritten { .. } => true,
             Problem::Aws(e) => e.is_transient(),
             _ => false,
         }
@@ -173,6 +176,7 @@ impl Problem {
             Problem::InvalidSecretTag { .. } => "InvalidSecretTag",
             Problem::CrossAccountNotConfigured { .. } => "CrossAccountNotConfigured",
             Problem::MemberRoleRefused { .. } => "MemberRoleRefused",
+            Problem::MirrorNotWritten { .. } => "MirrorNotWritten",
             Problem::Aws(e) => return format!("Aws.{}", e.code.as_deref().unwrap_or("NoAnswer")),
         };
         name.to_owned()

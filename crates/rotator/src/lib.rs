@@ -18,6 +18,7 @@ pub mod member_role;
 pub mod messages;
 pub mod metrics;
 pub mod mirror;
+pub mod mirror_writes;
 pub mod overrides;
 pub mod retire;
 pub mod rotation;

@@ -651,7 +651,8 @@ async fn keep_makes_no_key_call_in_finish() {
         .await
         .unwrap();
     // GetSecretValue: the value promoted, which the lifecycle event names. ListSecretVersionIds:
-    // is AWSCURRENT still the version the rotation started from? PutEvents: the event.
+    // is AWSCURRENT still the version the rotation started from? PutEvents: the event. GetUser:
+    // does the user name mirrors (§19)? It names none, so nothing more.
     assert_eq!(
         fake.calls(),
         [
@@ -659,7 +660,8 @@ async fn keep_makes_no_key_call_in_finish() {
             "GetSecretValue",
             "ListSecretVersionIds",
             "UpdateSecretVersionStage",
-            "PutEvents"
+            "PutEvents",
+            "GetUser"
         ]
     );
 }

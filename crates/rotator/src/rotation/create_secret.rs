@@ -132,6 +132,14 @@ async fn make_room(
         keep_previous::refuse_to_delete_a_kept_previous_key(r, iam, user, &plan, user_keys, dates)
             .await?;
     }
+    // §19: a previous key is deleted only once every mirror held the current key before.
+    if plan
+        .delete
+        .iter()
+        .any(|(_, why)| *why == DeleteReason::Previous)
+    {
+        r.mirrors_held_current(current, user).await?;
+    }
     for (key_id, reason) in &plan.delete {
         refuse_a_changed_key(r, iam, user, (key_id, *reason), user_keys).await?;
         r.delete_key(user, key_id, reason.as_str()).await?;

@@ -1,6 +1,7 @@
-//! finishSecret (§9): promote the new version, then apply PREVIOUS_KEY_ACTION to the key that
-//! just left AWSCURRENT. A retry whose version is already current re-applies the action, so a
-//! crash between the label move and the key action still converges.
+//! finishSecret (§9): promote the new version, write the mirrors (§19), then apply
+//! PREVIOUS_KEY_ACTION to the key that just left AWSCURRENT. A retry whose version is already
+//! current writes the mirrors and re-applies the action, so a crash between the label move and
+//! the key action still converges.
 
 use tracing::{info, warn};
 
@@ -61,6 +62,12 @@ pub(super) async fn finish_secret(r: &Rotation<'_>, already_current: bool) -> Re
         announce(r, &new_value, &new_user, old_current).await;
         old_current
     };
+
+    // §19: the mirrors get the new key now that it is AWSCURRENT (never before: a rotation that
+    // fails must not hand out a key it will delete), and before anything is done to the previous
+    // key, which a mirror not written keeps (its consumers still read that key from it).
+    r.write_mirrors(&new_value, previous_version, &new_user)
+        .await?;
 
     let Some((current, user)) = acting_on else {
         let reason = match action {

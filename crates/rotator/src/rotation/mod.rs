@@ -5,6 +5,7 @@ mod create_secret;
 mod finish_secret;
 mod keep_previous;
 pub mod keys;
+mod mirrors;
 mod set_secret;
 mod test_secret;
 

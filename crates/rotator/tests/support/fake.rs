@@ -40,7 +40,7 @@ mod call {
     }
 }
 
-mod ssm;
+pub mod ssm;
 pub use ssm::Parameter;
 
 pub const ACCOUNT: &str = "123456789012";

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod mirrors;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
