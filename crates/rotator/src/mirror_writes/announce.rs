@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::Report;
+use super::report::Report;
 use crate::aws::Events;
 use crate::holder::Holder;
 use crate::lifecycle::{self, Subject};
@@ -15,13 +15,13 @@ pub const MIRROR_REPAIRED: &str = "Mirror Repaired";
 pub const MIRROR_NOT_WRITTEN: &str = "Mirror Not Written";
 
 /// The events and metrics of one pass over the mirrors of `secret_arn`, whose key `key_id` of
-/// `user` they were to hold. A user who names no mirror gets neither.
+/// `user` they were to hold ("Mirror Not Written" only with `failures`). A user who names no
+/// mirror gets neither.
 pub async fn announce(
     events: &dyn Events,
-    secret_arn: &str,
-    user: &Holder,
-    key_id: &str,
+    (secret_arn, user, key_id): (&str, &Holder, &str),
     report: &Report,
+    failures: bool,
 ) {
     if !report.any_named() {
         return;
@@ -42,6 +42,7 @@ pub async fn announce(
         let detail = json!({ "mirrorArn": r.target, "reason": r.reason, "refused": refused });
         (MIRROR_NOT_WRITTEN, detail)
     });
+    let not_written = not_written.filter(|_| failures);
     for (detail_type, extra) in done.chain(not_written) {
         lifecycle::publish(events, lifecycle::event(detail_type, &subject, extra)).await;
     }

@@ -188,6 +188,9 @@ pub struct SourceRead<'a> {
     pub current: &'a SecretValue,
     pub current_version: &'a str,
     pub previous_version: Option<&'a str>,
+    /// Whether "Mirror Not Written" events go out: each time for a step, once a day for the
+    /// sweep (an hourly alarm about the same mirror would only be noise).
+    pub announce_failures: bool,
 }
 
 /// One whole pass for `user` (in `iam`, the account the user is in): the user's tags, and only
@@ -230,7 +233,8 @@ pub async fn pass(
         previous: previous_pair,
     };
     let report = bring_up_to_date(targets, &source, &owner.as_owner()).await;
-    announce(events, read.arn, user, id, &report).await;
+    let subject = (read.arn, user, id);
+    announce(events, subject, &report, read.announce_failures).await;
     Ok(report)
 }
 

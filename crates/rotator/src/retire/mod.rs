@@ -1,10 +1,12 @@
 //! The sweep (§16): on EventBridge's schedule, the same function visits every secret it rotates
 //! and retires each previous key by its use: deactivated once idle, deleted after a quarantine,
 //! an alarm while still in use past the deadline. `decide.rs` holds the policy, `visit.rs` one
-//! secret's reads and decision, `act.rs` its action, this file the walk over all of them.
+//! secret's reads and decision, `act.rs` its action, `mirrors.rs` the pass over its mirrors
+//! (§19), this file the walk over all of them.
 
 mod act;
 pub mod decide;
+mod mirrors;
 mod previous;
 mod visit;
 
@@ -19,6 +21,7 @@ use tracing::{info, info_span, warn, Instrument};
 
 use crate::error::Problem;
 use crate::metrics::{self, Unit};
+use crate::mirror_writes::Report;
 use crate::rotation::Rotator;
 pub use act::Outcome;
 pub use previous::{judge_values, pending_version, unchanged, Found, Previous, Skip};
@@ -52,11 +55,18 @@ pub struct SweepReport {
     pub failed: usize,
     /// Not reached before the deadline; the next sweep starts elsewhere.
     pub cut_short: usize,
+    /// Mirrors (§19) written the current key, repaired (written by hand), and not written.
+    pub mirrors_written: usize,
+    pub mirrors_repaired: usize,
+    pub mirrors_not_written: usize,
 }
 
 impl SweepReport {
-    fn count(&mut self, outcome: Outcome) {
+    fn count(&mut self, (outcome, mirrors): (Outcome, Report)) {
         self.visited += 1;
+        self.mirrors_written += mirrors.written.len();
+        self.mirrors_repaired += mirrors.repaired.len();
+        self.mirrors_not_written += mirrors.refused.len() + mirrors.failed.len();
         let counter = match outcome {
             Outcome::Settled => &mut self.settled,
             Outcome::Waiting => &mut self.waiting,
@@ -95,7 +105,7 @@ impl Rotator {
         let visits = stream::iter(order)
             .map(|arn| self.visit_in_time(own_arn, arn, started, deadline))
             .buffer_unordered(CONCURRENT_VISITS);
-        let visited: Vec<Option<Option<Outcome>>> = visits.collect().await;
+        let visited: Vec<Option<Option<(Outcome, Report)>>> = visits.collect().await;
         for visit in visited {
             match visit {
                 Some(Some(outcome)) => report.count(outcome),
@@ -139,16 +149,16 @@ impl Rotator {
         arn: &str,
         started: SystemTime,
         deadline: Instant,
-    ) -> Option<Option<Outcome>> {
+    ) -> Option<Option<(Outcome, Report)>> {
         if deadline.saturating_duration_since(Instant::now()) < SWEEP_MARGIN {
             return None;
         }
         let span = info_span!("sweep", secret = %arn);
         let visit = visit::visit(self, own_arn, arn, started).instrument(span.clone());
         let problem = match tokio::time::timeout(VISIT_TIMEOUT, visit).await {
-            Ok(Ok(outcome)) => {
-                span.in_scope(|| info!(outcome = ?outcome, "visited"));
-                return Some(Some(outcome));
+            Ok(Ok(visited)) => {
+                span.in_scope(|| info!(outcome = ?visited.0, "visited"));
+                return Some(Some(visited));
             }
             Ok(Err(problem)) => problem.to_string(),
             Err(_) => format!(

@@ -25,6 +25,8 @@ pub enum Skip {
     PreviousNewerThanCurrent,
     KeyChanged,
     PromotionUnknown,
+    /// A mirror does not hold the current key, or was written only now (§19).
+    MirrorsBehind,
 }
 
 impl Skip {
@@ -41,6 +43,7 @@ impl Skip {
             Skip::PromotionUnknown => "promotion-date-unknown",
             Skip::PreviousNewerThanCurrent => "previous-key-newer-than-current",
             Skip::KeyChanged => "previous-key-changed-since-read",
+            Skip::MirrorsBehind => "mirrors-behind",
         }
     }
 }
@@ -64,6 +67,11 @@ pub enum Found {
     Skip(Skip),
 }
 
+/// Whether the secret has rotation on with this function (`own_arn`).
+pub(super) fn rotated_by(metadata: &SecretMetadata, own_arn: &str) -> bool {
+    metadata.rotation_enabled && metadata.rotation_lambda_arn.as_deref() == Some(own_arn)
+}
+
 /// Reads the labels and the two values: the previous key and its user, or why there is nothing to
 /// do, or why the secret is left alone.
 /// A bad setting tag is ignored with an ERROR line each time, and announced by an event when
@@ -74,7 +82,7 @@ pub(super) async fn previous_key(
     metadata: &SecretMetadata,
     announce: bool,
 ) -> Result<Found, Problem> {
-    if !metadata.rotation_enabled || metadata.rotation_lambda_arn.as_deref() != Some(own_arn) {
+    if !rotated_by(metadata, own_arn) {
         return Ok(Found::Skip(Skip::NotRotatedByThisFunction));
     }
     let (settings, ignored) = overrides::effective(&rotator.config, &metadata.tags);
@@ -199,7 +207,7 @@ pub fn unchanged(
     previous: &Previous,
     made_its_key: bool,
 ) -> Result<(), Skip> {
-    if !again.rotation_enabled || again.rotation_lambda_arn.as_deref() != Some(own_arn) {
+    if !rotated_by(again, own_arn) {
         return Err(Skip::NotRotatedByThisFunction);
     }
     if made_its_key {

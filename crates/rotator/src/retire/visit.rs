@@ -9,10 +9,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::act::{untag_if_tagged, Outcome, Visit};
 use super::decide::{self, Decision, Facts, Settings};
-use super::previous::{previous_key, rotation_made_its_key, unchanged, Found, Previous, Skip};
+use super::mirrors;
+use super::previous::{
+    previous_key, rotated_by, rotation_made_its_key, unchanged, Found, Previous, Skip,
+};
 use crate::aws::{AccessKeyInfo, Iam, KeyStatus, SecretMetadata};
 use crate::binding::{self, Binding};
 use crate::error::Problem;
+use crate::mirror_writes::Report;
 use crate::rotation::Rotator;
 
 /// What the user's key listing says of the previous key, before IAM is asked about its use.
@@ -46,25 +50,56 @@ pub fn judge_keys(keys: &[AccessKeyInfo], previous: &str, current: Option<&str>)
     }
 }
 
+/// One secret: its mirrors first (`mirrors.rs`), then its previous key. Returns the outcome for the
+/// previous key, and the mirrors' report.
 pub(super) async fn visit(
     rotator: &Rotator,
     own_arn: &str,
     arn: &str,
     alarm_clock: SystemTime,
-) -> Result<Outcome, Problem> {
+) -> Result<(Outcome, Report), Problem> {
     let metadata = rotator.secrets.describe_secret(arn).await?;
-    // Bad setting tags are announced once a day, in the sweep interval after midnight UTC.
+    // Bad setting tags (and mirrors not written) are announced once a day, in the sweep interval
+    // after midnight UTC.
     let announce = decide::alarm_due(alarm_clock, UNIX_EPOCH, rotator.config.sweep_interval);
-    let previous = match previous_key(rotator, own_arn, &metadata, announce).await? {
+    let mirrors = match rotated_by(&metadata, own_arn) {
+        true => mirrors::pass(rotator, &metadata, announce).await?,
+        false => Report::default(),
+    };
+    // A mirror behind, or written only now: its consumers may still use the previous key.
+    let mirrors_hold =
+        mirrors.all_hold() && mirrors.written.is_empty() && mirrors.repaired.is_empty();
+    let seen = Seen {
+        own_arn,
+        metadata: &metadata,
+        announce,
+        alarm_clock,
+        mirrors_hold,
+    };
+    Ok((retire_previous(rotator, &seen).await?, mirrors))
+}
+
+/// What the visit read before it turned to the previous key.
+struct Seen<'a> {
+    own_arn: &'a str,
+    metadata: &'a SecretMetadata,
+    announce: bool,
+    alarm_clock: SystemTime,
+    mirrors_hold: bool,
+}
+
+async fn retire_previous(rotator: &Rotator, seen: &Seen<'_>) -> Result<Outcome, Problem> {
+    let (own_arn, metadata, alarm_clock) = (seen.own_arn, seen.metadata, seen.alarm_clock);
+    let previous = match previous_key(rotator, own_arn, metadata, seen.announce).await? {
         Found::Key(previous) => previous,
-        Found::Nothing => return untag_if_tagged(rotator, &metadata, Outcome::Settled).await,
+        Found::Nothing => return untag_if_tagged(rotator, metadata, Outcome::Settled).await,
         Found::Skip(skip) => return Ok(Outcome::Skipped(skip)),
     };
     // IAM where the user is: a member account's through its role (§17).
     let iam = rotator.iam_for(&previous.user, &metadata.arn).await?;
-    let facts = match observe(rotator, &*iam, &metadata, &previous).await? {
+    let facts = match observe(rotator, &*iam, metadata, &previous).await? {
         Ok(facts) => facts,
-        Err(outcome) => return untag_unless_skipped(rotator, &metadata, outcome).await,
+        Err(outcome) => return untag_unless_skipped(rotator, metadata, outcome).await,
     };
     let settings = Settings::new(&rotator.config, &previous.settings);
     let now = rotator.clock.now();
@@ -72,9 +107,12 @@ pub(super) async fn visit(
     if decision == Decision::Wait {
         // A tag for another key, or one not to be believed, is left from before: remove it.
         return match decide::believed(&facts, now) {
-            None => untag_if_tagged(rotator, &metadata, Outcome::Waiting).await,
+            None => untag_if_tagged(rotator, metadata, Outcome::Waiting).await,
             Some(_) => Ok(Outcome::Waiting),
         };
+    }
+    if matches!(decision, Decision::Deactivate(_) | Decision::Delete) && !seen.mirrors_hold {
+        return Ok(Outcome::Skipped(Skip::MirrorsBehind));
     }
     // About to raise an alarm or change a key: the user must be bound to this secret (anyone who
     // may call RotateSecret can name this function on any secret).

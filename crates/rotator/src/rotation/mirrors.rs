@@ -28,6 +28,7 @@ impl Rotation<'_> {
             current,
             current_version,
             previous_version,
+            announce_failures: true,
         };
         let iam = self.iam(user).await?;
         let events = &*self.rotator.events;

@@ -59,7 +59,7 @@ impl FakeAws {
         value: &str,
     ) -> String {
         let mut s = self.state.lock().unwrap();
-        s.secret_material.push(value.to_owned());
+        s.remember_material(value);
         let key_id = (parameter_type == "SecureString")
             .then(|| key_id.unwrap_or(DEFAULT_SSM_KEY).to_owned());
         let parameter = s
@@ -129,7 +129,7 @@ impl ParameterStore for FakeAws {
         kms_key: &str,
     ) -> Result<(), AwsError> {
         call!(self, "PutParameter", |s| {
-            s.secret_material.push(value.expose().to_owned());
+            s.remember_material(value.expose());
             let parameter = s.parameter_mut(name, "PutParameter");
             // Overwrite of an existing parameter only: a mirror is made by a person, with its tags.
             let parameter = parameter?;
