@@ -252,7 +252,9 @@ impl State {
     pub(crate) fn remember_material(&mut self, value: &str) {
         let key_id = value.len() == 20
             && value.starts_with("AKIA")
-            && value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            && value
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if !key_id {
             self.secret_material.push(value.to_owned());
         }
