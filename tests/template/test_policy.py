@@ -100,7 +100,9 @@ def allowed_by(statements, action, resource, context, parameters=None):
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         if s["Effect"] != "Allow" or not any(matches(a, action, False) for a in actions):
             continue
-        if not matches(text(s["Resource"], parameters), resource):
+        resources = text(s["Resource"], parameters)
+        resources = resources if isinstance(resources, list) else [resources]
+        if not any(matches(r, resource) for r in resources):
             continue
         conditions = s.get("Condition", {})
         if all(holds(op, key, value, context, parameters)

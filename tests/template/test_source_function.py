@@ -7,9 +7,9 @@ nothing. The role is the template's own, not SAM's: SAM's carries AWSLambdaBasic
 on "*"), an AWS managed policy that takes no condition.
 
 Proven with the evaluator of test_policy.py, one statement at a time. One exception: whether
-Secrets Manager's KMS calls (kms:ViaService, forward access sessions) carry the key is not
-documented, so that statement checks it only where present (ArnEqualsIfExists). It stays the
-function's alone: KMS answers it only for Secrets Manager, whose statements all require the key.
+Secrets Manager's and SSM's KMS calls (kms:ViaService, forward access sessions) carry the key is
+not documented, so those statements check it only where present (ArnEqualsIfExists). They stay the
+function's alone: KMS answers them only for those services, whose statements all require the key.
 """
 
 import json
@@ -23,11 +23,14 @@ KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-123456789
 MEMBER_ROLE = "arn:aws:iam::444455556666:role/iam-key-rotator-member"
 LOG_GROUP = "/iam-key-rotator/iam-key-rotator"
 # The parameters with KmsKeyArn and MemberRoleName set: every conditional statement exists.
+MIRROR_KEY = KMS_KEY.replace("1234abcd", "5678efab")
 PARAMS = {**PARAMETERS, "KmsKeyArn": KMS_KEY, "MemberRolePath": "/", "MemberRoleName": "iam-key-rotator-member",
-          "RotatorLogGroup": LOG_GROUP}
+          "RotatorLogGroup": LOG_GROUP, "MirrorKmsKeyArns": [MIRROR_KEY]}
 THIS_FUNCTION = {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${FunctionName}"}
 OURS = {"secretsmanager:resource/AllowRotationLambdaArn": FUNCTION_ARN}
-KMS_THROUGH_SECRETS_MANAGER = "SecretEncryptionKey"
+# The statements KMS answers for a service's forward access session (see the module's docstring).
+KMS_THROUGH_A_SERVICE = {"SecretEncryptionKey", "MirrorEncryptionKeys"}
+MIRROR_CLAIM = {"aws:ResourceTag/iam-key-rotator:mirror-of": SECRET}
 
 # Each statement (by Sid): a call it exists for, with the rest of the context it needs.
 CALLS = {
@@ -40,6 +43,10 @@ CALLS = {
     "LifecycleEventsOnTheDefaultBus": (f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default",
                                        {"events:source": "iam-key-rotator"}),
     "SecretEncryptionKey": (KMS_KEY, {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}),
+    "MirrorSecrets": (SECRET.replace("deployer-AbCdEf", "deployer-copy-GhIjKl"), MIRROR_CLAIM),
+    "MirrorParameters": (f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ci/prod/credentials", MIRROR_CLAIM),
+    "DescribeMirrorParameters": ("*", {}),
+    "MirrorEncryptionKeys": (MIRROR_KEY, {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"}),
     "AssumeTheMemberRole": (MEMBER_ROLE, {"aws:PrincipalOrgID": "o-abc123", "aws:ResourceOrgID": "o-abc123"}),
     "LogLinesOfThisFunction": (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{LOG_GROUP}:log-stream:2025/01/01/[$LATEST]abc", {}),
 }
@@ -67,7 +74,7 @@ def check_every_statement_requires_this_function(t):
     found = list(role_statements(t))
     assert {s["Sid"] for _, s in found} == set(CALLS), "a statement without a call in CALLS goes unproven"
     for name, s in found:
-        operator = "ArnEqualsIfExists" if s["Sid"] == KMS_THROUGH_SECRETS_MANAGER else "ArnEquals"
+        operator = "ArnEqualsIfExists" if s["Sid"] in KMS_THROUGH_A_SERVICE else "ArnEquals"
         assert s["Condition"][operator] == {"lambda:SourceFunctionArn": THIS_FUNCTION}, f"{name}: {s['Sid']}"
 
 
@@ -114,7 +121,7 @@ def test_each_statement_serves_this_function_alone(policy, statement, what, sour
     resource, context = CALLS[statement["Sid"]]
     if source is not None:
         context = {**context, "lambda:SourceFunctionArn": source}
-    elif statement["Sid"] == KMS_THROUGH_SECRETS_MANAGER:
+    elif statement["Sid"] in KMS_THROUGH_A_SERVICE:
         expected = True  # a forward access session may not carry the key: kms:ViaService decides
     for action in statement["Action"]:
         assert allowed_by([statement], action, resource, context, PARAMS) is expected, f"{action} from {what}"
@@ -123,7 +130,7 @@ def test_each_statement_serves_this_function_alone(policy, statement, what, sour
 def test_the_key_through_kms_only_via_secrets_manager():
     """The one statement that lets a call without lambda:SourceFunctionArn through: KMS, and only
     when Secrets Manager makes the call, for a caller its own statements have let in."""
-    (_, kms), = [(n, s) for n, s in role_statements(load()) if s["Sid"] == KMS_THROUGH_SECRETS_MANAGER]
+    (_, kms), = [(n, s) for n, s in role_statements(load()) if s["Sid"] == "SecretEncryptionKey"]
     for via in [None, f"ssm.{REGION}.amazonaws.com", f"secretsmanager.us-east-1.amazonaws.com"]:
         context = {} if via is None else {"kms:ViaService": via}
         for action in kms["Action"]:

@@ -149,10 +149,11 @@ def check_no_wildcards(t):
     for s in statements(t):
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         assert all("*" not in a for a in actions), f"wildcard action in {s.get('Sid')}"
-        # ListSecrets supports no resource scoping: its statement, and no other, is on "*".
+        # ListSecrets and DescribeParameters support no resource scoping: their statements, and
+        # no other, are on "*".
         if s["Resource"] == "*":
-            assert actions == ["secretsmanager:ListSecrets"], f"wildcard resource in {s.get('Sid')}"
-    assert len(statements(t)) == 6, "no statement beyond the six the function needs"
+            assert actions in (["secretsmanager:ListSecrets"], ["ssm:DescribeParameters"]), f"wildcard resource in {s.get('Sid')}"
+    assert len(statements(t)) == 9, "no statement beyond the nine the function needs"
 
 
 def check_sweep(t):
@@ -190,7 +191,7 @@ def conditional_document(t, condition):
 
 def check_kms_only_with_a_key(t):
     conditional = [p for p in role_policies(t) if "Fn::If" in p]
-    assert len(conditional) == 2, "KMS and the member role, each behind its parameter"
+    assert len(conditional) == 3, "the two KMS grants and the member role, each behind its parameter"
     condition, document, otherwise = conditional_document(t, "HasKmsKey")
     assert condition == "HasKmsKey"
     assert otherwise == {"Ref": "AWS::NoValue"}
@@ -343,7 +344,7 @@ def test_template(check):
 
 def granted_actions(t):
     """What the function's own statements grant, the member role's assumption included (KMS is
-    not called by the code but by Secrets Manager on its behalf)."""
+    not called by the code but by Secrets Manager and SSM on its behalf)."""
     member = conditional_document(t, "CrossAccount")[1]["Statement"]
     return {a for s in statements(t) + member for a in s["Action"]}
 
@@ -351,13 +352,13 @@ def granted_actions(t):
 def test_the_policy_grants_exactly_the_calls_the_code_makes():
     """Every SDK call in crates/rotator/src/aws is granted, and nothing else (STS GetCallerIdentity needs none)."""
     services = {"secrets_manager.rs": "secretsmanager", "iam.rs": "iam", "events.rs": "events",
-                "member_accounts.rs": "sts"}
+                "member_accounts.rs": "sts", "ssm.rs": "ssm"}
     called = set()
     for file, service in services.items():
         source = (ROOT / "crates" / "rotator" / "src" / "aws" / file).read_text()
         for op in re.findall(r"\.client\s*\.(\w+)\(\)", source):
             called.add(f"{service}:" + "".join(part.title() for part in op.split("_")))
-    assert len(called) == 16, sorted(called)
+    assert len(called) == 20, sorted(called)
     assert called == granted_actions(load())
 
 
