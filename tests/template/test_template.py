@@ -247,8 +247,11 @@ def check_failure_alarm(t):
     # The still-in-use event of the function, to the same topic.
     in_use = resources["PreviousKeyInUseRule"]["Properties"]
     lifecycle_rs = (ROOT / "crates" / "rotator" / "src" / "lifecycle.rs").read_text()
-    (detail_type,) = in_use["EventPattern"]["detail-type"]
-    assert f'pub const STILL_IN_USE: &str = "{detail_type}";' in lifecycle_rs
+    mirrors_rs = (ROOT / "crates" / "rotator" / "src" / "mirror_writes" / "announce.rs").read_text()
+    still_in_use, not_written, repaired = in_use["EventPattern"]["detail-type"]
+    assert f'pub const STILL_IN_USE: &str = "{still_in_use}";' in lifecycle_rs
+    assert f'pub const MIRROR_NOT_WRITTEN: &str = "{not_written}";' in mirrors_rs
+    assert f'pub const MIRROR_REPAIRED: &str = "{repaired}";' in mirrors_rs
     assert in_use["EventPattern"]["source"] == ["iam-key-rotator"]
     assert in_use["Targets"][0]["Arn"] == {"Ref": "RotationFailedTopic"}
     sources = publish["Condition"]["ArnEquals"]["aws:SourceArn"]
