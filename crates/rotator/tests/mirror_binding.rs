@@ -290,3 +290,48 @@ fn the_formats_a_target_may_ask_for() {
         "formats are lower case, as documented"
     );
 }
+
+#[test]
+fn the_user_s_tag_keys_count_in_any_case_as_iam_keeps_them() {
+    // IAM keeps one tag per key whatever its case: a mirror named as `IAM-Key-Rotator:Mirror:1`
+    // is named, and must not go unseen (its consumers would lose the previous key).
+    let user = tags(&[
+        ("IAM-Key-Rotator:Mirror:1", SPLIT_ID),
+        ("iam-key-rotator:MIRROR:2", PARAMETER),
+        ("Iam-Key-Rotator:Mirror-Kms:2", KMS),
+    ]);
+    let (named, refused) = named_by(&user, SOURCE);
+    assert!(refused.is_empty(), "{refused:?}");
+    let arns: Vec<&str> = named.iter().map(|t| t.arn.as_str()).collect();
+    assert_eq!(arns, [SPLIT_ID, PARAMETER]);
+    assert_eq!(named[1].kms_key.as_deref(), Some(KMS));
+    assert!(iam_key_rotator::mirror::names_any(&user));
+    assert!(!iam_key_rotator::mirror::names_any(&tags(&[(
+        "team", "ci"
+    )])));
+}
+
+#[test]
+fn a_parameter_s_key_is_named_by_its_arn_in_the_source_s_account_and_region() {
+    // An alias can be pointed at another key by whoever may update it: only a key ARN names one
+    // key for good.
+    for kms in [
+        "alias/mirror",
+        "arn:aws:kms:us-east-1:123456789012:alias/mirror",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ] {
+        let user = tags(&[
+            ("iam-key-rotator:mirror:1", PARAMETER),
+            ("iam-key-rotator:mirror-kms:1", kms),
+        ]);
+        let (named, refused) = named_by(&user, SOURCE);
+        assert!(named.is_empty(), "{kms}");
+        assert!(
+            refused[0].reason.contains("key ARN"),
+            "{kms}: {}",
+            refused[0].reason
+        );
+    }
+}

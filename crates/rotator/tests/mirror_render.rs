@@ -111,3 +111,29 @@ fn a_target_that_holds_the_key_already_is_not_written_again() {
         );
     }
 }
+
+#[test]
+fn a_json_mirror_that_also_holds_the_pair_in_another_naming_is_left_for_a_person() {
+    // A consumer may read `aws_secret_access_key` (or a session token) instead of our naming:
+    // writing our fields alone would leave it the previous key, which retire then removes.
+    for other in [
+        "aws_access_key_id",
+        "AWS_SECRET_ACCESS_KEY",
+        "accesskeyid",
+        "SessionToken",
+        "aws_session_token",
+    ] {
+        let held = format!(
+            r#"{{"AccessKeyId":"{OLD_ID}","SecretAccessKey":"{OLD_SECRET}","{other}":"x"}}"#
+        );
+        let err = render(&MirrorFormat::Json, Some(&held), ID, SECRET).unwrap_err();
+        assert!(err.contains(other), "{other}: {err}");
+        assert!(!err.contains(OLD_SECRET) && !err.contains("\"x\""), "{err}");
+    }
+    // Its other fields stay.
+    let held = format!(
+        r#"{{"AccessKeyId":"{OLD_ID}","SecretAccessKey":"{OLD_SECRET}","Region":"eu-west-1"}}"#
+    );
+    let written = render(&MirrorFormat::Json, Some(&held), ID, SECRET).unwrap();
+    assert!(written.contains(r#""Region":"eu-west-1""#), "{written}");
+}

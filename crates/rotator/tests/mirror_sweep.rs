@@ -189,3 +189,55 @@ async fn a_secret_this_function_does_not_rotate_has_its_mirrors_left_alone() {
     assert_eq!(report.mirrors_written, 0, "{report:?}");
     assert_eq!(secret_mirror_value(&fake, MIRROR), old_id);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_hand_edit_that_pairs_the_user_s_key_id_with_another_secret_is_copied_nowhere() {
+    // Whoever may write the source's value (not the mirrors) puts the user's key id beside a
+    // secret of their choosing: the mirrors' consumers, in other teams, must not be broken by it.
+    let logs = LogCapture::start();
+    let (fake, rotator, _) = fixture(PreviousKeyAction::Keep);
+    let json_arn = secret_claiming(&fake, "app1/production/copy", "json", "{}");
+    name_mirror(&fake, 2, &json_arn);
+    rotate(&fake, &rotator, SECRET).await.unwrap();
+    let current = key_in(&fake, SECRET, AWSCURRENT).unwrap();
+    let copy = secret_mirror_value(&fake, "app1/production/copy");
+    fake.put_current_value(SECRET, &value_json(USER, &current, "not-the-key-s-secret"));
+    fake.put_current_value(MIRROR, "AKIAWRITTENBYHAND000");
+    let report = sweep(&rotator).await;
+    assert_eq!(
+        (report.mirrors_repaired, report.mirrors_written),
+        (0, 0),
+        "{report:?}"
+    );
+    assert_eq!(report.mirrors_not_written, 2, "{report:?}");
+    assert_eq!(secret_mirror_value(&fake, "app1/production/copy"), copy);
+    assert_eq!(secret_mirror_value(&fake, MIRROR), "AKIAWRITTENBYHAND000");
+    logs.assert_no_secret(&fake, "");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_enforced_deadline_is_not_held_off_by_a_mirror_behind() {
+    // A target's owner must not keep the previous key alive past an enforced deadline by keeping
+    // their mirror behind (writing it by hand each hour, or removing its claim).
+    let fake = FakeAws::new();
+    let config = iam_key_rotator::Config {
+        retire_enforce_deadline: true,
+        ..config(PreviousKeyAction::Retire)
+    };
+    let deadline = config.retire_deadline;
+    let rotator = fake.rotator(config);
+    let (old_id, _) = setup(&fake);
+    let arn = secret_claiming(&fake, MIRROR, "access-key-id", &old_id);
+    name_mirror(&fake, 1, &arn);
+    rotate(&fake, &rotator, SECRET).await.unwrap();
+    fake.tag_secret_by_hand(MIRROR, MIRROR_OF_TAG, None);
+    // The previous key stays in use all along.
+    for _ in 0..(deadline.as_secs() / HOUR.as_secs() / 6 + 2) {
+        fake.use_key(USER, &old_id);
+        fake.report_uses(&old_id);
+        fake.advance(6 * HOUR);
+    }
+    let report = sweep(&rotator).await;
+    assert_eq!(report.deactivated, 1, "{report:?}");
+    assert_eq!(status(&fake, &old_id), Some(KeyStatus::Inactive));
+}

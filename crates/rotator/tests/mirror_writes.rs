@@ -186,39 +186,47 @@ async fn a_failed_write_is_written_by_the_retry_which_then_acts_on_the_previous_
     assert_eq!(events_of(&fake, MIRROR_WRITTEN).len(), 2);
 }
 
-/// A person's PutSecretValue on SECRET, straight into the world (from a hook): AWSCURRENT moves
-/// to a new version.
-fn edit_current(world: &mut World) {
+/// A person puts the previous value back in AWSCURRENT (PutSecretValue of what AWSPREVIOUS
+/// holds), straight into the world from a hook.
+fn put_previous_back(world: &mut World) {
     let secret = world.secrets.get_mut(SECRET).unwrap();
-    let current = secret
+    let has = |v: &support::fake::Version, stage: &str| v.stages.iter().any(|s| s == stage);
+    let previous = secret
         .versions
         .iter()
-        .position(|v| v.stages.iter().any(|s| s == AWSCURRENT));
-    let mut edited = secret.versions[current.unwrap()].clone();
+        .find(|v| has(v, AWSPREVIOUS))
+        .unwrap();
+    let mut edited = previous.clone();
     for v in &mut secret.versions {
+        let was_current = has(v, AWSCURRENT);
         v.stages.retain(|s| s != AWSCURRENT && s != AWSPREVIOUS);
+        if was_current {
+            v.stages.push(AWSPREVIOUS.into());
+        }
     }
-    secret.versions[current.unwrap()]
-        .stages
-        .push(AWSPREVIOUS.into());
     edited.id = "00000000-hand-4000-8000-000000000001".into();
     edited.stages = vec![AWSCURRENT.into()];
     secret.versions.push(edited);
 }
 
 #[tokio::test(start_paused = true)]
-async fn nothing_is_written_once_awscurrent_moved() {
+async fn a_key_that_left_awscurrent_before_the_write_is_not_written() {
     let (fake, rotator, old_id) = fixture(PreviousKeyAction::Keep);
     let token = start_and_run_until(&fake, &rotator, SECRET, Step::FinishSecret).await;
     // DescribeSecret: the step's own, the JSON mirror's, then the check before the first write,
-    // just before which a person moves AWSCURRENT.
-    fake.before_call("DescribeSecret", 2, edit_current);
+    // just before which a person puts the old value back. The pass starts over with it: the
+    // mirrors hold it already, so nothing is written.
+    fake.before_call("DescribeSecret", 2, put_previous_back);
     fake.clear_calls();
     let err = step(&rotator, Step::FinishSecret, SECRET, &token)
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "Transient.MirrorNotWritten");
     assert!(err.to_string().contains("AWSCURRENT moved"), "{err}");
+    assert_eq!(
+        key_in(&fake, SECRET, AWSCURRENT).as_deref(),
+        Some(old_id.as_str())
+    );
     assert_eq!(key_of(&secret_mirror_value(&fake, JSON_MIRROR)), old_id);
     assert_eq!(parameter_key(&fake), old_id);
     let calls = fake.calls();
@@ -229,37 +237,47 @@ async fn nothing_is_written_once_awscurrent_moved() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn awscurrent_moved_during_the_writes_is_reported_for_the_next_attempt() {
-    let (fake, rotator, _) = fixture(PreviousKeyAction::Delete);
+async fn a_write_that_lands_after_awscurrent_moved_is_overwritten_and_no_key_is_acted_on() {
+    let (fake, rotator, old_id) = fixture(PreviousKeyAction::Delete);
     let token = start_and_run_until(&fake, &rotator, SECRET, Step::FinishSecret).await;
-    let old_id = key_in(&fake, SECRET, AWSCURRENT).unwrap();
-    // The promotion's key reaches both mirrors, then a person moves AWSCURRENT before the check
-    // after the last write: the previous key is left alone, the next attempt writes again.
-    fake.before_call("PutParameter", 0, edit_current);
+    // The new key reaches the JSON mirror; the old value is put back just as the parameter's
+    // write (already checked) lands. The check after the last write sees the move, and the pass
+    // writes the key AWSCURRENT holds now to both. The old key, current again, is not deleted.
+    fake.before_call("PutParameter", 0, put_previous_back);
     let err = step(&rotator, Step::FinishSecret, SECRET, &token)
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "Transient.MirrorNotWritten");
+    assert_eq!(
+        key_in(&fake, SECRET, AWSCURRENT).as_deref(),
+        Some(old_id.as_str())
+    );
+    assert_eq!(key_of(&secret_mirror_value(&fake, JSON_MIRROR)), old_id);
+    assert_eq!(parameter_key(&fake), old_id);
     assert!(fake.user(USER).keys.iter().any(|k| k.id == old_id));
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_user_that_is_not_bound_names_no_mirror() {
+async fn a_user_that_is_not_bound_names_no_mirror_and_nothing_is_reported() {
+    // Whoever writes a value naming a user (here: the binding moved to another secret) must not
+    // get the function to write, or report on, that user's mirrors.
     let (fake, rotator, old_id) = fixture(PreviousKeyAction::Keep);
     let token = start_and_run_until(&fake, &rotator, SECRET, Step::FinishSecret).await;
-    // The binding is removed after createSecret: the user's mirror tags no longer count.
     fake.tag_user(
         USER,
         iam_key_rotator::binding::BINDING_TAG,
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf",
     );
-    let err = step(&rotator, Step::FinishSecret, SECRET, &token)
+    step(&rotator, Step::FinishSecret, SECRET, &token)
         .await
-        .unwrap_err();
-    assert_eq!(err.error_type(), "Transient.MirrorNotWritten");
-    assert!(err.to_string().contains("not bound"), "{err}");
+        .unwrap();
     assert_eq!(key_of(&secret_mirror_value(&fake, JSON_MIRROR)), old_id);
     assert_eq!(parameter_key(&fake), old_id);
+    let mirror_events = fake
+        .events()
+        .into_iter()
+        .filter(|e| e.detail_type.starts_with("Mirror"));
+    assert_eq!(mirror_events.count(), 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -349,4 +367,19 @@ async fn a_key_the_user_does_not_have_is_copied_nowhere() {
     assert!(err.to_string().contains("not a key of the user"), "{err}");
     assert_eq!(key_of(&secret_mirror_value(&fake, JSON_MIRROR)), old_id);
     assert_eq!(parameter_key(&fake), old_id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_target_named_by_a_partial_arn_is_not_written() {
+    // `...:secret:app1/prod-mirror` looks like a full ARN (six characters after the last "-"),
+    // but it is the name's own: AWS resolves it to whichever secret bears that name now, one made
+    // again by someone else included. Only the ARN DescribeSecret gives names one secret.
+    let (fake, rotator, old_id) = fixture(PreviousKeyAction::Keep);
+    let full = secret_claiming(&fake, "app1/prod-mirror", "access-key-id", &old_id);
+    let partial = full.strip_suffix("-AbCdEf").unwrap().to_owned();
+    name_mirror(&fake, 3, &partial);
+    let err = rotate(&fake, &rotator, SECRET).await.unwrap_err();
+    assert_eq!(err.error_type(), "Transient.MirrorNotWritten");
+    assert!(err.to_string().contains("full ARN"), "{err}");
+    assert_eq!(secret_mirror_value(&fake, "app1/prod-mirror"), old_id);
 }

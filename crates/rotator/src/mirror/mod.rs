@@ -61,7 +61,7 @@ pub fn named_by(
         return (named, refused);
     };
     for (key, arn) in user_tags {
-        let Some(suffix) = key.strip_prefix(NAMED_TAG_PREFIX) else {
+        let Some(suffix) = strip_prefix_any_case(key, NAMED_TAG_PREFIX) else {
             continue;
         };
         let n = match suffix.parse::<u8>() {
@@ -88,6 +88,21 @@ pub fn named_by(
     }
     named.sort_by_key(|t| t.n);
     (named, refused)
+}
+
+/// Whether the user's tags name any mirror (IAM tag keys in any case, as IAM matches them).
+pub fn names_any(user_tags: &BTreeMap<String, String>) -> bool {
+    let keys = user_tags.keys();
+    keys.into_iter()
+        .any(|key| strip_prefix_any_case(key, NAMED_TAG_PREFIX).is_some())
+}
+
+/// `key` without `prefix`, matched without case: IAM keeps one tag per key whatever its case, so
+/// `IAM-Key-Rotator:Mirror:1` names a mirror as surely as the lower-case key does.
+fn strip_prefix_any_case<'a>(key: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = key.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &key[prefix.len()..])
 }
 
 /// `arn:<partition>:<service>:<region>:<account>:` of an ARN, the part that says where it is.
@@ -123,7 +138,11 @@ fn check_named(
     }
     let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
     let service = arn.split(':').nth(2).unwrap_or_default();
-    let kms_key = user_tags.get(&format!("{KMS_TAG_PREFIX}{n}")).cloned();
+    let kms_tag = format!("{KMS_TAG_PREFIX}{n}");
+    let kms_key = user_tags
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(&kms_tag))
+        .map(|(_, value)| value.clone());
     match (service, resource) {
         ("secretsmanager", r) if r.starts_with("secret:") && !full_secret_arn(r) => Err(
             "it is not a secret's full ARN (with the 6 characters Secrets Manager adds to the name): a name alone could be given to another secret made under it later".into(),
@@ -150,6 +169,11 @@ fn check_named(
                     "it is an SSM parameter, and the user names no KMS key for it ({KMS_TAG_PREFIX}{n}): a parameter can be deleted and made again by whoever may, so its key is the administrator's to name"
                 ));
             };
+            if !key_arn_at(&kms_key, home) {
+                return Err(format!(
+                    "the KMS key the user names for it ({KMS_TAG_PREFIX}{n}) is not a key ARN of the source secret's account and Region (arn:<partition>:kms:<region>:<account>:key/<id>): an alias or a bare id can be made to mean another key"
+                ));
+            }
             Ok(Named {
                 n,
                 arn: arn.to_owned(),
@@ -182,7 +206,7 @@ pub fn agreed(
 ) -> Result<MirrorFormat, Refused> {
     let no = |reason: String| Err(refuse(&target.arn, reason));
     if !facts.exists {
-        return no("it does not exist: create it, with its tags, before naming it".into());
+        return no("it does not exist, or the ARN the user names is not its full ARN: create it, with its tags, and name it by the ARN DescribeSecret gives".into());
     }
     match facts.tags.get(MIRROR_OF_TAG) {
         Some(source) if source == source_arn => {}
@@ -211,6 +235,17 @@ pub fn agreed(
         }
     }
     format_of(&facts.tags).map_err(|reason| refuse(&target.arn, reason))
+}
+
+/// `arn:<partition>:kms:<region>:<account>:key/<id>` in `home` (the source's partition, Region and
+/// account).
+fn key_arn_at(kms_key: &str, home: &(String, String, String)) -> bool {
+    let resource = kms_key.splitn(6, ':').nth(5).unwrap_or_default();
+    kms_key.split(':').nth(2) == Some("kms")
+        && arn_home(kms_key).as_ref() == Some(home)
+        && resource
+            .strip_prefix("key/")
+            .is_some_and(|id| !id.is_empty())
 }
 
 /// `secret:<name>-<6 letters or digits>`: the suffix Secrets Manager adds makes a full ARN name one

@@ -32,11 +32,32 @@ pub fn render(
                 Some(Ok(Value::Object(fields))) => fields,
                 _ => Map::new(),
             };
+            if let Some(other) = fields.keys().find(|k| other_credential_field(k)) {
+                return Err(format!(
+                    "it also holds the field {other}, which a consumer may read instead of AccessKeyId and SecretAccessKey; settle it by hand"
+                ));
+            }
             fields.insert(JSON_ID.into(), Value::String(id.to_owned()));
             fields.insert(JSON_SECRET.into(), Value::String(secret.to_owned()));
             Ok(Value::Object(fields).to_string())
         }
     }
+}
+
+/// A field that holds a key, a secret or a token under another name than ours (any case).
+fn other_credential_field(field: &str) -> bool {
+    const OTHERS: [&str; 8] = [
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_security_token",
+        "accesskeyid",
+        "secretaccesskey",
+        "sessiontoken",
+        "securitytoken",
+    ];
+    let lower = field.to_ascii_lowercase();
+    field != JSON_ID && field != JSON_SECRET && OTHERS.contains(&lower.as_str())
 }
 
 /// Whether the target already holds exactly what it should: then nothing is written (a retry,

@@ -20,6 +20,9 @@ pub struct Report {
     pub failed: Vec<Refused>,
     /// AWSCURRENT moved away from the key being written: what was written may be behind.
     pub current_moved: bool,
+    /// AWSCURRENT moved during the pass, which started over with its newer value: a step must not
+    /// act on a previous key it read before the move.
+    pub restarted: bool,
 }
 
 impl Report {
@@ -33,6 +36,21 @@ impl Report {
                 warn!(mirror = %failed.target, reason = %failed.reason, "the mirror was not written: failed");
                 self.failed.push(failed);
             }
+        }
+    }
+
+    /// This report followed by `later`, a pass over the newer key: what is written counts once
+    /// for each pass, what is not written is the later pass's word.
+    pub(super) fn then(self, later: Report) -> Report {
+        let mut written = self.written;
+        written.extend(later.written);
+        let mut repaired = self.repaired;
+        repaired.extend(later.repaired);
+        Report {
+            written,
+            repaired,
+            restarted: self.restarted || later.restarted,
+            ..later
         }
     }
 

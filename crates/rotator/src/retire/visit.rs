@@ -8,7 +8,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::act::{untag_if_tagged, Outcome, Visit};
-use super::decide::{self, Decision, Facts, Settings};
+use super::decide::{self, Decision, Facts, Settings, Why};
 use super::mirrors;
 use super::previous::{
     previous_key, rotated_by, rotation_made_its_key, unchanged, Found, Previous, Skip,
@@ -63,12 +63,14 @@ pub(super) async fn visit(
     // after midnight UTC.
     let announce = decide::alarm_due(alarm_clock, UNIX_EPOCH, rotator.config.sweep_interval);
     let mirrors = match rotated_by(&metadata, own_arn) {
-        true => mirrors::pass(rotator, &metadata, announce).await?,
+        true => mirrors::pass_or_behind(rotator, &metadata, announce).await,
         false => Report::default(),
     };
     // A mirror behind, or written only now: its consumers may still use the previous key.
-    let mirrors_hold =
-        mirrors.all_hold() && mirrors.written.is_empty() && mirrors.repaired.is_empty();
+    let mirrors_hold = mirrors.all_hold()
+        && !mirrors.restarted
+        && mirrors.written.is_empty()
+        && mirrors.repaired.is_empty();
     let seen = Seen {
         own_arn,
         metadata: &metadata,
@@ -111,7 +113,10 @@ async fn retire_previous(rotator: &Rotator, seen: &Seen<'_>) -> Result<Outcome, 
             Some(_) => Ok(Outcome::Waiting),
         };
     }
-    if matches!(decision, Decision::Deactivate(_) | Decision::Delete) && !seen.mirrors_hold {
+    // A mirror behind keeps the previous key, but never past an enforced deadline (the operator's
+    // choice, which a target's owner must not be able to defeat by writing their mirror by hand).
+    let acts_on_the_key = matches!(decision, Decision::Deactivate(Why::Idle) | Decision::Delete);
+    if acts_on_the_key && !seen.mirrors_hold {
         return Ok(Outcome::Skipped(Skip::MirrorsBehind));
     }
     // About to raise an alarm or change a key: the user must be bound to this secret (anyone who

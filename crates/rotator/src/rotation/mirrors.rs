@@ -22,6 +22,7 @@ impl Rotation<'_> {
         let targets = Targets {
             secrets: &*self.rotator.secrets,
             parameters: &*self.rotator.parameters,
+            sts: &*self.rotator.sts,
         };
         let read = SourceRead {
             arn: &self.metadata.arn,
@@ -76,13 +77,13 @@ impl Rotation<'_> {
 }
 
 fn not_written(report: &Report, mut reasons: Vec<String>) -> Result<(), Problem> {
-    if report.all_hold() && reasons.is_empty() {
+    if report.all_hold() && !report.restarted && reasons.is_empty() {
         return Ok(());
     }
     let not_written = report.refused.iter().chain(&report.failed);
     reasons.extend(not_written.map(|r| format!("{} ({})", r.target, r.reason)));
-    if report.current_moved && reasons.is_empty() {
-        reasons.push("AWSCURRENT moved while the mirrors were written".into());
+    if (report.current_moved || report.restarted) && reasons.is_empty() {
+        reasons.push("AWSCURRENT moved while the mirrors were written (a person's edit): the previous key is left alone, and the retry finds the edit".into());
     }
     Err(Problem::MirrorNotWritten { reasons })
 }

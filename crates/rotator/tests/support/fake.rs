@@ -337,7 +337,7 @@ impl State {
         self.world
             .secrets
             .values_mut()
-            .find(|s| s.name == id || s.arn == id)
+            .find(|s| s.name == id || s.arn == id || partial_arn_of(&s.arn, id))
             .ok_or_else(|| not_found("secretsmanager", op, "secret"))
     }
 
@@ -830,6 +830,12 @@ fn put_current(
         created,
     });
     Ok(id)
+}
+
+/// Whether `id` is `arn`'s partial ARN (without the "-" and six characters Secrets Manager adds),
+/// which AWS resolves to the secret of that name.
+fn partial_arn_of(arn: &str, id: &str) -> bool {
+    arn.len() == id.len() + 7 && arn.starts_with(id) && arn.as_bytes()[id.len()] == b'-'
 }
 
 fn has(version: &Version, stage: &str) -> bool {
