@@ -9,7 +9,7 @@ out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 export STACK_LOG_DIR="$(mktemp -d)"
 
-cargo test --quiet -p iam-key-rotator --test crash_matrix --test bad_inputs --test parsers_prop -- --nocapture >"$out" 2>&1 \
+cargo test --quiet -p iam-key-rotator --test crash_matrix --test mirror_crash --test bad_inputs --test parsers_prop -- --nocapture >"$out" 2>&1 \
   || { cat "$out"; exit 1; }
 cargo test --quiet -p iam-key-lifecycle-model --test conformance -- --nocapture >>"$out" 2>&1 \
   || { cat "$out"; exit 1; }
@@ -27,6 +27,7 @@ echo
 echo "Reliability figures ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m))"
 # (cargo's parallel test output can put a figure on the same line as another test's name.)
 printf '  %-28s %s\n' "crash-retry matrix:" "$(grep -o 'crash-retry matrix.*passed' "$out" | sed 's/^crash-retry matrix //')"
+printf '  %-28s %s\n' "" "$(grep -o 'mirror crash-retry matrix.*passed' "$out" | sed 's/^mirror crash-retry matrix/mirror writes:/')"
 printf '  %-28s %s\n' "" "$(grep -o 'against the local stack: .*' "$out")"
 printf '  %-28s %s\n' "bad inputs:" "$(grep -o 'bad inputs: .*anything' "$out" | sed 's/^bad inputs: //')"
 printf '  %-28s %s\n' "bad configurations:" "$(grep '^bad configurations:' "$out" | sed 's/^bad configurations: //')"

@@ -15,6 +15,7 @@ pub mod duplicate_keys;
 pub mod enable;
 pub mod estate;
 mod key_report;
+pub mod mirrors;
 mod observe;
 pub mod outcome;
 pub mod output;

@@ -11,6 +11,7 @@ use super::verdict::{assess, verdict_of, IamKey, Observed, PreviousKey};
 use iam_key_rotator::aws::AwsError;
 use iam_key_rotator::aws::{KeyStatus, VersionRef, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use iam_key_rotator::binding::{binding_of, Binding};
+use iam_key_rotator::mirror;
 
 impl SecretReport {
     /// IAM (`iam`: where the user is) and the other versions (`aws`: where the secret is),
@@ -30,6 +31,12 @@ impl SecretReport {
                 Some(Binding::BoundElsewhere(other)) => Some(other.clone()),
                 _ => None,
             };
+            if self.binding == Some(Binding::Bound) {
+                // Only a bound user's tags name mirrors of this secret (§19).
+                let tags = iam_user.tags.iter().cloned().collect();
+                let (named, _) = mirror::named_by(&tags, &self.arn);
+                self.mirrors = named.into_iter().map(|target| target.arn).collect();
+            }
             self.user_arn = Some(iam_user.arn);
         }
         let user_keys: Option<Vec<IamKey>> = iam.user_keys(&user).await?.map(|keys| {

@@ -45,6 +45,12 @@ pub struct SecretReport {
     pub user_source: Option<&'static str>,
     /// The secret the user's `iam-key-rotator:secret` tag names, if any (§15).
     pub bound_to: Option<String>,
+    /// The mirrors the bound user names for this secret (§19): where its rotation writes the key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<String>,
+    /// The source this secret claims to mirror (its `iam-key-rotator:mirror-of` tag, §19).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror_of: Option<String>,
     #[serde(skip)]
     pub binding: Option<Binding>,
     #[serde(skip)]
@@ -120,7 +126,12 @@ impl SecretReport {
     /// Why enable, rotate and unstick leave this secret alone: the function could not rotate it,
     /// or the scan could not read it.
     pub fn why_not_actionable(&self) -> Option<String> {
-        let not_here = [Verdict::NotRotatable, Verdict::Unreadable, Verdict::Replica];
+        let not_here = [
+            Verdict::NotRotatable,
+            Verdict::Unreadable,
+            Verdict::Mirror,
+            Verdict::Replica,
+        ];
         not_here.contains(&self.verdict).then(|| {
             let detail = self
                 .findings
@@ -148,6 +159,8 @@ impl SecretReport {
             user_account: None,
             user_source: None,
             bound_to: None,
+            mirrors: Vec::new(),
+            mirror_of: None,
             binding: None,
             user_arn: None,
             key: None,

@@ -1,8 +1,9 @@
 //! `scan`: every secret, which of them hold AWS access keys, and how each one stands.
 
 use super::aws::{FleetAws, SecretEntry};
-use super::classify::{classify, Holding};
+use super::classify::{classify, is_access_key_id, key_ids_in, Holding};
 use super::duplicate_keys;
+use super::mirrors::{claimed_source, split_field, split_layout_fix};
 use super::report::{needs, KeyReport, ScanReport, SecretReport};
 use super::select::Selection;
 use super::time::{epoch_seconds, rfc3339};
@@ -134,6 +135,20 @@ async fn inspect(
         );
         return Some(report);
     }
+    if let Some(source) = claimed_source(&report.entry.tags) {
+        // A mirror (§19): its source's rotation writes it. Its key counts as the source's only
+        // when the source's bound user names it too (duplicate_keys.rs).
+        report.held_key = key_ids_in(&value)
+            .into_iter()
+            .find(|id| is_access_key_id(id));
+        report.add(
+            Verdict::Mirror,
+            format!("a mirror of {source}: the source's rotation writes it, once the source's bound user names it (contract §19)"),
+            "nothing here: scan and rotate the source",
+        );
+        report.mirror_of = Some(source);
+        return Some(report);
+    }
     let (user_name, account_id, current_key, text) = match classify(&value) {
         Holding::Unrelated => return None,
         Holding::NotRotatable {
@@ -145,6 +160,7 @@ async fn inspect(
             if let Some(id) = access_key_id {
                 report.describe_stray_key(aws, id).await;
             }
+            let fix = split_field(&report.name).map_or(fix, split_layout_fix);
             report.add(Verdict::NotRotatable, what, fix);
             return Some(report);
         }

@@ -37,6 +37,8 @@ pub enum Verdict {
     PreviousKeyInUse,
     /// No rotation has ever completed.
     NeverRotated,
+    /// A mirror (§19): it claims a source, whose rotation writes it; nothing is judged here.
+    Mirror,
     /// A replica of a secret whose primary is in another Region: Secrets Manager rotates the
     /// primary and copies it here, so nothing is judged or done in this Region (§17).
     Replica,
@@ -57,6 +59,7 @@ impl Verdict {
             Verdict::PreviousKeyInUse => "previous-key-in-use",
             Verdict::Stale => "stale",
             Verdict::NeverRotated => "never-rotated",
+            Verdict::Mirror => "mirror",
             Verdict::Replica => "replica",
             Verdict::Ok => "ok",
         }

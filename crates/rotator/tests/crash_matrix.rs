@@ -10,8 +10,7 @@ use std::time::Duration;
 use iam_key_rotator::aws::AWSCURRENT;
 use iam_key_rotator::config::PreviousKeyAction;
 use iam_key_rotator::event::Step;
-use iam_key_rotator::rotation::keys::LAST_USE_LAG;
-use iam_key_rotator::{RotationError, Rotator};
+use iam_key_rotator::Rotator;
 
 use support::fake::FakeAws;
 use support::*;
@@ -51,14 +50,7 @@ async fn prepare(
 /// How many AWS calls each step makes in a rotation without faults.
 async fn calls_per_step(action: PreviousKeyAction, scenario: Scenario) -> [usize; 4] {
     let (fake, rotator, _) = prepare(action, scenario).await;
-    let token = fake.start_rotation(SECRET).unwrap();
-    let mut counts = [0; 4];
-    for (i, s) in Step::ALL.into_iter().enumerate() {
-        fake.clear_calls();
-        step(&rotator, s, SECRET, &token).await.unwrap();
-        counts[i] = fake.calls().len();
-    }
-    counts
+    calls_per_step_of(&fake, &rotator).await
 }
 
 #[tokio::test(start_paused = true)]
@@ -107,19 +99,6 @@ async fn a_crash_at_any_call_of_any_step_then_the_retry_ends_well() {
     }
     println!("crash-retry matrix (in-memory fake): {cells} cells run, {cells} passed");
     assert!(cells >= 100, "{cells} cells");
-}
-
-/// Secrets Manager's retry of the whole rotation. A key the crashed attempt made and could not
-/// store is an orphan younger than IAM's reporting lag: the retry waits it out (a `Transient`
-/// error), and a later retry converges (§10.5: within the lag plus Secrets Manager's retries).
-async fn retried(fake: &FakeAws, rotator: &Rotator, token: &str) -> Result<(), RotationError> {
-    match finish_rotation(fake, rotator, SECRET, token).await {
-        Err(e) if e.error_type() == "Transient.OrphanTooRecent" => {
-            fake.advance(LAST_USE_LAG + Duration::from_secs(60));
-            finish_rotation(fake, rotator, SECRET, token).await
-        }
-        done => done,
-    }
 }
 
 /// The Lambda times out in the middle of testSecret (the key is not yet valid); the retry later

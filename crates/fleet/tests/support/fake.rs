@@ -31,6 +31,7 @@ struct Version {
 #[derive(Default)]
 struct Secret {
     name: String,
+    tags: Vec<(String, String)>,
     /// A replica's primary Region.
     primary_region: Option<String>,
     rotation: Rotation,
@@ -138,6 +139,22 @@ impl FakeEstate {
             active: true,
             created,
         });
+    }
+
+    /// A tag on a secret, as its owner writes it.
+    pub fn tag_secret(&self, arn: &str, key: &str, value: &str) {
+        let mut state = self.state();
+        let secret = state.secrets.get_mut(arn).expect("a secret");
+        secret.tags.retain(|(k, _)| k != key);
+        secret.tags.push((key.into(), value.into()));
+    }
+
+    /// A tag on a user, as an IAM administrator writes it.
+    pub fn tag_user(&self, user: &str, key: &str, value: &str) {
+        let mut state = self.state();
+        let user = state.users.get_mut(user).expect("a user of the estate");
+        user.tags.retain(|(k, _)| !k.eq_ignore_ascii_case(key));
+        user.tags.push((key.into(), value.into()));
     }
 
     pub fn tag_binding(&self, user: &str, secret_arn: &str) {
@@ -278,7 +295,7 @@ impl FleetAws for FakeEstate {
                 arn: arn.clone(),
                 name: s.name.clone(),
                 primary_region: s.primary_region.clone(),
-                tags: Vec::new(),
+                tags: s.tags.clone(),
                 rotation: s.rotation.clone(),
                 versions: s
                     .versions

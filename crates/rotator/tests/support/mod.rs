@@ -13,6 +13,7 @@ use std::time::Duration;
 use iam_key_rotator::aws::{KeyStatus, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use iam_key_rotator::config::PreviousKeyAction;
 use iam_key_rotator::event::Step;
+use iam_key_rotator::rotation::keys::LAST_USE_LAG;
 use iam_key_rotator::secret_value::SecretValue;
 use iam_key_rotator::sensitive::Sensitive;
 use iam_key_rotator::{Config, RotationError, RotationEvent, Rotator};
@@ -92,6 +93,19 @@ pub async fn finish_rotation(
     Ok(())
 }
 
+/// Secrets Manager's retry of the whole rotation. A key the crashed attempt made and could not
+/// store is an orphan younger than IAM's reporting lag: the retry waits it out (a `Transient`
+/// error), and a later retry converges (§10.5: within the lag plus Secrets Manager's retries).
+pub async fn retried(fake: &FakeAws, rotator: &Rotator, token: &str) -> Result<(), RotationError> {
+    match finish_rotation(fake, rotator, SECRET, token).await {
+        Err(e) if e.error_type() == "Transient.OrphanTooRecent" => {
+            fake.advance(LAST_USE_LAG + Duration::from_secs(60));
+            finish_rotation(fake, rotator, SECRET, token).await
+        }
+        done => done,
+    }
+}
+
 /// The first attempt of the rotation `token` dies between CreateAccessKey and PutSecretValue, and
 /// its rollback fails too: the new key is left, stored nowhere. Returns its id.
 pub async fn orphan_of_a_failed_attempt(fake: &FakeAws, rotator: &Rotator, token: &str) -> String {
@@ -105,6 +119,18 @@ pub async fn orphan_of_a_failed_attempt(fake: &FakeAws, rotator: &Rotator, token
         .unwrap_err();
     assert_eq!(err.error_type(), "Transient.Aws.InternalServiceError");
     fake.user(USER).keys.last().expect("the orphan").id.clone()
+}
+
+/// How many AWS calls each step of a new rotation of SECRET makes, without faults.
+pub async fn calls_per_step_of(fake: &FakeAws, rotator: &Rotator) -> [usize; 4] {
+    let token = fake.start_rotation(SECRET).unwrap();
+    let mut counts = [0; 4];
+    for (i, s) in Step::ALL.into_iter().enumerate() {
+        fake.clear_calls();
+        step(rotator, s, SECRET, &token).await.unwrap();
+        counts[i] = fake.calls().len();
+    }
+    counts
 }
 
 /// A user with one key and a secret holding it, rotation on, the user bound to the secret.

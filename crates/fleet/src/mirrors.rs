@@ -1,0 +1,30 @@
+//! The fleet's view of mirrors (contract §19): a secret that claims a source, and the seed's split
+//! layout (one field per secret, `<p>/aws_access_key_id` and `<p>/aws_secret_access_key`), which
+//! becomes a source `<p>/aws` with the two field secrets as its mirrors.
+
+use iam_key_rotator::mirror::{FORMAT_TAG, MIRROR_OF_TAG, NAMED_TAG_PREFIX};
+
+/// The two field secrets of the split layout, by the last segment of their name.
+pub const SPLIT_FIELDS: [&str; 2] = ["aws_access_key_id", "aws_secret_access_key"];
+
+/// The source secret a secret's tags say it mirrors (its `iam-key-rotator:mirror-of`).
+pub fn claimed_source(tags: &[(String, String)]) -> Option<String> {
+    tags.iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(MIRROR_OF_TAG))
+        .map(|(_, value)| value.clone())
+}
+
+/// `<p>` of a split-layout field secret `<p>/aws_access_key_id` or `<p>/aws_secret_access_key`.
+pub fn split_field(name: &str) -> Option<&str> {
+    let (prefix, field) = name.rsplit_once('/')?;
+    let split = SPLIT_FIELDS.iter().any(|f| field.eq_ignore_ascii_case(f));
+    (split && !prefix.is_empty()).then_some(prefix)
+}
+
+/// What to do with a split layout under `prefix`, so that its consumers keep reading the field
+/// secrets they read today.
+pub fn split_layout_fix(prefix: &str) -> String {
+    format!(
+        "this is the split layout (one field per secret): create the source {prefix}/aws holding {{\"UserName\", \"AccessKeyId\", \"SecretAccessKey\"}}, tag {prefix}/aws_access_key_id and {prefix}/aws_secret_access_key {MIRROR_OF_TAG}=<its ARN> and {FORMAT_TAG}=access-key-id / secret-access-key, have an IAM administrator bind the user to the source and name both ({NAMED_TAG_PREFIX}1, 2), and rotate the source: the consumers keep reading these secrets (docs/contract.md §19)"
+    )
+}
