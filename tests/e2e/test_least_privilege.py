@@ -6,6 +6,7 @@ statement's UserPath resource, no wildcard)."""
 
 import pytest
 
+from stack.estate import Estate
 from stack.harness import template_actions
 
 ACTIONS = template_actions()
@@ -16,6 +17,8 @@ SWEEP_ACTIONS = ["secretsmanager:ListSecrets", "secretsmanager:TagResource", "se
 EVENT_ACTIONS = ["events:PutEvents"]
 # What only a value naming a member account needs (§17): tests/e2e/test_members.py shows it is.
 MEMBER_ACTIONS = ["sts:AssumeRole"]
+# What only a secret with an SSM parameter as its mirror needs (§19): shown below.
+MIRROR_ACTIONS = [a for a in ACTIONS if a.startswith("ssm:")]
 
 
 def scenario(world, function):
@@ -53,7 +56,7 @@ def test_the_granted_actions_are_enough(functions, world):
     assert [r["outcome"] for r in records] == ["succeeded"] * 4, records
 
 
-@pytest.mark.parametrize("missing", [a for a in ACTIONS if a not in SWEEP_ACTIONS + EVENT_ACTIONS + MEMBER_ACTIONS])
+@pytest.mark.parametrize("missing", [a for a in ACTIONS if a not in SWEEP_ACTIONS + EVENT_ACTIONS + MEMBER_ACTIONS + MIRROR_ACTIONS])
 def test_every_granted_action_is_needed(functions, world, missing):
     function = functions("deactivate")
     function.set_actions([a for a in ACTIONS if a != missing])
@@ -65,6 +68,36 @@ def test_every_granted_action_is_needed(functions, world, missing):
     assert failure["outcome"] == "failed", f"rotations succeed without {missing}"
     error = failure["steps"][-1]
     assert "AccessDenied" in error["errorType"], error
+
+
+def mirror_scenario(world, function):
+    """A rotation whose bound user names an SSM parameter (a credentials file) as the source's
+    mirror: its tags, type and key are read, its text too, then it is written."""
+    user, (key,) = world.user(keys=1)
+    estate = Estate(world, user, key)
+    estate.name(estate.parameter_arn)
+    return estate, world.rotate(estate.source, function)
+
+
+def test_the_granted_actions_are_enough_for_a_parameter_mirror(functions, world):
+    function = functions("deactivate")
+    estate, record = mirror_scenario(world, function)
+    assert record["outcome"] == "succeeded", record["steps"][-1]
+    assert estate.credentials()[1] == world.key_of(estate.source)
+
+
+@pytest.mark.parametrize("missing", MIRROR_ACTIONS)
+def test_every_action_of_a_parameter_mirror_is_needed(functions, world, missing):
+    function = functions("deactivate")
+    function.set_actions([a for a in ACTIONS if a != missing])
+    try:
+        estate, record = mirror_scenario(world, function)
+    finally:
+        function.set_actions(ACTIONS)
+    assert record["outcome"] == "failed", f"the parameter is written without {missing}"
+    error = record["steps"][-1]
+    assert error["errorType"] == "Transient.MirrorNotWritten" and "AccessDenied" in error["errorMessage"], error
+    assert estate.credentials()[1] != world.key_of(estate.source)
 
 
 def sweep_scenario(world, function):
