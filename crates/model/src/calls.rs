@@ -88,6 +88,41 @@ pub enum Call {
     RemovePending(u8),
     /// The fleet's unstick reads the key again before deleting it: still an orphan, still unused.
     StillOrphan(u8),
+    /// The pass over the mirror (§19) for the key `key` of AWSCURRENT's version `version`: reads
+    /// the mirror and decides, making the calls that follow (`mirror.rs`).
+    MirrorPass {
+        version: u8,
+        key: u8,
+        restarts: u8,
+    },
+    /// STS proves the key authenticates as the bound user (a use IAM records), before the first
+    /// write of the pass.
+    ProveMirrorKey(u8),
+    /// AWSCURRENT read again just before the write.
+    MirrorCheck {
+        version: u8,
+        restarts: u8,
+    },
+    /// PutSecretValue of the key to the mirror.
+    WriteMirror(u8),
+    /// AWSCURRENT read again after the last write.
+    MirrorAfter {
+        version: u8,
+        restarts: u8,
+    },
+    /// What the invocation may still do to the previous key, given the pass.
+    MirrorGate,
+}
+
+/// What the invocation's pass over the mirror came to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MirrorState {
+    /// Not written: the mirror does not agree, or the key is not provably the user's.
+    pub behind: bool,
+    /// AWSCURRENT moved during the pass.
+    pub moved: bool,
+    /// The pass wrote the mirror.
+    pub wrote: bool,
 }
 
 impl Call {
@@ -99,6 +134,11 @@ impl Call {
                 | Call::StillInactive(_)
                 | Call::Authenticate(_)
                 | Call::StillOrphan(_)
+                | Call::MirrorPass { .. }
+                | Call::ProveMirrorKey(_)
+                | Call::MirrorCheck { .. }
+                | Call::MirrorAfter { .. }
+                | Call::MirrorGate
         )
     }
 }
@@ -135,6 +175,7 @@ pub struct Invocation {
     pub deactivated: Option<u8>,
     /// The bookkeeping tag when it decided.
     pub bookkeeping: Option<Bookkeeping>,
+    pub mirror: MirrorState,
 }
 
 impl Invocation {
@@ -154,6 +195,7 @@ impl Invocation {
             cut: false,
             deactivated: None,
             bookkeeping: None,
+            mirror: MirrorState::default(),
         }
     }
 

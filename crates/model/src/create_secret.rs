@@ -50,6 +50,15 @@ pub fn create_secret(s: &State, config: &Config, token: u8, inv: &mut Invocation
     if settings.action == PreviousKeyAction::Retire {
         keep_previous(s, config, &plan, &user_keys, dates.map(|d| d.1))?;
     }
+    // §19: a previous key goes only once the mirror held the current key before this attempt.
+    if plan
+        .delete
+        .iter()
+        .any(|(_, why)| *why == DeleteReason::Previous)
+    {
+        inv.calls
+            .extend(crate::mirror::pass_now(s).into_iter().flatten());
+    }
     for (id, why) in &plan.delete {
         let active = user_keys
             .iter()

@@ -67,6 +67,14 @@ pub fn apply(s: &mut State, inv: &mut Invocation, config: &Config) {
                 v.labels &= !PENDING;
             }
         }
+        Call::MirrorPass { .. }
+        | Call::ProveMirrorKey(_)
+        | Call::MirrorCheck { .. }
+        | Call::WriteMirror(_)
+        | Call::MirrorAfter { .. }
+        | Call::MirrorGate => {
+            crate::mirror::apply(s, inv, call);
+        }
         Call::StillOrphan(key) => {
             if !crate::fleet::still_an_orphan(s, inv, key) {
                 // Only this key is left; the next one is judged by its own re-read.

@@ -19,6 +19,10 @@ pub enum Hand {
     TagSetting(Setting),
     /// The binding tag removed from the bound user.
     Unbind,
+    /// The mirror written by hand (another user's key: a person's mistake).
+    WriteMirror,
+    /// The mirror's claim (`iam-key-rotator:mirror-of`) removed, or put back.
+    Claim(bool),
 }
 
 /// The kinds of hand a world lets people use; [`hands`] makes them concrete for a state.
@@ -36,6 +40,8 @@ pub enum HandKind {
     TagUnknownSetting,
     TagHarsherSetting,
     Unbind,
+    WriteMirror,
+    ToggleClaim,
 }
 
 /// The concrete hands of `kinds` in `s`.
@@ -75,6 +81,8 @@ pub fn hands(s: &State, kinds: &[HandKind], out: &mut Vec<Hand>) {
             HandKind::TagUnknownSetting => Some(Hand::TagSetting(Setting::Unknown)),
             HandKind::TagHarsherSetting => Some(Hand::TagSetting(Setting::Harsher)),
             HandKind::Unbind => s.bound.then_some(Hand::Unbind),
+            HandKind::WriteMirror => s.mirror.map(|_| Hand::WriteMirror),
+            HandKind::ToggleClaim => s.mirror.map(|m| Hand::Claim(!m.claims)),
         };
         out.extend(hand.filter(|h| changes(s, *h)));
     }
@@ -86,6 +94,7 @@ fn changes(s: &State, hand: Hand) -> bool {
         Hand::TagBookkeeping(b) => s.tags.bookkeeping != Some(b),
         Hand::TagSetting(t) => s.tags.setting != Some(t),
         Hand::Put(v) => s.labelled(CURRENT).map(|c| c.value) != Some(v),
+        Hand::WriteMirror => s.mirror.is_some_and(|m| m.holds != Some(OTHERS_KEY)),
         _ => true,
     }
 }
@@ -137,8 +146,21 @@ pub fn apply(s: &mut State, hand: Hand) {
         }
         Hand::TagSetting(t) => s.tags.setting = Some(t),
         Hand::Unbind => s.bound = false,
+        Hand::WriteMirror => {
+            if let Some(m) = &mut s.mirror {
+                m.holds = Some(OTHERS_KEY);
+            }
+        }
+        Hand::Claim(claims) => {
+            if let Some(m) = &mut s.mirror {
+                m.claims = claims;
+            }
+        }
     }
 }
+
+/// The key of the other user, in every world (`Lifecycle::initial`).
+pub const OTHERS_KEY: u8 = 9;
 
 pub fn new_key(id: u8, owner: Owner, created: u32) -> Key {
     Key {

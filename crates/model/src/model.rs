@@ -13,7 +13,7 @@ use crate::hands::{self, Hand, HandKind};
 use crate::properties;
 use crate::rotation::{self, CREATE, FINISH};
 use crate::sweep;
-use crate::world::{Consumer, Owner, State, Tags, Truth, Value, Version, CURRENT, PREVIOUS};
+use crate::world::{Consumer, State, CURRENT};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -66,52 +66,12 @@ pub struct Lifecycle {
     pub reaches: u32,
     /// A second consumer, which a person hands a key made by hand.
     pub second_consumer: bool,
+    /// A mirror of the secret (§19), behind at the start (its write failed), and a consumer that
+    /// reads it.
+    pub mirror: bool,
 }
 
 impl Lifecycle {
-    fn initial(&self) -> State {
-        let key = |id, created| hands::new_key(id, Owner::Bound, created);
-        let version = |id, value, labels, created| Version {
-            id,
-            value,
-            labels,
-            created,
-        };
-        let mut first = key(1, 0);
-        first.reported = Some(1);
-        let mut keys = vec![first, key(2, 1), hands::new_key(9, Owner::Other, 0)];
-        let mut versions = vec![
-            version(1, Value::Pair(Owner::Bound, 1), PREVIOUS, 0),
-            version(2, Value::Pair(Owner::Bound, 2), CURRENT, 1),
-        ];
-        let mut consumers = vec![Consumer { holds: Some(1) }];
-        if self.second_consumer {
-            consumers.push(Consumer { holds: None });
-        }
-        if self.start == Start::CurrentOnly {
-            keys.remove(0);
-            versions[0].labels = PREVIOUS;
-            consumers[0].holds = Some(2);
-        }
-        State {
-            now: 1,
-            next_id: 10,
-            keys,
-            versions,
-            last_rotated: Some(1),
-            tags: Tags::default(),
-            bound: true,
-            consumers,
-            rotation: None,
-            step: None,
-            sweep: None,
-            truth: Truth {
-                promoted: 1,
-                ..Truth::default()
-            },
-        }
-    }
-
     fn idle(s: &State) -> bool {
         s.step.is_none() && s.sweep.is_none()
     }
@@ -152,7 +112,7 @@ impl Model for Lifecycle {
                     actions.push(Action::Use(i));
                 }
             }
-            if s.key_in(CURRENT).is_some() && c.holds != s.key_in(CURRENT) {
+            if reads(s, c).is_some() && c.holds != reads(s, c) {
                 actions.push(Action::Move(i));
             }
         }
@@ -210,10 +170,16 @@ impl Model for Lifecycle {
                 let key = s.consumers[c].holds?;
                 s.authenticate(key);
             }
-            Action::Move(c) => s.consumers[c].holds = s.key_in(CURRENT),
+            Action::Move(c) => {
+                let key = reads(&s, &s.consumers[c]);
+                s.consumers[c].holds = key;
+            }
             Action::Report(key) => s.report_all(key),
             Action::Advance(by) => s.advance(by),
             Action::Person(hand) => hands::apply(&mut s, hand),
+        }
+        if let Some(key) = s.key_in(CURRENT) {
+            s.truth.ever_current |= properties::bit(key);
         }
         Some(s)
     }
@@ -227,7 +193,7 @@ impl Model for Lifecycle {
                 }));
             )*};
         }
-        always!(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+        always!(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
         macro_rules! sometimes {
             ($($i:literal),*) => {$(
                 if self.reaches & properties::SOMETIMES[$i].1 != 0 {
@@ -237,7 +203,7 @@ impl Model for Lifecycle {
                 }
             )*};
         }
-        sometimes!(0, 1, 2, 3);
+        sometimes!(0, 1, 2, 3, 4, 5);
         properties
     }
 
@@ -285,6 +251,14 @@ fn step_answered(s: &mut State, step: usize, inv: &Invocation) {
             s.rotation = None
         }
         Answer::Err(_) => rotation.next = CREATE,
+    }
+}
+
+/// The key a consumer gets when it reads again: AWSCURRENT's, or the mirror's.
+fn reads(s: &State, c: &Consumer) -> Option<u8> {
+    match (c.via_mirror, s.mirror) {
+        (true, Some(m)) => m.holds,
+        _ => s.key_in(CURRENT),
     }
 }
 

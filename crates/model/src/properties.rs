@@ -34,9 +34,14 @@ pub const DEADLINE_EARLY: u32 = 1 << 7;
 pub const ENFORCEMENT_MISSED: u32 = 1 << 8;
 /// A sweep in the day's alarm window past the deadline raised no alarm.
 pub const ALARM_MISSED: u32 = 1 << 9;
+/// The function wrote a mirror a key that never was AWSCURRENT (§19).
+pub const MIRROR_NOT_CURRENT: u32 = 1 << 10;
+/// The function retired a key (but by an enforced deadline) that the mirror held (§19): its
+/// consumers lose their key.
+pub const MIRROR_KEY_RETIRED: u32 = 1 << 11;
 
 /// The `always` properties: name and bit.
-pub const ALWAYS: [(&str, u32); 10] = [
+pub const ALWAYS: [(&str, u32); 12] = [
     ("the current key is never taken", CURRENT_TAKEN),
     (
         "a promoted key is the bound user's and Active",
@@ -68,21 +73,38 @@ pub const ALWAYS: [(&str, u32); 10] = [
         "past the deadline the sweep raises the daily alarm",
         ALARM_MISSED,
     ),
+    (
+        "a mirror is only ever written a key that was AWSCURRENT",
+        MIRROR_NOT_CURRENT,
+    ),
+    (
+        "no key is retired while the mirror holds it (but by an enforced deadline)",
+        MIRROR_KEY_RETIRED,
+    ),
 ];
 
 pub const SEEN_ROTATION: u32 = 1 << 0;
 pub const SEEN_ALARM: u32 = 1 << 1;
 pub const SEEN_SWEEP_DELETE: u32 = 1 << 2;
 pub const SEEN_ENFORCED: u32 = 1 << 3;
+pub const SEEN_MIRROR: u32 = 1 << 4;
+pub const SEEN_IDLE_RETIRED: u32 = 1 << 5;
 
 /// The `sometimes` properties: what each world must be able to reach, so that none of the above
 /// holds only because nothing ever happens.
-pub const SOMETIMES: [(&str, u32); 4] = [
+pub const SOMETIMES: [(&str, u32); 6] = [
     ("a rotation completes", SEEN_ROTATION),
     ("the alarm fires", SEEN_ALARM),
     ("the sweep deletes a key", SEEN_SWEEP_DELETE),
     ("an enforced deadline deactivates a key", SEEN_ENFORCED),
+    ("the function writes the mirror", SEEN_MIRROR),
+    ("the sweep deactivates an idle key", SEEN_IDLE_RETIRED),
 ];
+
+/// A key's bit in [`crate::world::Truth::ever_current`].
+pub fn bit(key: u8) -> u64 {
+    1 << (key % 64)
+}
 
 /// The obligations of a sweep's visit deciding in `s`. Only for a secret as rotations left it (a
 /// person's edits to its values, labels or keys give the sweep its reasons to stay away).
@@ -179,6 +201,13 @@ pub fn judge_retirement(
     let mut broken = 0;
     if s.key_in(CURRENT) == Some(key) && !s.truth.hand_edited && why != Why::Rollback {
         broken |= CURRENT_TAKEN;
+    }
+    let mirrored = s.mirror.is_some_and(|m| m.holds == Some(key));
+    if mirrored && !matches!(why, Why::Deadline | Why::Rollback | Why::Orphan) {
+        broken |= MIRROR_KEY_RETIRED;
+    }
+    if why == Why::Idle && !deleted {
+        s.truth.seen |= SEEN_IDLE_RETIRED;
     }
     match why {
         // createSecret's previous key is judged at its re-read just before the delete.

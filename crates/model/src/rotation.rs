@@ -133,6 +133,13 @@ fn finish_secret(
         inv.calls.push(Call::Event(EventKind::Rotated));
         old
     };
+    // §19: the mirror gets the new key once it is AWSCURRENT, before the previous key's action.
+    if s.mirror.is_some() {
+        if let Some(key) = new_value.access_key_id().and_then(key_of_id) {
+            inv.calls
+                .extend([crate::mirror::pass(token, key, 0), Call::MirrorGate]);
+        }
+    }
     if !acting {
         return Ok(());
     }

@@ -15,7 +15,12 @@ use crate::view::{self, key_of_id, time, version_of_id};
 use crate::world::{Bookkeeping, Owner, State, TagDate, Value, CURRENT, PREVIOUS};
 
 pub fn decide(s: &mut State, config: &Config) -> Invocation {
-    let inv = decide_visit(s, config);
+    let mut inv = decide_visit(s, config);
+    // §19: the visit's pass over the mirror comes first, whatever the action; its gate keeps the
+    // previous key while the mirror is behind.
+    if let Some(pass) = crate::mirror::pass_now(s) {
+        inv.calls.splice(0..0, pass);
+    }
     let deactivation = inv.calls.iter().find(|c| matches!(c, Call::Deactivate(..)));
     if let Some(&Call::Deactivate(key, Why::Deadline)) = deactivation {
         crate::properties::judge_deadline_decision(s, config, key);

@@ -55,8 +55,19 @@ pub struct Tags {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Consumer {
-    /// The key it signs with: what it read from AWSCURRENT, or was handed.
+    /// The key it signs with: what it read from AWSCURRENT (or the mirror), or was handed.
     pub holds: Option<u8>,
+    /// It reads the mirror (§19), not the secret.
+    pub via_mirror: bool,
+}
+
+/// The mirror (§19): one split-layout target the bound user names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Mirror {
+    /// The key id it holds (`None`: nothing yet).
+    pub holds: Option<u8>,
+    /// It claims the secret (`iam-key-rotator:mirror-of`); a person may remove the claim.
+    pub claims: bool,
 }
 
 /// Secrets Manager's rotation under way: its token (a version id) and the next step to invoke.
@@ -80,6 +91,8 @@ pub struct Truth {
     pub violations: u32,
     /// The things that happened at least once (the `sometimes` properties), a bit each.
     pub seen: u32,
+    /// Every key AWSCURRENT has held, a bit each (`properties::bit`).
+    pub ever_current: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -98,6 +111,8 @@ pub struct State {
     pub step: Option<Invocation>,
     /// A sweep's visit of the secret under way.
     pub sweep: Option<Invocation>,
+    /// The mirror, in worlds that have one.
+    pub mirror: Option<Mirror>,
     pub truth: Truth,
 }
 

@@ -9,7 +9,9 @@ use iam_key_rotator::Config;
 
 use crate::hands::HandKind::{self, *};
 use crate::model::{Lifecycle, Start};
-use crate::properties::{SEEN_ALARM, SEEN_ENFORCED, SEEN_ROTATION, SEEN_SWEEP_DELETE};
+use crate::properties::{
+    SEEN_ALARM, SEEN_ENFORCED, SEEN_IDLE_RETIRED, SEEN_MIRROR, SEEN_ROTATION, SEEN_SWEEP_DELETE,
+};
 use crate::world::{DAY, HOUR};
 
 /// The function's settings in the model: `retire`, with the shortest times the configuration
@@ -38,6 +40,7 @@ fn world(name: &'static str, enforce: bool, start: Start, hands: Vec<HandKind>) 
         horizon: 2 * DAY,
         reaches: 0,
         second_consumer: false,
+        mirror: false,
     }
 }
 
@@ -90,7 +93,16 @@ pub fn all() -> Vec<(Lifecycle, usize)> {
     );
     attacks.crashes = true;
     attacks.reaches = SEEN_ROTATION;
+    let mut mirrors = world(
+        "a mirror behind, written by hand, its claim removed; a consumer reading it; rotations",
+        false,
+        Start::AfterRotation,
+        vec![WriteMirror, ToggleClaim],
+    );
+    mirrors.mirror = true;
+    mirrors.reaches = SEEN_MIRROR | SEEN_IDLE_RETIRED;
     vec![
+        (mirrors, 14),
         (alarm, 12),
         (enforced, 12),
         (quarantine, 15),

@@ -20,18 +20,23 @@ use stateright::Model;
 
 use iam_key_rotator::binding::BINDING_TAG;
 use iam_key_rotator::event::Step;
+use iam_key_rotator::mirror::MIRROR_OF_TAG;
 use iam_key_rotator::overrides::INACTIVE_SINCE_TAG;
 use iam_key_rotator::Rotator;
 
 use lifecycle_model::calls::{Answer, Call, EventKind, Job};
 use lifecycle_model::effects;
-use lifecycle_model::hands::Hand;
+use lifecycle_model::hands::{Hand, OTHERS_KEY};
 use lifecycle_model::view;
 use lifecycle_model::world::{Bookkeeping, Owner, State, Value, CURRENT};
 use lifecycle_model::{rotation, sweep, worlds, Action, Lifecycle};
 
 use support::fake::{FakeAws, FUNCTION_ARN};
+use support::mirrors::{name_mirror, secret_claiming, secret_mirror_value};
 use support::{LogCapture, SECRET, USER};
+
+/// The mirror of the mirror world (§19): the key id alone, as in the seed's split layout.
+const MIRROR: &str = "app1/production/aws_access_key_id";
 
 const TRACES: usize = 10_000;
 const LENGTH: usize = 30;
@@ -195,6 +200,15 @@ impl Replay {
                 replay.fake.report_uses(&replay.keys[&key.id]);
             }
         }
+        if let Some(mirror) = init.mirror {
+            let held = mirror
+                .holds
+                .map(|k| replay.id(k))
+                .expect("a mirror holds a key");
+            let arn = secret_claiming(&replay.fake, MIRROR, "access-key-id", &held);
+            assert!(mirror.claims, "a mirror world starts with the claim");
+            name_mirror(&replay.fake, 1, &arn);
+        }
         replay.fake.set_clock(u64::from(init.now));
         replay.fake.freeze_clock();
         replay.fake.set_report_lag(Duration::from_secs(4 * 3_600));
@@ -309,6 +323,14 @@ impl Replay {
                 let user = w.users.get_mut(USER).expect("the user");
                 user.tags.retain(|(k, _)| k != BINDING_TAG);
             }),
+            Hand::WriteMirror => {
+                self.fake.put_current_value(MIRROR, &self.id(OTHERS_KEY));
+            }
+            Hand::Claim(claims) => {
+                let source = self.fake.secret(SECRET).arn;
+                let claim = claims.then_some(source.as_str());
+                self.fake.tag_secret_by_hand(MIRROR, MIRROR_OF_TAG, claim);
+            }
         }
     }
 
@@ -485,9 +507,16 @@ impl Replay {
             .map(|(_, v)| v.clone());
         let model_tag = model.tags.bookkeeping.map(|b| self.bookkeeping(b));
         assert_eq!(tag, model_tag, "{at}: the bookkeeping tag");
-        // The lifecycle events.
+        // The mirror holds the model's key.
+        if let Some(mirror) = model.mirror {
+            let held = secret_mirror_value(&self.fake, MIRROR);
+            assert_eq!(self.model_key(&held), mirror.holds, "{at}: the mirror");
+        }
+        // The lifecycle events (the mirror's own are pinned by crates/rotator/tests/mirror_*.rs:
+        // the model tracks what the mirror holds, not what was said about it).
         let mut events: BTreeMap<&'static str, usize> = BTreeMap::new();
-        for e in self.fake.events() {
+        for e in (self.fake.events().into_iter()).filter(|e| !e.detail_type.starts_with("Mirror "))
+        {
             *events.entry(e.detail_type).or_default() += 1;
         }
         assert_eq!(events, self.events, "{at}: lifecycle events");
