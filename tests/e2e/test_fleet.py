@@ -691,3 +691,42 @@ def test_profile_and_region_flags_win_over_the_environment(stack, fleet, tmp_pat
     assert target["region"] == "eu-west-1" and [s["name"] for s in target["scan"]["secrets"]] == [name]
     home = fleet.json("scan", "--profile", "ops", "--secret", name, key=nobody, env=files)
     assert home["targets"][0]["region"] == "us-east-1" and home["targets"][0]["scan"]["secrets"] == []
+
+
+def test_enable_brings_the_split_layout_under_rotation_and_a_rotation_reaches_its_fields(stack, ops, world):
+    """Issue 23: the seed's store (one field per secret) is `not-rotatable` until an administrator
+    names the user and the layout (`--bind USER_ARN=<ARN of <p>/aws_access_key_id>`); then enable
+    creates `<p>/aws` from the pair, tags the fields as its mirrors, binds the user naming them,
+    and turns rotation on. The scan shows no `not-rotatable`, and a rotation reaches the fields
+    the consumers read."""
+    fleet, function = ops
+    prefix = f"sp{uuid.uuid4().hex[:6]}"
+    user, (key,) = world.user(keys=1)
+    id_field, secret_field = f"{prefix}/aws_access_key_id", f"{prefix}/aws_secret_access_key"
+    id_arn = world.sm.create_secret(Name=id_field, SecretString=key["AccessKeyId"])["ARN"]
+    world.sm.create_secret(Name=secret_field, SecretString=key["SecretAccessKey"])
+    before = by_name(fleet.scan("--name-prefix", f"{prefix}/"))
+    assert before[id_field]["verdict"] == "not-rotatable", before[id_field]
+    assert "enable --bind" in before[id_field]["findings"][0]["fix"]
+
+    args = ["enable", "--bind", f"{user_arn(world, user)}={id_arn}", "--function-arn", function.arn, "--schedule", "rate(30 days)"]
+    dry = fleet.json(*args)
+    assert outcomes(dry) == {id_field: "would-do"}, dry
+    listed = world.sm.list_secrets(Filters=[{"Key": "name", "Values": [f"{prefix}/aws"]}])["SecretList"]
+    assert f"{prefix}/aws" not in [s["Name"] for s in listed], "a dry run creates nothing"
+    applied = fleet.json(*args, "--apply")
+    assert outcomes(applied) == {id_field: "done"}, applied
+    source = f"{prefix}/aws"
+    assert bound_to(world, user) == world.sm.describe_secret(SecretId=source)["ARN"]
+
+    after = by_name(fleet.scan("--name-prefix", f"{prefix}/"))
+    assert "not-rotatable" not in {s["verdict"] for s in after.values()}, after
+    assert after[id_field]["verdict"] == "mirror" and after[secret_field]["verdict"] == "mirror"
+
+    record = world.rotate(source, function)
+    assert record["outcome"] == "succeeded", record["steps"][-1]
+    new = world.value(source)
+    assert new["AccessKeyId"] != key["AccessKeyId"]
+    held = world.sm.get_secret_value(SecretId=id_field)["SecretString"], world.sm.get_secret_value(SecretId=secret_field)["SecretString"]
+    assert held == (new["AccessKeyId"], new["SecretAccessKey"]), "the consumers' fields hold the new key"
+    assert (world.authenticates(*held) or "").endswith(f"/{user}")

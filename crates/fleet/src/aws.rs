@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::time::{epoch_seconds, from_epoch_seconds, serialize_rfc3339};
 
 use iam_key_rotator::aws::{
-    AccessKeyInfo, AwsError, CallerIdentity, IamUser, KeyLastUse, VersionRef,
+    AccessKeyInfo, AwsError, CallerIdentity, IamUser, KeyLastUse, SecretMetadata, VersionRef,
 };
 use iam_key_rotator::sensitive::Sensitive;
 
@@ -100,11 +100,29 @@ pub struct Schedule {
     pub window: Option<String>,
 }
 
+/// The calls only `enable` makes for the split layout (§19, `split.rs`): it creates the source
+/// secret, tags the field secrets as its mirrors, and binds the user with the mirrors named.
+#[async_trait]
+pub trait LayoutAws {
+    /// DescribeSecret by name or ARN; `None` when there is no such secret.
+    async fn describe(&self, id: &str) -> Result<Option<SecretMetadata>, AwsError>;
+
+    /// CreateSecret holding `value`; returns its ARN. A name already taken answers
+    /// `ResourceExistsException`: the secret is never adopted.
+    async fn create_secret(&self, name: &str, value: &Sensitive) -> Result<String, AwsError>;
+
+    /// TagResource of one tag on a secret.
+    async fn tag_secret(&self, arn: &str, key: &str, value: &str) -> Result<(), AwsError>;
+
+    /// TagUser with these tags, in one call (all or none).
+    async fn tag_user(&self, user: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
+}
+
 /// The AWS calls the fleet command makes: the SDK adapter (`sdk.rs`) makes them against AWS, the
 /// in-memory fake of the tests (`tests/support/fake.rs`) against a world held in memory. Times are
 /// seconds since the epoch.
 #[async_trait]
-pub trait FleetAws: Send + Sync {
+pub trait FleetAws: LayoutAws + Send + Sync {
     /// Every secret of the account and Region (ListSecrets, every page).
     async fn list_secrets(&self) -> Result<Vec<SecretEntry>, AwsError>;
 

@@ -7,6 +7,7 @@ use super::bind::{evidence, must_bind, prove_and_bind, sole_holder, Bind};
 use super::claims::{Claims, Scope};
 use super::outcome::{Outcome, SecretOutcome};
 use super::report::SecretReport;
+use super::split;
 
 /// What `enable` is asked to do.
 pub struct EnableOptions<'a> {
@@ -62,12 +63,23 @@ pub async fn enable(
     let plans: Vec<Result<Change, SecretOutcome>> =
         secrets.iter().map(|secret| plan(secret, options)).collect();
     let unbound = |p: &Result<Change, _>| p.as_ref().is_ok_and(|c| c.binding != Binding::Bound);
-    let claims = match plans.iter().any(unbound) {
+    let layouts = secrets.iter().any(|s| split::named(s, options.binds));
+    let claims = match layouts || plans.iter().any(unbound) {
         true => Claims::of_scope(scope).await,
         false => Claims::default(),
     };
     let mut outcomes = Vec::new();
     for (secret, planned) in secrets.iter().zip(plans) {
+        if split::named(secret, options.binds) {
+            let rotation = (options.function_arn, options.schedule);
+            let layout = split::enable(aws, secret, (rotation, options.apply), &claims);
+            outcomes.push(layout.await);
+            continue;
+        }
+        if let Some(left_alone) = split::unnamed(secret, options.binds) {
+            outcomes.push(left_alone);
+            continue;
+        }
         let planned = planned.and_then(|change| match change.binding {
             Binding::NotNamed => Err(evidence(secret, &claims)),
             Binding::Named => sole_holder(secret, &claims).map(|()| change),

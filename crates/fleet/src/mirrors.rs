@@ -21,10 +21,23 @@ pub fn split_field(name: &str) -> Option<&str> {
     (split && !prefix.is_empty()).then_some(prefix)
 }
 
+/// `<p>` of a split layout's key id field `<p>/aws_access_key_id` (exactly so named).
+pub fn id_field_prefix(name: &str) -> Option<&str> {
+    name.strip_suffix(SPLIT_FIELDS[0])?
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+}
+
+/// Both secret ARNs up to the name: the same partition, account and Region.
+pub fn same_place(a: &str, b: &str) -> bool {
+    let place = |arn: &str| arn.split_once(":secret:").map(|(p, _)| p.to_owned());
+    place(a).is_some() && place(a) == place(b)
+}
+
 /// What to do with a split layout under `prefix`, so that its consumers keep reading the field
-/// secrets they read today.
+/// secrets they read today: `enable` does it on an administrator's word (`split.rs`).
 pub fn split_layout_fix(prefix: &str) -> String {
     format!(
-        "this is the split layout (one field per secret): create the source {prefix}/aws holding {{\"UserName\", \"AccessKeyId\", \"SecretAccessKey\"}}, tag {prefix}/aws_access_key_id and {prefix}/aws_secret_access_key {MIRROR_OF_TAG}=<its ARN> and {FORMAT_TAG}=access-key-id / secret-access-key, have an IAM administrator bind the user to the source and name both ({NAMED_TAG_PREFIX}1, 2), and rotate the source: the consumers keep reading these secrets (docs/contract.md §19)"
+        "this is the split layout (one field per secret): an IAM administrator brings it under rotation with `iam-key-fleet enable --bind USER_ARN=<ARN of {prefix}/aws_access_key_id> --function-arn FUNCTION_ARN --apply`, which creates the source {prefix}/aws from the pair, tags {prefix}/aws_access_key_id and {prefix}/aws_secret_access_key {MIRROR_OF_TAG}=<its ARN> and {FORMAT_TAG}=access-key-id / secret-access-key, binds the user to the source and names both ({NAMED_TAG_PREFIX}1, 2), and turns rotation on: the consumers keep reading these secrets (docs/contract.md §19)"
     )
 }

@@ -264,6 +264,10 @@ impl SecretReport {
                         key.created = Some(rfc3339(epoch_seconds(listed.created)));
                     }
                 }
+                // Its ARN, for a `--bind` that names this value (the split layout: split.rs).
+                if let Ok(Some(user)) = aws.user(&owner).await {
+                    self.user_arn = Some(user.arn);
+                }
                 self.user = Some(owner);
                 self.user_source = Some("key owner");
             }

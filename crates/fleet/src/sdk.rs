@@ -23,9 +23,9 @@ use iam_key_rotator::sensitive::Sensitive;
 pub struct SdkFleet {
     /// The Region the clients call: a secret whose primary is elsewhere is a replica.
     region: String,
-    sm: aws_sdk_secretsmanager::Client,
-    iam: aws_sdk_iam::Client,
-    secrets: SdkSecretsManager,
+    pub(crate) sm: aws_sdk_secretsmanager::Client,
+    pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) secrets: SdkSecretsManager,
     iam_keys: SdkIam,
     sts: SdkSts,
 }

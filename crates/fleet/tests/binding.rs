@@ -8,19 +8,16 @@ mod support;
 
 use std::sync::Arc;
 
-use iam_key_fleet::aws::Schedule;
 use iam_key_fleet::bind::{check_binds, parse_bind, parse_bind_file, Bind};
-use iam_key_fleet::claims::Scope;
-use iam_key_fleet::enable::{enable, EnableOptions};
 use iam_key_fleet::estate::{scan_estate, Regions, Targets};
 use iam_key_fleet::outcome::{Outcome, SecretOutcome};
 use iam_key_fleet::report::ScanReport;
 use iam_key_fleet::scan::scan;
 use iam_key_fleet::select::Selection;
 use iam_key_fleet::verdict::Verdict;
-use support::fake::{key_value, user_arn, FakeEstate, ACCOUNT, FUNCTION};
+use support::fake::{key_value, user_arn, FakeEstate, ACCOUNT};
 use support::org::FakeOrg;
-use support::{scan_options, DAY, NOW};
+use support::{enable_in, scan_options, DAY, NOW};
 
 const HOME: &str = "us-east-1";
 const ALICE_KEY: &str = "AKIAALICE1XXXXXXXXXX";
@@ -53,13 +50,6 @@ fn alice_bind(arn: &str) -> Vec<Bind> {
     }]
 }
 
-fn schedule() -> Schedule {
-    Schedule {
-        expression: "rate(30 days)".into(),
-        window: None,
-    }
-}
-
 /// `enable` of the home estate's secret named `name`, with `binds`, the org as its scope.
 async fn run(org: &FakeOrg, home: &FakeEstate, binds: &[Bind], apply: bool) -> SecretOutcome {
     let report = scanned(home).await;
@@ -68,20 +58,7 @@ async fn run(org: &FakeOrg, home: &FakeEstate, binds: &[Bind], apply: bool) -> S
         .into_iter()
         .filter(|s| s.name == "app/prod/alice")
         .collect();
-    let schedule = schedule();
-    let options = EnableOptions {
-        function_arn: FUNCTION,
-        schedule: &schedule,
-        binds,
-        apply,
-    };
-    let scope = Scope {
-        estate: org,
-        accounts: org.listed.iter().map(|a| a.id.clone()).collect(),
-        parallel: 2,
-        concurrency: 2,
-    };
-    let mut outcomes = enable(home, &secrets, &options, &scope).await;
+    let mut outcomes = enable_in(org, home, &secrets, binds, apply).await;
     assert_eq!(outcomes.len(), 1, "{outcomes:?}");
     outcomes.remove(0)
 }

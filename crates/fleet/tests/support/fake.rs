@@ -10,10 +10,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
-use iam_key_fleet::aws::{FleetAws, LastUsed, Rotation, Schedule, SecretEntry};
+use iam_key_fleet::aws::{FleetAws, LastUsed, LayoutAws, Rotation, Schedule, SecretEntry};
 use iam_key_rotator::aws::{
-    AccessKeyInfo, AwsError, CallerIdentity, IamUser, KeyStatus, VersionRef, AWSCURRENT,
-    AWSPENDING, AWSPREVIOUS,
+    AccessKeyInfo, AwsError, CallerIdentity, IamUser, KeyStatus, SecretMetadata, VersionRef,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS,
 };
 use iam_key_rotator::binding::BINDING_TAG;
 use iam_key_rotator::sensitive::Sensitive;
@@ -81,7 +81,7 @@ pub fn key_value(user: &str, id: &str) -> String {
         .to_string()
 }
 
-fn secret_of(id: &str) -> String {
+pub fn secret_of(id: &str) -> String {
     format!("fake-secret-of-{id}")
 }
 
@@ -526,5 +526,67 @@ impl FleetAws for FakeEstate {
             true => Ok(()),
             false => Err(not_found("iam", "DeleteAccessKey")),
         }
+    }
+}
+
+#[async_trait]
+impl LayoutAws for FakeEstate {
+    async fn describe(&self, id: &str) -> Result<Option<SecretMetadata>, AwsError> {
+        let state = self.state();
+        let found = state
+            .secrets
+            .iter()
+            .find(|(arn, s)| *arn == id || s.name == id);
+        Ok(found.map(|(arn, s)| SecretMetadata {
+            arn: arn.clone(),
+            name: s.name.clone(),
+            rotation_enabled: s.rotation.enabled,
+            rotation_lambda_arn: s.rotation.function_arn.clone(),
+            last_rotated: None,
+            versions: (s.versions.iter())
+                .filter(|(_, v)| !v.labels.is_empty())
+                .map(|(id, v)| (id.clone(), v.labels.clone()))
+                .collect(),
+            tags: s.tags.clone(),
+        }))
+    }
+
+    async fn create_secret(&self, name: &str, value: &Sensitive) -> Result<String, AwsError> {
+        if self.state().secrets.values().any(|s| s.name == name) {
+            return Err(AwsError::service(
+                "secretsmanager",
+                "CreateSecret",
+                Some("ResourceExistsException"),
+                Some("the secret exists"),
+                Some(400),
+            ));
+        }
+        self.state().changes.push(format!("CreateSecret {name}"));
+        Ok(self.secret(name, value.expose(), 0))
+    }
+
+    async fn tag_secret(&self, arn: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        let known = self.state().secrets.contains_key(arn);
+        if !known {
+            return Err(not_found("secretsmanager", "TagResource"));
+        }
+        let change = format!("TagResource {arn} {key}={value}");
+        self.state().changes.push(change);
+        FakeEstate::tag_secret(self, arn, key, value);
+        Ok(())
+    }
+
+    async fn tag_user(&self, user: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        let known = self.state().users.contains_key(user);
+        if !known {
+            return Err(not_found("iam", "TagUser"));
+        }
+        for (key, value) in tags {
+            self.state()
+                .changes
+                .push(format!("TagUser {user} {key}={value}"));
+            FakeEstate::tag_user(self, user, key, value);
+        }
+        Ok(())
     }
 }

@@ -4,8 +4,17 @@
 pub mod fake;
 pub mod org;
 
+use iam_key_fleet::aws::Schedule;
+use iam_key_fleet::bind::Bind;
+use iam_key_fleet::claims::Scope;
+use iam_key_fleet::enable::{enable, EnableOptions};
+use iam_key_fleet::outcome::SecretOutcome;
+use iam_key_fleet::report::SecretReport;
 use iam_key_fleet::scan::ScanOptions;
 use iam_key_fleet::verdict::Limits;
+
+use fake::{FakeEstate, FUNCTION};
+use org::FakeOrg;
 
 pub const NOW: i64 = 1_800_000_000;
 pub const DAY: i64 = 86_400;
@@ -25,4 +34,32 @@ pub fn scan_options() -> ScanOptions {
         user_path: None,
         accounts: Default::default(),
     }
+}
+
+/// `enable` of `secrets` in `home` with `binds` (rate(30 days), the fake's function), the whole
+/// organization as the claim check's scope.
+pub async fn enable_in(
+    org: &FakeOrg,
+    home: &FakeEstate,
+    secrets: &[SecretReport],
+    binds: &[Bind],
+    apply: bool,
+) -> Vec<SecretOutcome> {
+    let schedule = Schedule {
+        expression: "rate(30 days)".into(),
+        window: None,
+    };
+    let options = EnableOptions {
+        function_arn: FUNCTION,
+        schedule: &schedule,
+        binds,
+        apply,
+    };
+    let scope = Scope {
+        estate: org,
+        accounts: org.listed.iter().map(|a| a.id.clone()).collect(),
+        parallel: 2,
+        concurrency: 2,
+    };
+    enable(home, secrets, &options, &scope).await
 }

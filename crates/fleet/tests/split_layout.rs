@@ -1,0 +1,230 @@
+//! `enable` brings the seed's split layout under rotation (§19, issue 23): with the
+//! administrator's `--bind USER_ARN=<ARN of <p>/aws_access_key_id>` and `--apply`, it creates
+//! `<p>/aws` from the pair, tags both field secrets as its mirrors, binds the user and names them,
+//! and turns rotation on; the scan then shows no `not-rotatable`. Never an adopted `<p>/aws`,
+//! never a pair that does not authenticate as the user, never a user with other keys or tags of
+//! ours, never a key held elsewhere too; a dry run changes nothing.
+
+mod support;
+
+use std::sync::Arc;
+
+use iam_key_fleet::aws::{FleetAws, LayoutAws};
+use iam_key_fleet::bind::{check_binds, Bind};
+use iam_key_fleet::outcome::{Outcome, SecretOutcome};
+use iam_key_fleet::report::ScanReport;
+use iam_key_fleet::scan::scan;
+use iam_key_fleet::select::Selection;
+use iam_key_fleet::verdict::Verdict;
+use iam_key_rotator::aws::{VersionRef, AWSCURRENT};
+use iam_key_rotator::binding::BINDING_TAG;
+use iam_key_rotator::mirror::{FORMAT_TAG, MIRROR_OF_TAG};
+use support::fake::{key_value, secret_of, user_arn, FakeEstate, ACCOUNT};
+use support::org::FakeOrg;
+use support::{enable_in, scan_options, DAY, NOW};
+
+const KEY: &str = "AKIAALICE1XXXXXXXXXX";
+const ID_FIELD: &str = "app/prod/aws_access_key_id";
+const SECRET_FIELD: &str = "app/prod/aws_secret_access_key";
+const SOURCE: &str = "app/prod/aws";
+
+/// The seed's layout for alice: her key id and her secret, one secret each. Returns the org, the
+/// home estate and the two fields' ARNs.
+fn world() -> (FakeOrg, Arc<FakeEstate>, String, String) {
+    let mut org = FakeOrg::default();
+    let home = org.estate(ACCOUNT, "us-east-1");
+    home.key("alice", KEY, NOW - 10 * DAY);
+    let id = home.secret(ID_FIELD, KEY, NOW - 10 * DAY);
+    let secret = home.secret(SECRET_FIELD, &secret_of(KEY), NOW - 10 * DAY);
+    (org, home, id, secret)
+}
+
+async fn scanned(estate: &FakeEstate) -> ScanReport {
+    scan(estate, &Selection::default(), &scan_options(), &())
+        .await
+        .expect("the fake answers")
+}
+
+fn alice(arn: &str) -> Vec<Bind> {
+    vec![Bind {
+        user_arn: user_arn("alice"),
+        secret_arn: arn.into(),
+    }]
+}
+
+/// `enable` of every scanned secret, with `binds`; the outcome for the key id field.
+async fn run(org: &FakeOrg, home: &FakeEstate, binds: &[Bind], apply: bool) -> SecretOutcome {
+    let report = scanned(home).await;
+    check_binds(binds, &report.secrets).expect("the bind names the layout's user");
+    let outcomes = enable_in(org, home, &report.secrets, binds, apply).await;
+    let field = outcomes.into_iter().find(|o| o.secret == ID_FIELD);
+    field.expect("an outcome for the key id field")
+}
+
+async fn tags_of(home: &FakeEstate, arn: &str) -> Vec<(String, String)> {
+    let found = home.describe(arn).await.expect("the fake answers");
+    found.expect("the secret").tags
+}
+
+fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn a_dry_run_says_what_it_would_do_and_changes_nothing() {
+    let (org, home, id, _) = world();
+    let outcome = run(&org, &home, &alice(&id), false).await;
+    assert_eq!(outcome.outcome, Outcome::WouldDo, "{}", outcome.detail);
+    assert!(
+        outcome.detail.contains(&format!("create {SOURCE}")),
+        "{}",
+        outcome.detail
+    );
+    assert_eq!(home.changes(), Vec::<String>::new());
+    assert!(!outcome.detail.contains(&secret_of(KEY)));
+}
+
+#[tokio::test]
+async fn applied_the_layout_is_a_bound_source_with_its_fields_as_mirrors() {
+    let (org, home, id, secret) = world();
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Done, "{}", outcome.detail);
+    let source = home.describe(SOURCE).await.unwrap().expect("the source");
+    let value = home.value(&source.arn, VersionRef::Stage(AWSCURRENT)).await;
+    let value = value.unwrap().expect("a value");
+    let parsed: serde_json::Value = serde_json::from_str(value.expose()).unwrap();
+    let written: serde_json::Value = serde_json::from_str(&key_value("alice", KEY)).unwrap();
+    assert_eq!(
+        parsed, written,
+        "the source holds the pair and names the user"
+    );
+    for (field, format) in [(&id, "access-key-id"), (&secret, "secret-access-key")] {
+        let tags = tags_of(&home, field).await;
+        assert_eq!(tag(&tags, MIRROR_OF_TAG), Some(source.arn.as_str()));
+        assert_eq!(tag(&tags, FORMAT_TAG), Some(format));
+    }
+    let user = home.user("alice").await.unwrap().expect("alice");
+    assert_eq!(tag(&user.tags, BINDING_TAG), Some(source.arn.as_str()));
+    assert_eq!(
+        tag(&user.tags, "iam-key-rotator:mirror:1"),
+        Some(id.as_str())
+    );
+    assert_eq!(
+        tag(&user.tags, "iam-key-rotator:mirror:2"),
+        Some(secret.as_str())
+    );
+    assert!(source.rotation_enabled, "rotation is on");
+    assert!(!outcome.detail.contains(&secret_of(KEY)));
+    // The scan now: a rotatable source with its two mirrors, nothing not-rotatable.
+    let report = scanned(&home).await;
+    let verdicts: Vec<(&str, &Verdict)> = (report.secrets.iter())
+        .map(|s| (s.name.as_str(), &s.verdict))
+        .collect();
+    assert!(
+        verdicts.iter().all(|(_, v)| **v != Verdict::NotRotatable),
+        "{verdicts:?}"
+    );
+    let listed = report
+        .secrets
+        .iter()
+        .find(|s| s.name == SOURCE)
+        .expect("the source");
+    assert_eq!(listed.mirrors, [id.clone(), secret.clone()]);
+    for name in [ID_FIELD, SECRET_FIELD] {
+        let field = report.secrets.iter().find(|s| s.name == name);
+        assert!(field.is_none_or(|f| f.verdict == Verdict::Mirror), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_source_someone_else_made_is_never_adopted() {
+    let (org, home, id, _) = world();
+    home.secret(SOURCE, &key_value("alice", KEY), NOW);
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
+    assert!(
+        outcome.detail.contains("never adopted"),
+        "{}",
+        outcome.detail
+    );
+    assert_eq!(home.changes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn without_the_administrators_bind_the_layout_is_left_as_it_is() {
+    let (org, home, _, _) = world();
+    let outcome = run(&org, &home, &[], true).await;
+    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
+    assert!(
+        outcome.detail.contains(SOURCE),
+        "the fix says how: {}",
+        outcome.detail
+    );
+    assert_eq!(home.changes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_pair_that_does_not_authenticate_as_the_user_changes_nothing() {
+    // Someone put alice's key id beside a secret of their own: binding would hand them the
+    // source's next keys.
+    let (org, home, id, _) = world();
+    home.secret(
+        SECRET_FIELD,
+        "not-alices-secret-xxxxxxxxxxxxxxxxxxxxxx",
+        NOW,
+    );
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Failed, "{}", outcome.detail);
+    assert!(
+        outcome.detail.contains("nothing changed"),
+        "{}",
+        outcome.detail
+    );
+    assert_eq!(home.changes(), Vec::<String>::new());
+    assert!(!outcome.detail.contains("not-alices-secret"));
+}
+
+#[tokio::test]
+async fn a_user_with_another_key_or_our_tags_is_left_to_an_administrator() {
+    let (org, home, id, _) = world();
+    home.key("alice", "AKIAALICE2XXXXXXXXXX", NOW - DAY);
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
+    assert!(
+        outcome.detail.contains("AKIAALICE2XXXXXXXXXX"),
+        "{}",
+        outcome.detail
+    );
+
+    let (org, home, id, _) = world();
+    let theirs = "arn:aws:secretsmanager:us-east-1:111111111111:secret:attacker-AbCdEf";
+    home.tag_user("alice", "IAM-Key-Rotator:Mirror:3", theirs);
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
+    assert!(outcome.detail.contains(theirs), "{}", outcome.detail);
+    assert_eq!(home.changes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_key_held_by_another_secret_too_is_not_bound() {
+    let (org, home, id, _) = world();
+    let copy = home.secret("elsewhere/copy", &key_value("alice", KEY), NOW);
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
+    assert!(outcome.detail.contains(&copy), "{}", outcome.detail);
+    assert_eq!(home.changes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_field_with_rotation_on_is_never_made_a_mirror() {
+    let (org, home, id, _) = world();
+    home.rotation_on(&id, None);
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
+    assert!(
+        outcome.detail.contains("rotation is on"),
+        "{}",
+        outcome.detail
+    );
+    assert_eq!(home.changes(), Vec::<String>::new());
+}
