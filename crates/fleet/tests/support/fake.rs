@@ -10,10 +10,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
-use iam_key_fleet::aws::{FleetAws, LastUsed, LayoutAws, Rotation, Schedule, SecretEntry};
+use iam_key_fleet::aws::{
+    FleetAws, LastUsed, LayoutAws, Rotation, Schedule, SecretEntry, SecretFacts,
+};
 use iam_key_rotator::aws::{
-    AccessKeyInfo, AwsError, CallerIdentity, IamUser, KeyStatus, SecretMetadata, VersionRef,
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS,
+    AccessKeyInfo, AwsError, CallerIdentity, IamUser, KeyStatus, VersionRef, AWSCURRENT,
+    AWSPENDING, AWSPREVIOUS,
 };
 use iam_key_rotator::binding::BINDING_TAG;
 use iam_key_rotator::sensitive::Sensitive;
@@ -34,6 +36,9 @@ struct Secret {
     tags: Vec<(String, String)>,
     /// A replica's primary Region.
     primary_region: Option<String>,
+    /// A customer managed KMS key, and a resource policy.
+    kms_key_id: Option<String>,
+    has_policy: bool,
     rotation: Rotation,
     versions: BTreeMap<String, Version>,
 }
@@ -64,6 +69,8 @@ struct State {
     reads: Vec<&'static str>,
     /// BatchGetSecretValue is refused (AccessDenied), as for a caller without the permission.
     batch_refused: bool,
+    /// The operations (CreateSecret, TagResource, TagUser) answered AccessDenied.
+    denied: Vec<&'static str>,
     /// A consumer uses this key (at this time) right after the next RemovePending: a race.
     use_after_remove_pending: Option<(String, i64)>,
 }
@@ -139,6 +146,37 @@ impl FakeEstate {
             active: true,
             created,
         });
+    }
+
+    /// The secret is under a customer managed KMS key `kms`, and a resource policy when `policy`.
+    pub fn guard(&self, arn: &str, kms: Option<&str>, policy: bool) {
+        let mut state = self.state();
+        let secret = state.secrets.get_mut(arn).expect("a secret");
+        secret.kms_key_id = kms.map(str::to_owned);
+        secret.has_policy = policy;
+    }
+
+    /// The secret's KMS key.
+    pub fn kms_key_of(&self, arn: &str) -> Option<String> {
+        self.state().secrets[arn].kms_key_id.clone()
+    }
+
+    /// `operation` (CreateSecret, TagResource, TagUser) is answered AccessDenied from now on.
+    pub fn deny(&self, operation: &'static str) {
+        self.state().denied.push(operation);
+    }
+
+    fn refuse(&self, service: &'static str, operation: &'static str) -> Result<(), AwsError> {
+        match self.state().denied.contains(&operation) {
+            true => Err(AwsError::service(
+                service,
+                operation,
+                Some("AccessDenied"),
+                Some("denied"),
+                Some(403),
+            )),
+            false => Ok(()),
+        }
     }
 
     /// A tag on a secret, as its owner writes it.
@@ -531,27 +569,33 @@ impl FleetAws for FakeEstate {
 
 #[async_trait]
 impl LayoutAws for FakeEstate {
-    async fn describe(&self, id: &str) -> Result<Option<SecretMetadata>, AwsError> {
+    async fn describe(&self, id: &str) -> Result<Option<SecretFacts>, AwsError> {
         let state = self.state();
         let found = state
             .secrets
             .iter()
             .find(|(arn, s)| *arn == id || s.name == id);
-        Ok(found.map(|(arn, s)| SecretMetadata {
+        Ok(found.map(|(arn, s)| SecretFacts {
             arn: arn.clone(),
             name: s.name.clone(),
             rotation_enabled: s.rotation.enabled,
-            rotation_lambda_arn: s.rotation.function_arn.clone(),
-            last_rotated: None,
-            versions: (s.versions.iter())
-                .filter(|(_, v)| !v.labels.is_empty())
-                .map(|(id, v)| (id.clone(), v.labels.clone()))
-                .collect(),
             tags: s.tags.clone(),
+            kms_key_id: s.kms_key_id.clone(),
+            primary_region: s.primary_region.clone(),
+            deleted: false,
+            owning_service: None,
+            has_policy: s.has_policy,
         }))
     }
 
-    async fn create_secret(&self, name: &str, value: &Sensitive) -> Result<String, AwsError> {
+    async fn create_secret(
+        &self,
+        name: &str,
+        value: &Sensitive,
+        kms_key_id: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError> {
+        self.refuse("secretsmanager", "CreateSecret")?;
         if self.state().secrets.values().any(|s| s.name == name) {
             return Err(AwsError::service(
                 "secretsmanager",
@@ -562,10 +606,16 @@ impl LayoutAws for FakeEstate {
             ));
         }
         self.state().changes.push(format!("CreateSecret {name}"));
-        Ok(self.secret(name, value.expose(), 0))
+        let arn = self.secret(name, value.expose(), 0);
+        let mut state = self.state();
+        let secret = state.secrets.get_mut(&arn).expect("just made");
+        secret.kms_key_id = kms_key_id.map(str::to_owned);
+        secret.tags = tags.to_vec();
+        Ok(arn)
     }
 
     async fn tag_secret(&self, arn: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        self.refuse("secretsmanager", "TagResource")?;
         let known = self.state().secrets.contains_key(arn);
         if !known {
             return Err(not_found("secretsmanager", "TagResource"));
@@ -577,6 +627,7 @@ impl LayoutAws for FakeEstate {
     }
 
     async fn tag_user(&self, user: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        self.refuse("iam", "TagUser")?;
         let known = self.state().users.contains_key(user);
         if !known {
             return Err(not_found("iam", "TagUser"));
