@@ -8,8 +8,10 @@ eu-west-1. It turns rotation on and rotates: the consumer still uses the old key
 sweep leaves it active and a second rotation is refused; the consumer reads the secret again, a day
 passes (the stack's clock moves), the sweep deactivates the old key; seven days on, it deletes it,
 and the second rotation goes through. Then two refusals: a user with a second key that is not ours,
-and a secret whose writer names a user the secret is not bound to (an administrator). It prints key
-ids, never secrets, and cleans up after itself.
+and a secret whose writer names a user the secret is not bound to (an administrator). Last, mirrors
+(SPEC §19): the seed's split layout (one field per secret) and an SSM parameter holding a
+credentials file receive each new key; their consumers move, and the old key is retired once they
+have. It prints key ids, never secrets, and cleans up after itself.
 """
 
 import sys
@@ -18,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from stack.estate import Estate  # noqa: E402
 from stack.harness import Consumer, Function, Stack, World  # noqa: E402
 
 
@@ -49,6 +52,61 @@ def rotate_once(world, secret, function):
     steps = ", ".join(f"{s['step']} {'ok' if s['ok'] else s['errorType']}" for s in record["steps"])
     print(f"  {record['outcome']} in {time.monotonic() - started:.1f}s: {steps}")
     return show(world, secret, "ci-deployer") and record["outcome"] == "succeeded"
+
+
+class FieldConsumer(Consumer):
+    """A consumer of the seed's split layout: it reads the two field secrets, as it always did."""
+
+    def __init__(self, world, estate, region="eu-west-1"):
+        self.estate = estate
+        super().__init__(world, estate.source, region)
+
+    def refresh(self):
+        estate = self.estate
+        self.key = {"AccessKeyId": estate.field(estate.id_field), "SecretAccessKey": estate.field(estate.secret_field)}
+        return self.key["AccessKeyId"]
+
+
+class ParameterConsumer(FieldConsumer):
+    """A deploy job that writes the SSM parameter's credentials file to disk and uses its profile."""
+
+    def refresh(self):
+        _, key_id, secret = self.estate.credentials()
+        self.key = {"AccessKeyId": key_id, "SecretAccessKey": secret}
+        return key_id
+
+
+def mirrors(stack, world, function):
+    """The new key where consumers already read it: the split layout and an SSM parameter."""
+    print("\nMirrors (SPEC §19): IAM user app-ci's key lives in the seed's split layout (one field per")
+    print("secret) and in an SSM SecureString parameter holding a credentials file, read by a deploy job.")
+    world.iam.create_user(UserName="app-ci", Path="/svc/")
+    key = world.add_key("app-ci")
+    estate = Estate(world, "app-ci", key)
+    estate.name(estate.id_field, estate.secret_field, estate.parameter_arn)
+    print(f"  the source {estate.source} is bound to app-ci; each mirror claims it (tags")
+    print("  iam-key-rotator:mirror-of, mirror-format), and an IAM administrator named each on the user:")
+    for n, arn in enumerate([estate.id_field, estate.secret_field, estate.parameter_arn], 1):
+        print(f"    iam-key-rotator:mirror:{n} = {arn}")
+    fields, deploy = FieldConsumer(world, estate), ParameterConsumer(world, estate)
+    fields.use(), deploy.use()
+    old = key["AccessKeyId"]
+    print(f"  Both consumers sign with {old}. Rotation: aws secretsmanager rotate-secret --secret-id {estate.source}")
+    record = world.rotate(estate.source, function)
+    new = world.key_of(estate.source)
+    held = estate.field(estate.id_field), estate.credentials()[1]
+    print(f"  {record['outcome']}: AWSCURRENT holds {new}; the field secret holds {held[0]}, the parameter's profile {held[1]}")
+    ok = record["outcome"] == "succeeded" and held == (new, new)
+    fields.use(), deploy.use()
+    sweep = stack.sweep(function)
+    print(f"  The consumers have not read again: the sweep ({summary(sweep)}) keeps {old} {world.keys('app-ci')[old]}.")
+    ok = ok and world.keys("app-ci")[old] == "Active"
+    moved = fields.refresh(), deploy.refresh()
+    fields.use(), deploy.use()
+    stack.age(25)
+    sweep = stack.sweep(function)
+    print(f"  They read their mirrors again and move to {moved[0]}; a day on, the sweep ({summary(sweep)}): {old} is {world.keys('app-ci').get(old)}.")
+    return ok and moved == (new, new) and world.keys("app-ci").get(old) == "Inactive"
 
 
 def main():
@@ -142,7 +200,8 @@ def main():
         print(f"  Nothing was made: ops-admin's keys are {keys}; the secret holds no key to read.")
         ok = (ok and failure.get("errorType") == "Permanent.UserNotBound"
               and keys == {admins["AccessKeyId"]: "Active"} and world.key_of(writer) is None)
-        print("\nDemo " + ("complete: every rotation worked, the old key was retired only once unused, the refusals changed nothing." if ok else "FAILED"))
+        ok = mirrors(stack, world, function) and ok
+        print("\nDemo " + ("complete: every rotation worked, the old key was retired only once unused, the refusals changed nothing, the mirrors moved." if ok else "FAILED"))
         return 0 if ok else 1
     finally:
         print("Cleaning up: stopping the function and the stack.")
