@@ -2,7 +2,12 @@
 //! consumer's tool would read it, replaced with every other byte kept, and every text a tool could
 //! read two ways refused, with a message that quotes no value.
 
-use iam_key_rotator::key_text::{detect, find, key_id, secret, write, TextFormat};
+use iam_key_rotator::key_text::{self, detect, find, key_id, secret, TextFormat, Tokens};
+
+/// A source value's write: a session token is refused.
+fn write(text: &str, format: &TextFormat, id: &str, secret: &str) -> Result<String, String> {
+    key_text::write(text, format, (id, secret), Tokens::Refuse)
+}
 
 const OLD_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 const OLD_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -285,4 +290,36 @@ fn a_text_value_s_debug_names_its_kind_never_its_profile_or_values() {
         shown.contains("dotenv") && !shown.contains(OLD_SECRET),
         "{shown}"
     );
+}
+
+#[test]
+fn a_mirror_s_stale_session_token_goes_and_every_other_line_stays() {
+    let dotenv = TextFormat::Dotenv;
+    let text = format!("REGION=x\nAWS_ACCESS_KEY_ID={OLD_ID}\nAWS_SESSION_TOKEN=stale-token\nAWS_SECRET_ACCESS_KEY={OLD_SECRET}\n");
+    assert!(
+        write(&text, &dotenv, NEW_ID, NEW_SECRET).is_err(),
+        "a source's token is refused"
+    );
+    let written = key_text::write(&text, &dotenv, (NEW_ID, NEW_SECRET), Tokens::Drop).unwrap();
+    assert_eq!(
+        written,
+        format!("REGION=x\nAWS_ACCESS_KEY_ID={NEW_ID}\nAWS_SECRET_ACCESS_KEY={NEW_SECRET}\n")
+    );
+    // In a credentials file, the named profile's token only; another profile's stays. The last
+    // line, without its newline, goes too.
+    let text = format!("[ci]\naws_access_key_id = {OLD_ID}\naws_secret_access_key = {OLD_SECRET}\nregion = x\nAWS_Security_Token = old\n\n[other]\naws_session_token = theirs\n[ci2]\naws_session_token = last");
+    let written =
+        key_text::write(&text, &profile("ci"), (NEW_ID, NEW_SECRET), Tokens::Drop).unwrap();
+    assert_eq!(written, format!("[ci]\naws_access_key_id = {NEW_ID}\naws_secret_access_key = {NEW_SECRET}\nregion = x\n\n[other]\naws_session_token = theirs\n[ci2]\naws_session_token = last"));
+    let last = key_text::write(&text, &profile("ci2"), (NEW_ID, NEW_SECRET), Tokens::Drop).unwrap();
+    assert!(
+        last.ends_with(&format!(
+            "[ci2]\naws_access_key_id = {NEW_ID}\naws_secret_access_key = {NEW_SECRET}\n"
+        )),
+        "{last:?}"
+    );
+    assert!(last.contains("aws_session_token = theirs"));
+    // Other credentials than a key pair are still refused, token or not.
+    let role = format!("[ci]\naws_access_key_id = {OLD_ID}\nrole_arn = arn:aws:iam::1:role/r\n");
+    assert!(key_text::write(&role, &profile("ci"), (NEW_ID, NEW_SECRET), Tokens::Drop).is_err());
 }

@@ -46,16 +46,43 @@ impl TextFormat {
     }
 }
 
-/// Where the pair sits in a text: each value's bytes (either may be missing).
+/// Where the pair sits in a text: each value's bytes (either may be missing), and the whole lines
+/// of a stale session token beside it (only when [`Tokens::Drop`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pair {
     pub id: Option<Range<usize>>,
     pub secret: Option<Range<usize>>,
+    pub stale: Vec<Range<usize>>,
+}
+
+/// What a session token beside the pair makes of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tokens {
+    /// Refused: the text is temporary credentials (a source value).
+    Refuse,
+    /// Its line goes when the pair is written: a mirror gets a long-term key, which a tool would
+    /// send with the stale token and fail (issue 23's precision).
+    Drop,
+}
+
+/// A session token's name, in a credentials file or a dotenv text.
+fn token(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with("session_token") || lower.ends_with("security_token")
+}
+
+/// The whole line (with its line ending) holding `range`.
+fn whole_line(text: &str, range: &Range<usize>) -> Range<usize> {
+    let start = text[..range.start].rfind('\n').map_or(0, |at| at + 1);
+    let end = text[range.end..]
+        .find('\n')
+        .map_or(text.len(), |at| range.end + at + 1);
+    start..end
 }
 
 /// The pair in `text`, and where missing lines go: (the pair, the insertion offset, whether the
 /// profile must be made).
-fn locate(text: &str, format: &TextFormat) -> Result<(Pair, usize, bool), String> {
+fn locate(text: &str, format: &TextFormat, tokens: Tokens) -> Result<(Pair, usize, bool), String> {
     let (assignments, names, insert, make) = match format {
         TextFormat::CredentialsFile { profile } => {
             let mut all = profiles(text)?;
@@ -90,6 +117,9 @@ fn locate(text: &str, format: &TextFormat) -> Result<(Pair, usize, bool), String
             &mut pair.id
         } else if is(secret_name) {
             &mut pair.secret
+        } else if tokens == Tokens::Drop && token(assignment.name) {
+            pair.stale.push(whole_line(text, &assignment.value));
+            continue;
         } else if let Some(other) = refused.iter().find(|name| is(name)) {
             return Err(format!("it has {other} (line {}): a tool would use other credentials than an IAM user's key pair", assignment.line));
         } else {
@@ -115,7 +145,7 @@ fn locate(text: &str, format: &TextFormat) -> Result<(Pair, usize, bool), String
 
 /// Where the pair sits in `text`. An error says what makes the text ambiguous or unusable.
 pub fn find(text: &str, format: &TextFormat) -> Result<Pair, String> {
-    locate(text, format).map(|(pair, _, _)| pair)
+    locate(text, format, Tokens::Refuse).map(|(pair, _, _)| pair)
 }
 
 /// The key id a text holds, if any.
@@ -128,14 +158,27 @@ pub fn secret<'a>(text: &'a str, pair: &Pair) -> Option<&'a str> {
     pair.secret.clone().map(|range| &text[range])
 }
 
-/// `text` with the pair's values replaced by `id` and `secret`, every other byte kept. A value
-/// the text lacks is added after the profile's last line (a profile it lacks, at the end), or at
-/// the end of a dotenv text.
-pub fn write(text: &str, format: &TextFormat, id: &str, secret: &str) -> Result<String, String> {
-    let (pair, insert, make) = locate(text, format)?;
+/// `text` with the pair's values replaced by `id` and `secret`, every other byte kept (but a
+/// stale token's lines, with [`Tokens::Drop`]). A value the text lacks is added after the
+/// profile's last line (a profile it lacks, at the end), or at the end of a dotenv text.
+pub fn write(
+    text: &str,
+    format: &TextFormat,
+    (id, secret): (&str, &str),
+    tokens: Tokens,
+) -> Result<String, String> {
+    let (pair, insert, make) = locate(text, format, tokens)?;
+    // A dropped line that ends the profile: what is missing goes where it began.
+    let dropped = pair
+        .stale
+        .iter()
+        .find(|l| l.start < insert && insert <= l.end);
+    let insert = dropped.map_or(insert, |line| line.start);
     let credentials = matches!(format, TextFormat::CredentialsFile { .. });
     let names = format.names();
-    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    let mut edits: Vec<(Range<usize>, String)> = (pair.stale.iter())
+        .map(|line| (line.clone(), String::new()))
+        .collect();
     let mut missing = String::new();
     for (range, name, value) in [(&pair.id, names[0], id), (&pair.secret, names[1], secret)] {
         match range {
@@ -165,7 +208,8 @@ pub fn write(text: &str, format: &TextFormat, id: &str, secret: &str) -> Result<
         let lead = if at == insert { newline } else { "" };
         edits.push((at..at, format!("{lead}{header}{missing}")));
     }
-    edits.sort_by_key(|(range, _)| range.start);
+    // An insertion before the dropped line that starts at the same place.
+    edits.sort_by_key(|(range, _)| (range.start, range.end));
     let mut out = String::with_capacity(text.len() + 128);
     let mut at = 0;
     for (range, value) in edits {
@@ -187,7 +231,7 @@ pub fn detect(text: &str) -> Result<Option<TextFormat>, String> {
         .iter()
         .any(|(_, _, line)| line.trim_start().starts_with('['));
     if !headed {
-        let (pair, _, _) = locate(text, &TextFormat::Dotenv)?;
+        let (pair, _, _) = locate(text, &TextFormat::Dotenv, Tokens::Refuse)?;
         return Ok(pair.id.map(|_| TextFormat::Dotenv));
     }
     let holding: Vec<String> = profiles(text)?

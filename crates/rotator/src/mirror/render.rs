@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::format::MirrorFormat;
-use crate::key_text;
+use crate::key_text::{self, Tokens};
 
 const JSON_ID: &str = "AccessKeyId";
 const JSON_SECRET: &str = "SecretAccessKey";
@@ -24,8 +24,11 @@ pub fn render(
     match format {
         MirrorFormat::AccessKeyId => Ok(id.to_owned()),
         MirrorFormat::SecretAccessKey => Ok(secret.to_owned()),
-        MirrorFormat::Text(text) => key_text::write(held.unwrap_or(""), text, id, secret)
-            .map_err(|reason| format!("the text it holds is refused: {reason}; settle it by hand")),
+        MirrorFormat::Text(text) => {
+            key_text::write(held.unwrap_or(""), text, (id, secret), Tokens::Drop).map_err(
+                |reason| format!("the text it holds is refused: {reason}; settle it by hand"),
+            )
+        }
         MirrorFormat::Json => {
             // What is not a JSON object (a placeholder, a value written by hand) is replaced.
             let mut fields = match held.map(serde_json::from_str::<Value>) {

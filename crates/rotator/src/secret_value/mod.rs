@@ -159,7 +159,12 @@ impl SecretValue {
         let body = match &self.body {
             Body::Json(fields) => Body::Json(json::with_new_key(fields, key)),
             Body::Text { text, format } => Body::Text {
-                text: key_text::write(text, format, &key.id, key.secret.expose())?,
+                text: key_text::write(
+                    text,
+                    format,
+                    (&key.id, key.secret.expose()),
+                    key_text::Tokens::Refuse,
+                )?,
                 format: format.clone(),
             },
         };
