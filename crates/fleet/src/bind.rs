@@ -167,9 +167,14 @@ pub fn sole_holder(secret: &SecretReport, claims: &Claims) -> Result<(), SecretO
     if !holders.contains(&secret.arn) {
         return skipped(secret, format!("not bound: the claim check did not find IAM user {user}'s key in this very secret ({} account(s)/Region(s) read): it did not read this account and Region, so it rules nothing out. Run it again; if it persists, report it", claims.places));
     }
+    // A mirror paired both ways (it claims this secret, the user names it) holds the key by
+    // design (§19): it counts as this secret's.
+    let paired = |arn: &String| {
+        secret.named_mirrors.contains(arn) && claims.holders.claims(arn, &secret.arn)
+    };
     let others: Vec<String> = holders
         .into_iter()
-        .filter(|arn| *arn != secret.arn)
+        .filter(|arn| *arn != secret.arn && !paired(arn))
         .collect();
     if others.is_empty() {
         return Ok(());

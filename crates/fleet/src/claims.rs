@@ -13,12 +13,14 @@ use futures_util::stream::{self, StreamExt};
 use super::aws::FleetAws;
 use super::classify::key_ids_in;
 use super::estate::{places, Estate, Regions};
+use super::mirrors::claimed_source;
 use super::values::Values;
 use iam_key_rotator::aws::AwsError;
 
-/// Access key id to the ARNs of the secrets whose AWSCURRENT value holds it.
+/// Access key id to the ARNs of the secrets whose AWSCURRENT value holds it; and the source each
+/// secret claims to mirror (§19), by ARN.
 #[derive(Debug, Default)]
-pub struct KeyHolders(BTreeMap<String, Vec<String>>);
+pub struct KeyHolders(BTreeMap<String, Vec<String>>, BTreeMap<String, String>);
 
 impl KeyHolders {
     /// Reads the AWSCURRENT value of every secret of the account and Region (ListSecrets, then
@@ -27,6 +29,12 @@ impl KeyHolders {
     /// a guess.
     pub async fn of_account(aws: &dyn FleetAws, concurrency: usize) -> Result<Self, AwsError> {
         let entries = aws.list_secrets().await?;
+        let mut holders = KeyHolders::default();
+        for entry in &entries {
+            if let Some(source) = claimed_source(&entry.tags) {
+                holders.1.insert(entry.arn.clone(), source);
+            }
+        }
         let arns: Vec<String> = entries.into_iter().map(|e| e.arn).collect();
         let values = &Values::read_ahead(aws, &arns, concurrency).await;
         let read: Vec<(String, Result<_, AwsError>)> = stream::iter(arns)
@@ -37,7 +45,6 @@ impl KeyHolders {
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
-        let mut holders = KeyHolders::default();
         for (arn, value) in read {
             for key_id in value?.as_ref().map(key_ids_in).unwrap_or_default() {
                 holders.0.entry(key_id).or_default().push(arn.clone());
@@ -59,6 +66,11 @@ impl KeyHolders {
         holders
     }
 
+    /// Whether the secret `arn` claims `source` as the source it mirrors.
+    pub fn claims(&self, arn: &str, source: &str) -> bool {
+        self.1.get(arn).is_some_and(|s| s == source)
+    }
+
     /// The secrets other than `secret_arn` that hold one of `key_ids`, each once.
     pub fn others(&self, key_ids: &[String], secret_arn: &str) -> Vec<String> {
         let mut others = self.of(key_ids);
@@ -70,6 +82,7 @@ impl KeyHolders {
         for (id, arns) in other.0 {
             self.0.entry(id).or_default().extend(arns);
         }
+        self.1.extend(other.1);
     }
 }
 

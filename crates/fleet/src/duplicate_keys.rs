@@ -46,7 +46,7 @@ pub fn mark(reports: &mut [&mut SecretReport]) {
 }
 
 /// Who mirrors whom (§19), by ARN: the source each secret claims, and the mirrors each source's
-/// bound user names.
+/// user names (bound or not yet: as `enable`'s sole-holder rule counts them).
 struct Pairs {
     claims: BTreeMap<String, String>,
     named: BTreeMap<String, Vec<String>>,
@@ -57,7 +57,7 @@ impl Pairs {
         let claims = reports
             .iter()
             .filter_map(|r| Some((r.arn.clone(), r.mirror_of.clone()?)));
-        let named = reports.iter().map(|r| (r.arn.clone(), r.mirrors.clone()));
+        let named = (reports.iter()).map(|r| (r.arn.clone(), r.named_mirrors.clone()));
         Pairs {
             claims: claims.collect(),
             named: named.collect(),

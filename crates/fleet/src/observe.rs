@@ -31,11 +31,12 @@ impl SecretReport {
                 Some(Binding::BoundElsewhere(other)) => Some(other.clone()),
                 _ => None,
             };
+            let tags = iam_user.tags.iter().cloned().collect();
+            let (named, _) = mirror::named_by(&tags, &self.arn);
+            self.named_mirrors = named.into_iter().map(|target| target.arn).collect();
             if self.binding == Some(Binding::Bound) {
                 // Only a bound user's tags name mirrors of this secret (§19).
-                let tags = iam_user.tags.iter().cloned().collect();
-                let (named, _) = mirror::named_by(&tags, &self.arn);
-                self.mirrors = named.into_iter().map(|target| target.arn).collect();
+                self.mirrors = self.named_mirrors.clone();
             }
             self.user_arn = Some(iam_user.arn);
         }

@@ -48,6 +48,10 @@ pub struct SecretReport {
     /// The mirrors the bound user names for this secret (§19): where its rotation writes the key.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mirrors: Vec<String>,
+    /// The targets the user's tags name for this secret, bound or not: once an administrator
+    /// binds it, they are its mirrors (`bind::sole_holder` counts them as its own).
+    #[serde(skip)]
+    pub named_mirrors: Vec<String>,
     /// The source this secret claims to mirror (its `iam-key-rotator:mirror-of` tag, §19).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mirror_of: Option<String>,
@@ -160,6 +164,7 @@ impl SecretReport {
             user_source: None,
             bound_to: None,
             mirrors: Vec::new(),
+            named_mirrors: Vec::new(),
             mirror_of: None,
             binding: None,
             user_arn: None,

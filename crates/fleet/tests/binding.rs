@@ -15,6 +15,7 @@ use iam_key_fleet::report::ScanReport;
 use iam_key_fleet::scan::scan;
 use iam_key_fleet::select::Selection;
 use iam_key_fleet::verdict::Verdict;
+use iam_key_rotator::mirror::{FORMAT_TAG, MIRROR_OF_TAG};
 use support::fake::{key_value, user_arn, FakeEstate, ACCOUNT};
 use support::org::FakeOrg;
 use support::{enable_in, scan_options, DAY, NOW};
@@ -118,6 +119,30 @@ async fn enable_does_not_bind_a_user_whose_key_a_secret_elsewhere_holds() {
         assert_eq!(refused.outcome, Outcome::Skipped, "{}", refused.detail);
         assert!(refused.detail.contains(&copy), "{}", refused.detail);
         assert!(home.changes().is_empty(), "changed {:?}", home.changes());
+    }
+}
+
+/// A mirror paired both ways (it claims the secret, and the administrator named it on the user)
+/// holds the key by design (§19): it does not stop the binding. One that only claims the secret
+/// (anyone may tag their own) is a holder like any other.
+#[tokio::test]
+async fn enable_counts_a_mirror_paired_both_ways_as_the_secret_s_own() {
+    for named in [true, false] {
+        let (org, home, arn) = world();
+        let field = home.secret("app/prod/alice_key_id", ALICE_KEY, NOW);
+        home.tag_secret(&field, MIRROR_OF_TAG, &arn);
+        home.tag_secret(&field, FORMAT_TAG, "access-key-id");
+        if named {
+            home.tag_user("alice", "iam-key-rotator:mirror:1", &field);
+        }
+        let outcome = run(&org, &home, &alice_bind(&arn), true).await;
+        match named {
+            true => assert_eq!(outcome.outcome, Outcome::Done, "{}", outcome.detail),
+            false => {
+                assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
+                assert!(outcome.detail.contains(&field), "{}", outcome.detail);
+            }
+        }
     }
 }
 
