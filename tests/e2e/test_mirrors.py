@@ -1,8 +1,8 @@
 """Mirrors (issue 23, §19) end to end: RotateSecret through the stack, the function under `cargo
 lambda watch` writing the new key over the real SDK to the seed's split layout (one secret per
-field) and to an SSM SecureString parameter (moto serves SSM), each only when the source's bound
-user names it and it claims the source; a consumer that reads a mirror moves to the new key; the
-sweep repairs a mirror written by hand."""
+field), to an SSM SecureString parameter (moto serves SSM), and to a dotenv and a JSON secret, each
+only when the source's bound user names it and it claims the source; a consumer that reads a mirror
+moves to the new key; the sweep repairs a mirror written by hand."""
 
 import json
 import uuid
@@ -14,7 +14,16 @@ def test_the_split_layout_and_a_parameter_receive_the_new_key(functions, world):
     function = functions("delete")
     user, (key,) = world.user(keys=1)
     estate = Estate(world, user, key)
-    estate.name(estate.id_field, estate.secret_field, estate.parameter_arn)
+    # Each format a consumer reads: a dotenv text (another variable beside the key, and a stale
+    # session token the write removes) and JSON in our first naming (another field kept).
+    token = unique("stale-session-token")
+    world.secret_material.add(token)
+    dotenv = estate.mirror_secret(unique("app/prod/dotenv"), "dotenv", (
+        f"AWS_REGION={REGION}\nAWS_ACCESS_KEY_ID={key['AccessKeyId']}\n"
+        f"AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']}\nAWS_SESSION_TOKEN={token}\n"))
+    as_json = estate.mirror_secret(unique("app/prod/json"), "json", json.dumps(
+        {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"], "Region": REGION}))
+    estate.name(estate.id_field, estate.secret_field, estate.parameter_arn, dotenv, as_json)
 
     record = world.rotate(estate.source, function)
     assert record["outcome"] == "succeeded", json.dumps(record["steps"], indent=1)
@@ -31,8 +40,14 @@ def test_the_split_layout_and_a_parameter_receive_the_new_key(functions, world):
     (described,) = estate.ssm.describe_parameters(
         ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [estate.parameter]}])["Parameters"]
     assert (described["Type"], described["KeyId"]) == ("SecureString", KMS_KEY)
+    # The dotenv text: the new pair, the other variable kept, the stale token's line gone.
+    assert estate.field(dotenv) == (
+        f"AWS_REGION={REGION}\nAWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n")
+    # The JSON: the new pair in our first naming, the other field kept.
+    assert json.loads(estate.field(as_json)) == {"AccessKeyId": key_id, "SecretAccessKey": secret, "Region": REGION}
     written = [e for e in world.lifecycle_events() if e["detail-type"] == "Mirror Written"]
-    assert {e["detail"]["mirrorArn"] for e in written} >= {estate.id_field, estate.parameter_arn}
+    assert {e["detail"]["mirrorArn"] for e in written} == {
+        estate.id_field, estate.secret_field, estate.parameter_arn, dotenv, as_json}
     assert secret not in function.logs()
 
 

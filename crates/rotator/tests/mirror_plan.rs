@@ -128,3 +128,55 @@ fn a_refused_mirror_keeps_the_previous_key() {
     );
     assert!(all_hold(&actions[..1]));
 }
+
+#[test]
+fn a_mirror_holding_the_previous_key_in_another_tool_s_spelling_is_written_not_repaired() {
+    // "Mirror Repaired" goes to the alarm topic: it says someone wrote the mirror by hand. A JSON
+    // mirror another tool wrote (spaces, another field order) or a dotenv mirror with a stale
+    // token line still gave its consumers the previous key, or the current one: a plain write.
+    let (new_secret, old_secret) = (
+        Sensitive::new("je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"),
+        Sensitive::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    );
+    let json = |id: &str, secret: &Sensitive| {
+        let secret = secret.expose();
+        Sensitive::new(format!(
+            "{{\"Region\": \"eu-west-1\", \"SecretAccessKey\": \"{secret}\", \"AccessKeyId\": \"{id}\"}}"
+        ))
+    };
+    let dotenv = |id: &str, secret: &Sensitive| {
+        let secret = secret.expose();
+        Sensitive::new(format!(
+            "AWS_ACCESS_KEY_ID={id}\nAWS_SECRET_ACCESS_KEY={secret}\nAWS_SESSION_TOKEN=stale\n"
+        ))
+    };
+    let (old_json, new_json) = (json(OLD_ID, &old_secret), json(ID, &new_secret));
+    let (old_dotenv, new_dotenv) = (dotenv(OLD_ID, &old_secret), dotenv(ID, &new_secret));
+    let other_key = json("AKIAHANDWRITTEN00000", &old_secret);
+    let text = MirrorFormat::Text(TextFormat::Dotenv);
+    let observed = [
+        (MirrorFormat::Json, &old_json),
+        (MirrorFormat::Json, &new_json),
+        (text.clone(), &old_dotenv),
+        (text, &new_dotenv),
+        (MirrorFormat::Json, &other_key),
+    ];
+    let observed: Vec<Observed> = (observed.iter())
+        .map(|(format, held)| Observed {
+            arn: "t",
+            read: Ok((format.clone(), Some(*held))),
+        })
+        .collect();
+    let actions = plan(
+        &observed,
+        &pair(ID, &new_secret),
+        Some(&pair(OLD_ID, &old_secret)),
+    );
+    let repairs: Vec<bool> = (actions.iter())
+        .map(|action| match action {
+            Action::Write { repair, .. } => *repair,
+            other => panic!("every one is written: {other:?}"),
+        })
+        .collect();
+    assert_eq!(repairs, [false, false, false, false, true]);
+}

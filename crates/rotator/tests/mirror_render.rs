@@ -141,7 +141,7 @@ fn a_json_mirror_that_also_holds_the_pair_in_another_naming_is_left_for_a_person
 #[test]
 fn a_stale_session_token_in_the_mirror_s_profile_goes() {
     // A tool would send it with the long-term key and fail: the write removes it, and a target
-    // still holding it does not hold what it should (so the sweep repairs it).
+    // still holding it does not hold what it should (so the sweep writes it again).
     let held = format!("[ci]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\naws_session_token = stale\n");
     assert!(!holds(&credentials("ci"), Some(&held), ID, SECRET));
     let written = render(&credentials("ci"), Some(&held), ID, SECRET).unwrap();

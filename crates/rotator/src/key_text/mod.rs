@@ -158,6 +158,13 @@ pub fn secret<'a>(text: &'a str, pair: &Pair) -> Option<&'a str> {
     pair.secret.clone().map(|range| &text[range])
 }
 
+/// The pair a consumer reading `text` gets, a stale session token beside it aside; `None` when
+/// the text holds no whole pair, or is refused.
+pub fn held_pair<'a>(text: &'a str, format: &TextFormat) -> Option<(&'a str, &'a str)> {
+    let (pair, _, _) = locate(text, format, Tokens::Drop).ok()?;
+    Some((key_id(text, &pair)?, secret(text, &pair)?))
+}
+
 /// `text` with the pair's values replaced by `id` and `secret`, every other byte kept (but a
 /// stale token's lines, with [`Tokens::Drop`]). A value the text lacks is added after the
 /// profile's last line (a profile it lacks, at the end), or at the end of a dotenv text.

@@ -22,7 +22,7 @@ pub use format::{format_of, MirrorFormat, FORMAT_TAG, PROFILE_TAG};
 pub use plan::{all_hold, plan, Action, KeyPair, Observed};
 use refused::refuse;
 pub use refused::Refused;
-pub use render::{holds, render};
+pub use render::{holds, render, yields};
 
 pub const NAMED_TAG_PREFIX: &str = "iam-key-rotator:mirror:";
 pub const KMS_TAG_PREFIX: &str = "iam-key-rotator:mirror-kms:";

@@ -3,13 +3,13 @@
 //! model can decide with it too.
 //!
 //! A mirror that holds exactly what it should is left alone (a retry, a second sweep); one that
-//! holds what the previous key's version should is written; anything else is repaired (someone
-//! wrote it by hand). The previous key may be acted on only when every mirror holds the current
+//! gives its consumers the previous key (or the current one, spelled otherwise) is written;
+//! anything else is repaired (someone wrote it by hand). The previous key may be acted on only when every mirror holds the current
 //! key ([`all_hold`]): a consumer reading a mirror not yet written still uses the previous key.
 
 use super::format::MirrorFormat;
 use super::refused::Refused;
-use super::render::{holds, render};
+use super::render::{holds, render, yields};
 use crate::sensitive::Sensitive;
 
 /// A key pair, as a version holds it.
@@ -30,7 +30,8 @@ pub struct Observed<'a> {
 pub enum Action {
     /// It holds the current key already: nothing to write.
     Holds { arn: String },
-    /// Write `value`; `repair` when it held neither the current nor the previous key's value.
+    /// Write `value`; `repair` when it gave its consumers neither the current nor the previous
+    /// key (someone wrote it by hand).
     Write {
         arn: String,
         value: Sensitive,
@@ -64,12 +65,12 @@ fn decide(target: &Observed<'_>, current: &KeyPair<'_>, previous: Option<&KeyPai
     }
     match render(format, held, current.id, current.secret.expose()) {
         Ok(value) => {
-            let was_previous =
-                previous.is_some_and(|p| holds(format, held, p.id, p.secret.expose()));
+            let gave = |p: &KeyPair<'_>| yields(format, held, p.id, p.secret.expose());
+            let gave_a_key = gave(current) || previous.is_some_and(gave);
             Action::Write {
                 arn: target.arn.to_owned(),
                 value: Sensitive::new(value),
-                repair: held.is_some() && !was_previous,
+                repair: held.is_some() && !gave_a_key,
             }
         }
         Err(reason) => Action::Refused(Refused {

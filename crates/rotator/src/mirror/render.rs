@@ -63,6 +63,27 @@ fn other_credential_field(field: &str) -> bool {
     field != JSON_ID && field != JSON_SECRET && OTHERS.contains(&lower.as_str())
 }
 
+/// Whether a consumer reading the target gets the key `id`, `secret`, however the target spells
+/// it (another tool's spacing or field order, a stale token line): what tells a write that
+/// follows a rotation from a repair of a mirror someone wrote by hand.
+pub fn yields(format: &MirrorFormat, held: Option<&str>, id: &str, secret: &str) -> bool {
+    let Some(held) = held else {
+        return false;
+    };
+    match format {
+        MirrorFormat::AccessKeyId => held == id,
+        MirrorFormat::SecretAccessKey => held == secret,
+        MirrorFormat::Text(text) => key_text::held_pair(held, text) == Some((id, secret)),
+        MirrorFormat::Json => match serde_json::from_str::<Value>(held) {
+            Ok(Value::Object(fields)) => {
+                let field = |name: &str| fields.get(name).and_then(Value::as_str);
+                field(JSON_ID) == Some(id) && field(JSON_SECRET) == Some(secret)
+            }
+            _ => false,
+        },
+    }
+}
+
 /// Whether the target already holds exactly what it should: then nothing is written (a retry,
 /// a second sweep), so a mirror is written once per key.
 pub fn holds(format: &MirrorFormat, held: Option<&str>, id: &str, secret: &str) -> bool {
