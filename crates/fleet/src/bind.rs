@@ -11,7 +11,7 @@
 //! or a user bound elsewhere is left to an IAM administrator, with the command.
 
 use super::aws::FleetAws;
-use super::claims::Claims;
+use super::claims::{Claims, NotSole};
 use super::commands::bind_command;
 use super::outcome::{Outcome, SecretOutcome};
 use super::report::SecretReport;
@@ -126,10 +126,9 @@ pub fn must_bind(secret: &SecretReport) -> Result<bool, SecretOutcome> {
     }
 }
 
-/// The user's key ids, and the secrets of the run that hold one of them (this one included).
-fn holders_of(secret: &SecretReport, claims: &Claims) -> Vec<String> {
-    let key_ids: Vec<String> = secret.user_key_list.iter().map(|k| k.id.clone()).collect();
-    claims.holders.of(&key_ids)
+/// The user's key ids.
+fn key_ids(secret: &SecretReport) -> Vec<String> {
+    secret.user_key_list.iter().map(|k| k.id.clone()).collect()
 }
 
 fn unread(claims: &Claims) -> String {
@@ -143,7 +142,7 @@ fn unread(claims: &Claims) -> String {
 pub fn evidence(secret: &SecretReport, claims: &Claims) -> SecretOutcome {
     let user = secret.user.as_deref().unwrap_or_default();
     let user_arn = secret.user_arn.as_deref().unwrap_or_default();
-    let holders = holders_of(secret, claims);
+    let holders = claims.holders.of(&key_ids(secret));
     let detail = format!(
         "not bound: IAM user {user} is not bound to this secret, and binding is an IAM administrator's act. Secrets holding the user's keys, in every enabled Region of the {} account(s)/Region(s) read: {}.{} If this secret is the one that should rotate the user: `{}`",
         claims.places,
@@ -157,32 +156,20 @@ pub fn evidence(secret: &SecretReport, claims: &Claims) -> SecretOutcome {
 /// `Ok` when every place was read and no other secret holds one of the user's keys.
 pub fn sole_holder(secret: &SecretReport, claims: &Claims) -> Result<(), SecretOutcome> {
     let user = secret.user.as_deref().unwrap_or_default();
-    if !claims.unread.is_empty() {
-        return skipped(secret, format!("not bound: could not read every secret of the run to rule out another holder of IAM user {user}'s keys.{} Grant the reads (or leave the unreadable account out of --accounts) and run it again", unread(claims)));
-    }
-    let holders = holders_of(secret, claims);
-    // The secret holds the user's working key: a claim check that did not find it there did not
-    // look where it should (its own account and Region left out, no Region listed), and proves
-    // nothing.
-    if !holders.contains(&secret.arn) {
-        return skipped(secret, format!("not bound: the claim check did not find IAM user {user}'s key in this very secret ({} account(s)/Region(s) read): it did not read this account and Region, so it rules nothing out. Run it again; if it persists, report it", claims.places));
-    }
     // A mirror paired both ways (it claims this secret, the user names it) holds the key by
     // design (§19): it counts as this secret's.
-    let paired = |arn: &String| {
-        secret.named_mirrors.contains(arn) && claims.holders.claims(arn, &secret.arn)
+    let paired = |arn: &str| {
+        secret.named_mirrors.iter().any(|m| m == arn) && claims.holders.claims(arn, &secret.arn)
     };
-    let others: Vec<String> = holders
-        .into_iter()
-        .filter(|arn| *arn != secret.arn && !paired(arn))
-        .collect();
-    if others.is_empty() {
-        return Ok(());
-    }
-    skipped(
-        secret,
-        format!("not bound: IAM user {user}'s key is also held by {}: whoever can read it has the key, and binding would give its next keys to whoever writes this one. Keep the key in one secret (delete the others, rotate), then bind", others.join(", ")),
-    )
+    let why = match claims.sole_holder(&key_ids(secret), &secret.arn, paired) {
+        Ok(()) => return Ok(()),
+        Err(NotSole::Unread) => format!("could not read every secret of the run to rule out another holder of IAM user {user}'s keys.{} Grant the reads (or leave the unreadable account out of --accounts) and run it again", unread(claims)),
+        // The secret holds the user's working key: a claim check that did not find it there did
+        // not look where it should (its own account and Region left out, no Region listed).
+        Err(NotSole::Missed) => format!("the claim check did not find IAM user {user}'s key in this very secret ({} account(s)/Region(s) read): it did not read this account and Region, so it rules nothing out. Run it again; if it persists, report it", claims.places),
+        Err(NotSole::Others(others)) => format!("IAM user {user}'s key is also held by {}: whoever can read it has the key, and binding would give its next keys to whoever writes this one. Keep the key in one secret (delete the others, rotate), then bind", others.join(", ")),
+    };
+    skipped(secret, format!("not bound: {why}"))
 }
 
 /// Binds the secret's user to it, once the key the secret holds now authenticates as that user

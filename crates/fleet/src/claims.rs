@@ -107,7 +107,44 @@ pub struct Claims {
     pub places: usize,
 }
 
+/// Why a secret cannot be taken for the sole holder of a key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NotSole {
+    /// Some account or Region of the run could not be read: it may hold the key.
+    Unread,
+    /// The check did not find the key in the secret that holds it: it did not read that account
+    /// and Region, so it rules nothing out.
+    Missed,
+    /// These secrets hold the key too.
+    Others(Vec<String>),
+}
+
 impl Claims {
+    /// `Ok` when every place of the run was read, `anchor` (a secret that holds one of
+    /// `key_ids`) is found among their holders, and no holder but those `own` accepts holds one.
+    /// The one rule of `enable --bind` (bind.rs) and of the split layout (split_plan.rs).
+    pub fn sole_holder(
+        &self,
+        key_ids: &[String],
+        anchor: &str,
+        own: impl Fn(&str) -> bool,
+    ) -> Result<(), NotSole> {
+        if !self.unread.is_empty() {
+            return Err(NotSole::Unread);
+        }
+        let holders = self.holders.of(key_ids);
+        if !holders.iter().any(|arn| arn == anchor) {
+            return Err(NotSole::Missed);
+        }
+        let others: Vec<String> = (holders.into_iter())
+            .filter(|arn| arn != anchor && !own(arn))
+            .collect();
+        match others.is_empty() {
+            true => Ok(()),
+            false => Err(NotSole::Others(others)),
+        }
+    }
+
     /// Reads every secret of every enabled Region of every account of `scope`.
     pub async fn of_scope(scope: &Scope<'_>) -> Self {
         let (places, unlisted) = places(scope.estate, &scope.accounts, &Regions::Enabled).await;

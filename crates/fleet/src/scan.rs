@@ -3,7 +3,7 @@
 use super::aws::{FleetAws, SecretEntry};
 use super::classify::{classify, is_access_key_id, key_ids_in, Holding};
 use super::duplicate_keys;
-use super::mirrors::{claimed_source, split_field, split_layout_fix};
+use super::mirrors::{claimed_source, id_field_prefix, split_field, split_layout_fix};
 use super::report::{needs, KeyReport, ScanReport, SecretReport};
 use super::select::Selection;
 use super::time::{epoch_seconds, rfc3339};
@@ -158,7 +158,10 @@ async fn inspect(
         } => {
             report.held_key = access_key_id.clone();
             if let Some(id) = access_key_id {
-                report.describe_stray_key(aws, id).await;
+                // The user's ARN serves only `enable` of a split layout, which starts from its
+                // key id field (split_plan.rs): no GetUser for any other value.
+                let arn_too = id_field_prefix(&report.name).is_some();
+                report.describe_stray_key(aws, id, arn_too).await;
             }
             let fix = split_field(&report.name).map_or(fix, split_layout_fix);
             report.add(Verdict::NotRotatable, what, fix);
@@ -239,9 +242,9 @@ async fn inspect(
 
 impl SecretReport {
     /// A key in a value the function cannot rotate: whose it is (GetAccessKeyLastUsed names the
-    /// owner) and how it stands, so the operator knows what the fix touches. Best effort: a
-    /// failed lookup leaves the key reported as not found.
-    async fn describe_stray_key(&mut self, aws: &dyn FleetAws, id: String) {
+    /// owner) and how it stands, so the operator knows what the fix touches; with `arn_too`, the
+    /// owner's ARN. Best effort: a failed lookup leaves the key reported as not found.
+    async fn describe_stray_key(&mut self, aws: &dyn FleetAws, id: String, arn_too: bool) {
         let mut key = KeyReport {
             id,
             exists: false,
@@ -264,9 +267,10 @@ impl SecretReport {
                         key.created = Some(rfc3339(epoch_seconds(listed.created)));
                     }
                 }
-                // Its ARN, for a `--bind` that names this value (the split layout: split.rs).
-                if let Ok(Some(user)) = aws.user(&owner).await {
-                    self.user_arn = Some(user.arn);
+                if arn_too {
+                    if let Ok(Some(user)) = aws.user(&owner).await {
+                        self.user_arn = Some(user.arn);
+                    }
                 }
                 self.user = Some(owner);
                 self.user_source = Some("key owner");

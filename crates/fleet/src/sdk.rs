@@ -9,7 +9,7 @@ use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_secretsmanager::types::{RotationRulesType, SecretListEntry};
 
-use super::aws::{FleetAws, LastUsed, Rotation, Schedule, SecretEntry};
+use super::aws::{FleetAws, LastUsed, LayoutAws, Rotation, Schedule, SecretEntry};
 use super::time::epoch_seconds;
 
 use iam_key_rotator::aws::{
@@ -191,14 +191,8 @@ impl FleetAws for SdkFleet {
 
     /// Binds `user` to the secret `secret_arn` (§15): TagUser with the binding tag.
     async fn bind(&self, user: &str, secret_arn: &str) -> Result<(), AwsError> {
-        let tag = aws_sdk_iam::types::Tag::builder()
-            .key(BINDING_TAG)
-            .value(secret_arn)
-            .build()
-            .map_err(|e| AwsError::service("iam", "TagUser", None, Some(&e.to_string()), None))?;
-        let request = self.iam.tag_user().user_name(user).tags(tag);
-        answer("iam", "TagUser", request.send()).await?;
-        Ok(())
+        self.tag_user(user, &[(BINDING_TAG.into(), secret_arn.into())])
+            .await
     }
 
     /// Who a key pair authenticates as (sts:GetCallerIdentity signed with it).

@@ -4,9 +4,9 @@
 
 use super::aws::{FleetAws, Schedule};
 use super::mirrors::same_place;
-use super::split_plan::{check_user, Layout, TAG_VALUE_MAX};
+use super::split_plan::{check_user, Layout};
 use iam_key_rotator::aws::{VersionRef, AWSCURRENT};
-use iam_key_rotator::binding::BINDING_TAG;
+use iam_key_rotator::binding::{BINDING_TAG, MAX_TAG_VALUE_LEN};
 use iam_key_rotator::mirror::{FORMAT_TAG, MIRROR_OF_TAG, NAMED_TAG_PREFIX};
 use iam_key_rotator::sensitive::Sensitive;
 
@@ -31,7 +31,7 @@ pub async fn make(
         Err(e) => return Err(format!("nothing changed: {e}")),
     };
     let undo = Undo { layout, arn: &arn };
-    if arn.len() > TAG_VALUE_MAX || !same_place(&arn, &layout.id_field) {
+    if arn.len() > MAX_TAG_VALUE_LEN || !same_place(&arn, &layout.id_field) {
         return Err(undo.after(
             "the check of its ARN",
             "it cannot be named in a tag".into(),

@@ -1,15 +1,13 @@
 //! The split layout's plan (`split.rs`), from reads only: the layout, or why it is left alone.
 
 use super::aws::{FleetAws, SecretFacts};
-use super::claims::Claims;
+use super::claims::{Claims, NotSole};
 use super::mirrors::{id_field_prefix, same_place, SPLIT_FIELDS};
 use super::report::SecretReport;
-use iam_key_rotator::binding::BINDING_TAG;
-use iam_key_rotator::mirror::{KMS_TAG_PREFIX, MIRROR_OF_TAG, NAMED_TAG_PREFIX};
+use iam_key_rotator::binding::{is_ours, MAX_TAG_VALUE_LEN};
+use iam_key_rotator::mirror::MIRROR_OF_TAG;
 
 const SOURCE: &str = "aws";
-/// The longest value an IAM tag holds: the binding and each mirror tag carry an ARN.
-pub(crate) const TAG_VALUE_MAX: usize = 256;
 
 /// One split layout, as planned.
 pub struct Layout {
@@ -71,12 +69,12 @@ pub async fn plan(
         (&field.arn, field.arn.len()),
         (&source_name, source_arn_len),
     ];
-    if let Some((what, _)) = lengths.iter().find(|(_, len)| *len > TAG_VALUE_MAX) {
-        return Err(format!("the ARN of {what} is longer than an IAM tag value ({TAG_VALUE_MAX} characters): the user cannot name it; shorten the name"));
+    // The binding and each mirror tag carry an ARN.
+    if let Some((what, _)) = lengths.iter().find(|(_, len)| *len > MAX_TAG_VALUE_LEN) {
+        return Err(format!("the ARN of {what} is longer than an IAM tag value ({MAX_TAG_VALUE_LEN} characters): the user cannot name it; shorten the name"));
     }
-    let ours = |key: &str| {
-        key.to_ascii_lowercase().starts_with("iam-key-rotator:") || key.starts_with("aws:")
-    };
+    // AWS's own tags are not ours to write.
+    let ours = |key: &str| is_ours(key) || key.starts_with("aws:");
     let layout = Layout {
         id_field: secret.arn.clone(),
         secret_field: field.arn,
@@ -120,8 +118,9 @@ async fn vetted(
     Err(format!("{name}: {why}"))
 }
 
-/// The user may be bound here: it exists as scanned, is bound to nothing, names no mirror, and
-/// its only key is the layout's (a rotation would otherwise act on keys nobody proved are its).
+/// The user may be bound here: it exists as scanned, carries none of our tags (bound to nothing,
+/// naming no mirror), and its only key is the layout's (a rotation would otherwise act on keys
+/// nobody proved are its).
 pub async fn check_user(aws: &dyn FleetAws, layout: &Layout) -> Result<(), String> {
     let user = &layout.user;
     let found = aws.user(user).await.map_err(|e| e.to_string())?;
@@ -129,9 +128,7 @@ pub async fn check_user(aws: &dyn FleetAws, layout: &Layout) -> Result<(), Strin
     let found = found.ok_or(format!(
         "IAM user {user} is not the one scanned (gone, or made again)"
     ))?;
-    let ours = [BINDING_TAG, NAMED_TAG_PREFIX, KMS_TAG_PREFIX];
-    let tagged = |key: &str| ours.iter().any(|t| key.to_ascii_lowercase().starts_with(t));
-    if let Some((key, value)) = found.tags.iter().find(|(key, _)| tagged(key)) {
+    if let Some((key, value)) = found.tags.iter().find(|(key, _)| is_ours(key)) {
         return Err(format!(
             "IAM user {user} already carries {key}={value}: an IAM administrator settles it first"
         ));
@@ -148,31 +145,21 @@ pub async fn check_user(aws: &dyn FleetAws, layout: &Layout) -> Result<(), Strin
     Ok(())
 }
 
-/// Every secret of the run was read, the check found the key in the key id field itself (else
-/// it did not read this account and Region, and rules nothing out), and no other secret holds it.
+/// Every secret of the run was read, the check found the key in the key id field itself, and no
+/// secret but the two fields holds it.
 fn sole_holder(layout: &Layout, claims: &Claims) -> Result<(), String> {
-    if !claims.unread.is_empty() {
-        return Err(format!(
+    let key_ids = std::slice::from_ref(&layout.key_id);
+    let field = |arn: &str| arn == layout.secret_field;
+    match claims.sole_holder(key_ids, &layout.id_field, field) {
+        Ok(()) => Ok(()),
+        Err(NotSole::Unread) => Err(format!(
             "not every secret of the run could be read to rule out another holder of the key: {}",
             claims.unread.join("; ")
-        ));
-    }
-    let holders = claims.holders.of(std::slice::from_ref(&layout.key_id));
-    if !holders.contains(&layout.id_field) {
-        return Err("the claim check did not find the key in the key id field itself: it did not read this account and Region, so it rules nothing out. Run it again".into());
-    }
-    let others: Vec<&String> = (holders.iter())
-        .filter(|arn| **arn != layout.id_field && **arn != layout.secret_field)
-        .collect();
-    match others.as_slice() {
-        [] => Ok(()),
-        _ => Err(format!(
+        )),
+        Err(NotSole::Missed) => Err("the claim check did not find the key in the key id field itself: it did not read this account and Region, so it rules nothing out. Run it again".into()),
+        Err(NotSole::Others(others)) => Err(format!(
             "the key is also held by {}: keep it in one place first",
-            others
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            others.join(", ")
         )),
     }
 }

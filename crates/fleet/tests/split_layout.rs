@@ -70,17 +70,24 @@ fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
     tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
+/// The outcome is `expected`, its detail says `says`, and nothing changed.
+#[track_caller]
+fn unchanged(home: &FakeEstate, outcome: &SecretOutcome, expected: Outcome, says: &str) {
+    assert_eq!(outcome.outcome, expected, "{}", outcome.detail);
+    assert!(outcome.detail.contains(says), "{}", outcome.detail);
+    assert_eq!(home.changes(), Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn a_dry_run_says_what_it_would_do_and_changes_nothing() {
     let (org, home, id, _) = world();
     let outcome = run(&org, &home, &alice(&id), false).await;
-    assert_eq!(outcome.outcome, Outcome::WouldDo, "{}", outcome.detail);
-    assert!(
-        outcome.detail.contains(&format!("create {SOURCE}")),
-        "{}",
-        outcome.detail
+    unchanged(
+        &home,
+        &outcome,
+        Outcome::WouldDo,
+        &format!("create {SOURCE}"),
     );
-    assert_eq!(home.changes(), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -140,26 +147,14 @@ async fn a_source_someone_else_made_is_never_adopted() {
     let (org, home, id, _) = world();
     home.secret(SOURCE, &key_value("alice", KEY), NOW);
     let outcome = run(&org, &home, &alice(&id), true).await;
-    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
-    assert!(
-        outcome.detail.contains("never adopted"),
-        "{}",
-        outcome.detail
-    );
-    assert_eq!(home.changes(), Vec::<String>::new());
+    unchanged(&home, &outcome, Outcome::Skipped, "never adopted");
 }
 
 #[tokio::test]
 async fn without_the_administrators_bind_the_layout_is_left_as_it_is() {
     let (org, home, _, _) = world();
     let outcome = run(&org, &home, &[], true).await;
-    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
-    assert!(
-        outcome.detail.contains(SOURCE),
-        "the fix says how: {}",
-        outcome.detail
-    );
-    assert_eq!(home.changes(), Vec::<String>::new());
+    unchanged(&home, &outcome, Outcome::Skipped, SOURCE);
 }
 
 #[tokio::test]
@@ -173,13 +168,7 @@ async fn a_pair_that_does_not_authenticate_as_the_user_changes_nothing() {
         NOW,
     );
     let outcome = run(&org, &home, &alice(&id), true).await;
-    assert_eq!(outcome.outcome, Outcome::Failed, "{}", outcome.detail);
-    assert!(
-        outcome.detail.contains("nothing changed"),
-        "{}",
-        outcome.detail
-    );
-    assert_eq!(home.changes(), Vec::<String>::new());
+    unchanged(&home, &outcome, Outcome::Failed, "nothing changed");
     assert!(!outcome.detail.contains("not-alices-secret"));
 }
 
@@ -199,9 +188,7 @@ async fn a_user_with_another_key_or_our_tags_is_left_to_an_administrator() {
     let theirs = "arn:aws:secretsmanager:us-east-1:111111111111:secret:attacker-AbCdEf";
     home.tag_user("alice", "IAM-Key-Rotator:Mirror:3", theirs);
     let outcome = run(&org, &home, &alice(&id), true).await;
-    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
-    assert!(outcome.detail.contains(theirs), "{}", outcome.detail);
-    assert_eq!(home.changes(), Vec::<String>::new());
+    unchanged(&home, &outcome, Outcome::Skipped, theirs);
 }
 
 #[tokio::test]
@@ -209,9 +196,7 @@ async fn a_key_held_by_another_secret_too_is_not_bound() {
     let (org, home, id, _) = world();
     let copy = home.secret("elsewhere/copy", &key_value("alice", KEY), NOW);
     let outcome = run(&org, &home, &alice(&id), true).await;
-    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
-    assert!(outcome.detail.contains(&copy), "{}", outcome.detail);
-    assert_eq!(home.changes(), Vec::<String>::new());
+    unchanged(&home, &outcome, Outcome::Skipped, &copy);
 }
 
 #[tokio::test]
@@ -219,13 +204,7 @@ async fn a_field_with_rotation_on_is_never_made_a_mirror() {
     let (org, home, id, _) = world();
     home.rotation_on(&id, None);
     let outcome = run(&org, &home, &alice(&id), true).await;
-    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
-    assert!(
-        outcome.detail.contains("rotation is on"),
-        "{}",
-        outcome.detail
-    );
-    assert_eq!(home.changes(), Vec::<String>::new());
+    unchanged(&home, &outcome, Outcome::Skipped, "rotation is on");
 }
 
 #[tokio::test]
@@ -270,9 +249,7 @@ async fn a_missing_or_already_claimed_secret_field_leaves_the_layout_alone() {
     let id = home.secret(ID_FIELD, KEY, NOW - 10 * DAY);
     home.secret("app/prod/aws_secret_access_key_old", &secret_of(KEY), NOW);
     let outcome = run(&org, &home, &alice(&id), true).await;
-    assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);
-    assert!(outcome.detail.contains("there is no"), "{}", outcome.detail);
-    assert_eq!(home.changes(), Vec::<String>::new());
+    unchanged(&home, &outcome, Outcome::Skipped, "there is no");
 }
 
 #[tokio::test]
@@ -299,11 +276,5 @@ async fn a_failure_after_the_source_is_made_binds_no_one_and_says_how_to_undo() 
     let (org, home, id, _) = world();
     home.deny("CreateSecret");
     let outcome = run(&org, &home, &alice(&id), true).await;
-    assert_eq!(outcome.outcome, Outcome::Failed, "{}", outcome.detail);
-    assert!(
-        outcome.detail.contains("nothing changed"),
-        "{}",
-        outcome.detail
-    );
-    assert_eq!(home.changes(), Vec::<String>::new());
+    unchanged(&home, &outcome, Outcome::Failed, "nothing changed");
 }

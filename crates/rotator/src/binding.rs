@@ -17,6 +17,17 @@ pub const BINDING_TAG: &str = "iam-key-rotator:secret";
 /// The longest value an IAM tag holds: a secret whose ARN is longer cannot be bound.
 pub const MAX_TAG_VALUE_LEN: usize = 256;
 
+/// The prefix of every tag this project reads or writes, on users and on secrets.
+pub const TAG_PREFIX: &str = "iam-key-rotator:";
+
+/// Whether a tag key is in the project's namespace: in any case (IAM keeps one tag per key
+/// whatever its case) and with spaces around it (a near miss is still meant as ours).
+pub fn is_ours(key: &str) -> bool {
+    let key = key.trim();
+    key.get(..TAG_PREFIX.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(TAG_PREFIX))
+}
+
 /// How a user stands towards a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Binding {

@@ -14,6 +14,7 @@
 
 use std::time::Duration;
 
+use crate::binding::is_ours;
 use crate::config::{whole_in, Config, PreviousKeyAction};
 use crate::error::Problem;
 
@@ -25,7 +26,6 @@ pub const ACTION_TAG: &str = "iam-key-rotator:previous-key-action";
 pub const MAX_DEADLINE_DAYS: u64 = 90;
 pub const IDLE_TAG: &str = "iam-key-rotator:retire-idle-hours";
 pub const DEADLINE_TAG: &str = "iam-key-rotator:retire-deadline-days";
-const PREFIX: &str = "iam-key-rotator:";
 
 /// The secret tag recording since when the sweep has seen its previous key Inactive: IAM keeps no
 /// deactivation date. Its value is `<AccessKeyId> <RFC 3339 time>`, so a tag left from an older
@@ -49,8 +49,7 @@ pub fn effective(config: &Config, tags: &[(String, String)]) -> (Effective, Vec<
         deadline: config.retire_deadline,
     };
     let mut ignored = Vec::new();
-    let ours = |k: &String| k.trim().to_ascii_lowercase().starts_with(PREFIX);
-    for (key, value) in tags.iter().filter(|(k, _)| ours(k)) {
+    for (key, value) in tags.iter().filter(|(k, _)| is_ours(k)) {
         if let Err(problem) = apply(config, &mut settings, key, value) {
             ignored.push(problem);
         }
