@@ -62,15 +62,10 @@ pub async fn plan(
     {
         return Err(format!("{source_name} exists and this run did not create it: it is never adopted (whoever made it chose its value); rename or delete it, or enable it as a source of its own"));
     }
-    // The source's ARN is the key id field's with `aws` for the field (and its own suffix).
-    let source_arn_len = secret.arn.len() - SPLIT_FIELDS[0].len() + SOURCE.len();
-    let lengths = [
-        (&secret.arn, secret.arn.len()),
-        (&field.arn, field.arn.len()),
-        (&source_name, source_arn_len),
-    ];
-    // The binding and each mirror tag carry an ARN.
-    if let Some((what, _)) = lengths.iter().find(|(_, len)| *len > MAX_TAG_VALUE_LEN) {
+    // The binding and each mirror tag carry an ARN. The source's (`<p>/aws` and a suffix as long
+    // as theirs) is shorter than the fields': `make` checks the one CreateSecret returns.
+    let fields = [&secret.arn, &field.arn];
+    if let Some(what) = fields.into_iter().find(|arn| arn.len() > MAX_TAG_VALUE_LEN) {
         return Err(format!("the ARN of {what} is longer than an IAM tag value ({MAX_TAG_VALUE_LEN} characters): the user cannot name it; shorten the name"));
     }
     // AWS's own tags are not ours to write.

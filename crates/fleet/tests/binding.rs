@@ -124,19 +124,26 @@ async fn enable_does_not_bind_a_user_whose_key_a_secret_elsewhere_holds() {
 
 /// A mirror paired both ways (it claims the secret, and the administrator named it on the user)
 /// holds the key by design (§19): it does not stop the binding. One that only claims the secret
-/// (anyone may tag their own) is a holder like any other.
+/// (anyone may tag their own), or that the user names but which claims another source, is a
+/// holder like any other.
 #[tokio::test]
 async fn enable_counts_a_mirror_paired_both_ways_as_the_secret_s_own() {
-    for named in [true, false] {
+    let other_source = "arn:aws:secretsmanager:us-east-1:111111111111:secret:other/aws-AbCdEf";
+    for (named, claims_this) in [(true, true), (false, true), (true, false)] {
         let (org, home, arn) = world();
         let field = home.secret("app/prod/alice_key_id", ALICE_KEY, NOW);
-        home.tag_secret(&field, MIRROR_OF_TAG, &arn);
+        let claimed = if claims_this {
+            arn.as_str()
+        } else {
+            other_source
+        };
+        home.tag_secret(&field, MIRROR_OF_TAG, claimed);
         home.tag_secret(&field, FORMAT_TAG, "access-key-id");
         if named {
             home.tag_user("alice", "iam-key-rotator:mirror:1", &field);
         }
         let outcome = run(&org, &home, &alice_bind(&arn), true).await;
-        match named {
+        match named && claims_this {
             true => assert_eq!(outcome.outcome, Outcome::Done, "{}", outcome.detail),
             false => {
                 assert_eq!(outcome.outcome, Outcome::Skipped, "{}", outcome.detail);

@@ -88,6 +88,11 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing() {
         Outcome::WouldDo,
         &format!("create {SOURCE}"),
     );
+    assert!(
+        outcome.detail.contains("under the default key"),
+        "{}",
+        outcome.detail
+    );
 }
 
 #[tokio::test]
@@ -215,11 +220,20 @@ async fn the_source_is_guarded_as_the_fields_are_or_the_layout_is_left_to_a_pers
     home.guard(&id, Some(kms), false);
     home.guard(&secret, Some(kms), false);
     home.tag_secret(&secret, "team", "payments");
+    // Not AWS's own tags (not ours to write), nor ours (a setting is the source owner's to make).
+    home.tag_secret(&secret, "aws:cloudformation:stack-name", "store");
+    home.tag_secret(&secret, "iam-key-rotator:previous-key-action", "keep");
+    let outcome = run(&org, &home, &alice(&id), false).await;
+    assert!(
+        outcome.detail.contains(kms),
+        "the plan says: {}",
+        outcome.detail
+    );
     let outcome = run(&org, &home, &alice(&id), true).await;
     assert_eq!(outcome.outcome, Outcome::Done, "{}", outcome.detail);
     let source = home.describe(SOURCE).await.unwrap().expect("the source");
     assert_eq!(home.kms_key_of(&source.arn).as_deref(), Some(kms));
-    assert_eq!(tag(&source.tags, "team"), Some("payments"));
+    assert_eq!(source.tags, [("team".to_owned(), "payments".to_owned())]);
     // A resource policy on a field, or two different keys: nothing is made.
     for (id_kms, policy) in [(Some(kms), true), (None, false)] {
         let (org, home, id, secret) = world();
@@ -277,4 +291,94 @@ async fn a_failure_after_the_source_is_made_binds_no_one_and_says_how_to_undo() 
     home.deny("CreateSecret");
     let outcome = run(&org, &home, &alice(&id), true).await;
     unchanged(&home, &outcome, Outcome::Failed, "nothing changed");
+}
+
+#[tokio::test]
+async fn a_replica_a_field_being_deleted_or_one_another_service_manages_is_left_alone() {
+    type Spoil = fn(&FakeEstate, &str);
+    let cases: [(Spoil, &str); 3] = [
+        (|home, arn| home.make_replica(arn, "eu-west-1"), "replica"),
+        (
+            |home, arn| home.retire_or_manage(arn, true, None),
+            "deletion",
+        ),
+        (
+            |home, arn| home.retire_or_manage(arn, false, Some("rds")),
+            "another service",
+        ),
+    ];
+    for (spoil, says) in cases {
+        let (org, home, id, secret) = world();
+        spoil(&home, &secret);
+        let outcome = run(&org, &home, &alice(&id), true).await;
+        unchanged(&home, &outcome, Outcome::Skipped, says);
+    }
+}
+
+#[tokio::test]
+async fn a_field_whose_arn_an_iam_tag_cannot_hold_leaves_the_layout_alone() {
+    // A secret's ARN: 53 characters before its name, 7 after (`-` and the random suffix); the
+    // secret field's is the layout's longest. 256 characters fit in a tag value, 257 do not.
+    for (secret_arn_len, fits) in [(256, true), (257, false)] {
+        let prefix = "p".repeat(secret_arn_len - 60 - "/aws_secret_access_key".len());
+        let mut org = FakeOrg::default();
+        let home = org.estate(ACCOUNT, "us-east-1");
+        home.key("alice", KEY, NOW - 10 * DAY);
+        let id = home.secret(&format!("{prefix}/aws_access_key_id"), KEY, NOW - 10 * DAY);
+        let field = format!("{prefix}/aws_secret_access_key");
+        let secret = home.secret(&field, &secret_of(KEY), NOW - 10 * DAY);
+        assert_eq!(secret.len(), secret_arn_len);
+        let report = scanned(&home).await;
+        let outcomes = enable_in(&org, &home, &report.secrets, &alice(&id), true).await;
+        let outcome = outcomes
+            .into_iter()
+            .find(|o| o.secret.ends_with("/aws_access_key_id"));
+        let outcome = outcome.expect("an outcome for the key id field");
+        match fits {
+            true => assert_eq!(outcome.outcome, Outcome::Done, "{}", outcome.detail),
+            false => unchanged(
+                &home,
+                &outcome,
+                Outcome::Skipped,
+                "longer than an IAM tag value",
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn create_secret_answering_exists_or_nothing_says_so_and_nothing_else_changes() {
+    for (code, status, says) in [
+        ("ResourceExistsException", 400, "it is never adopted"),
+        ("InternalFailure", 500, "may exist; check it"),
+    ] {
+        let (org, home, id, _) = world();
+        home.fail("CreateSecret", code, status);
+        let outcome = run(&org, &home, &alice(&id), true).await;
+        unchanged(&home, &outcome, Outcome::Failed, says);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_tag_on_the_first_field_undoes_the_source_and_that_field_only() {
+    let (org, home, id, secret) = world();
+    home.deny("TagResource");
+    let outcome = run(&org, &home, &alice(&id), true).await;
+    assert_eq!(outcome.outcome, Outcome::Failed, "{}", outcome.detail);
+    let source = home
+        .describe(SOURCE)
+        .await
+        .unwrap()
+        .expect("the source was made");
+    assert!(outcome
+        .detail
+        .contains(&format!("delete-secret --secret-id {}", source.arn)));
+    assert!(outcome
+        .detail
+        .contains(&format!("untag-resource --secret-id {id}")));
+    assert!(!outcome
+        .detail
+        .contains(&format!("untag-resource --secret-id {secret}")));
+    let user = home.user("alice").await.unwrap().expect("alice");
+    assert_eq!(tag(&user.tags, BINDING_TAG), None, "no one is bound");
 }

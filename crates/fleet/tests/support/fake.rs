@@ -39,6 +39,9 @@ struct Secret {
     /// A customer managed KMS key, and a resource policy.
     kms_key_id: Option<String>,
     has_policy: bool,
+    /// Scheduled for deletion; managed by another service (RDS, App Runner...).
+    deleted: bool,
+    owning_service: Option<String>,
     rotation: Rotation,
     versions: BTreeMap<String, Version>,
 }
@@ -69,8 +72,9 @@ struct State {
     reads: Vec<&'static str>,
     /// BatchGetSecretValue is refused (AccessDenied), as for a caller without the permission.
     batch_refused: bool,
-    /// The operations (CreateSecret, TagResource, TagUser) answered AccessDenied.
-    denied: Vec<&'static str>,
+    /// The operations (CreateSecret, TagResource, TagUser) answered with an error: its code and
+    /// HTTP status.
+    denied: Vec<(&'static str, &'static str, u16)>,
     /// A consumer uses this key (at this time) right after the next RemovePending: a race.
     use_after_remove_pending: Option<(String, i64)>,
 }
@@ -124,6 +128,14 @@ impl FakeEstate {
         estate
     }
 
+    /// `secret` is scheduled for deletion (`deleted`), or managed by `service`.
+    pub fn retire_or_manage(&self, arn: &str, deleted: bool, service: Option<&str>) {
+        let mut state = self.state();
+        let secret = state.secrets.get_mut(arn).expect("a secret");
+        secret.deleted = deleted;
+        secret.owning_service = service.map(str::to_owned);
+    }
+
     /// `secret` is a replica whose primary is in `primary_region`.
     pub fn make_replica(&self, arn: &str, primary_region: &str) {
         let mut state = self.state();
@@ -163,19 +175,25 @@ impl FakeEstate {
 
     /// `operation` (CreateSecret, TagResource, TagUser) is answered AccessDenied from now on.
     pub fn deny(&self, operation: &'static str) {
-        self.state().denied.push(operation);
+        self.fail(operation, "AccessDenied", 403);
+    }
+
+    /// `operation` is answered with the error `code` and HTTP `status` from now on.
+    pub fn fail(&self, operation: &'static str, code: &'static str, status: u16) {
+        self.state().denied.push((operation, code, status));
     }
 
     fn refuse(&self, service: &'static str, operation: &'static str) -> Result<(), AwsError> {
-        match self.state().denied.contains(&operation) {
-            true => Err(AwsError::service(
+        let state = self.state();
+        match state.denied.iter().find(|(op, _, _)| *op == operation) {
+            Some((_, code, status)) => Err(AwsError::service(
                 service,
                 operation,
-                Some("AccessDenied"),
-                Some("denied"),
-                Some(403),
+                Some(code),
+                Some("refused"),
+                Some(*status),
             )),
-            false => Ok(()),
+            None => Ok(()),
         }
     }
 
@@ -582,8 +600,8 @@ impl LayoutAws for FakeEstate {
             tags: s.tags.clone(),
             kms_key_id: s.kms_key_id.clone(),
             primary_region: s.primary_region.clone(),
-            deleted: false,
-            owning_service: None,
+            deleted: s.deleted,
+            owning_service: s.owning_service.clone(),
             has_policy: s.has_policy,
         }))
     }
