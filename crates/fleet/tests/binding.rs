@@ -184,23 +184,38 @@ async fn enable_binds_nothing_when_the_claim_check_missed_the_secret_itself() {
         "{}",
         refused.detail
     );
-    assert!(home.changes().is_empty(), "changed {:?}", home.changes());
-}
-
-#[tokio::test]
-async fn enable_binds_nothing_while_part_of_the_run_cannot_be_read() {
-    let (mut org, home, arn) = world();
-    org.estate("222222222222", HOME);
-    org.refused
-        .insert("222222222222".into(), "AccessDenied".into());
-    let refused = run(&org, &home, &alice_bind(&arn), true).await;
-    assert_eq!(refused.outcome, Outcome::Skipped, "{}", refused.detail);
+    // It says how much it read: the one Region it was given.
     assert!(
-        refused.detail.contains("could not read every secret"),
+        refused.detail.contains("(1 account(s)/Region(s) read)"),
         "{}",
         refused.detail
     );
     assert!(home.changes().is_empty(), "changed {:?}", home.changes());
+}
+
+/// An account that cannot be entered, or whose Regions cannot be listed, may hold the key.
+#[tokio::test]
+async fn enable_binds_nothing_while_part_of_the_run_cannot_be_read() {
+    for regions_listed in [true, false] {
+        let (mut org, home, arn) = world();
+        org.estate("222222222222", HOME);
+        let reason = "AccessDenied for 222222222222".to_owned();
+        match regions_listed {
+            true => org.refused.insert("222222222222".into(), reason.clone()),
+            false => org
+                .regions_refused
+                .insert("222222222222".into(), reason.clone()),
+        };
+        let refused = run(&org, &home, &alice_bind(&arn), true).await;
+        assert_eq!(refused.outcome, Outcome::Skipped, "{}", refused.detail);
+        assert!(
+            refused.detail.contains("could not read every secret"),
+            "{}",
+            refused.detail
+        );
+        assert!(refused.detail.contains(&reason), "{}", refused.detail);
+        assert!(home.changes().is_empty(), "changed {:?}", home.changes());
+    }
 }
 
 #[tokio::test]

@@ -31,11 +31,16 @@ const SOURCE: &str = "app/prod/aws";
 /// The seed's layout for alice: her key id and her secret, one secret each. Returns the org, the
 /// home estate and the two fields' ARNs.
 fn world() -> (FakeOrg, Arc<FakeEstate>, String, String) {
+    world_named(ID_FIELD, SECRET_FIELD)
+}
+
+/// As [`world`], the two secrets so named.
+fn world_named(id_name: &str, secret_name: &str) -> (FakeOrg, Arc<FakeEstate>, String, String) {
     let mut org = FakeOrg::default();
     let home = org.estate(ACCOUNT, "us-east-1");
     home.key("alice", KEY, NOW - 10 * DAY);
-    let id = home.secret(ID_FIELD, KEY, NOW - 10 * DAY);
-    let secret = home.secret(SECRET_FIELD, &secret_of(KEY), NOW - 10 * DAY);
+    let id = home.secret(id_name, KEY, NOW - 10 * DAY);
+    let secret = home.secret(secret_name, &secret_of(KEY), NOW - 10 * DAY);
     (org, home, id, secret)
 }
 
@@ -257,11 +262,7 @@ async fn a_missing_or_already_claimed_secret_field_leaves_the_layout_alone() {
         outcome.detail
     );
     // Only the key id field (and a look-alike name): no pair to make a source of.
-    let mut org = FakeOrg::default();
-    let home = org.estate(ACCOUNT, "us-east-1");
-    home.key("alice", KEY, NOW - 10 * DAY);
-    let id = home.secret(ID_FIELD, KEY, NOW - 10 * DAY);
-    home.secret("app/prod/aws_secret_access_key_old", &secret_of(KEY), NOW);
+    let (org, home, id, _) = world_named(ID_FIELD, "app/prod/aws_secret_access_key_old");
     let outcome = run(&org, &home, &alice(&id), true).await;
     unchanged(&home, &outcome, Outcome::Skipped, "there is no");
 }
@@ -321,12 +322,10 @@ async fn a_field_whose_arn_an_iam_tag_cannot_hold_leaves_the_layout_alone() {
     // secret field's is the layout's longest. 256 characters fit in a tag value, 257 do not.
     for (secret_arn_len, fits) in [(256, true), (257, false)] {
         let prefix = "p".repeat(secret_arn_len - 60 - "/aws_secret_access_key".len());
-        let mut org = FakeOrg::default();
-        let home = org.estate(ACCOUNT, "us-east-1");
-        home.key("alice", KEY, NOW - 10 * DAY);
-        let id = home.secret(&format!("{prefix}/aws_access_key_id"), KEY, NOW - 10 * DAY);
-        let field = format!("{prefix}/aws_secret_access_key");
-        let secret = home.secret(&field, &secret_of(KEY), NOW - 10 * DAY);
+        let (org, home, id, secret) = world_named(
+            &format!("{prefix}/aws_access_key_id"),
+            &format!("{prefix}/aws_secret_access_key"),
+        );
         assert_eq!(secret.len(), secret_arn_len);
         let report = scanned(&home).await;
         let outcomes = enable_in(&org, &home, &report.secrets, &alice(&id), true).await;

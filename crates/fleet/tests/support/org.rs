@@ -20,6 +20,8 @@ pub struct FakeOrg {
     pub listed: Vec<OrgAccount>,
     /// Account to the Regions it has enabled; by default, those it has an estate in.
     pub enabled: BTreeMap<String, Vec<String>>,
+    /// Accounts whose Regions cannot be listed, with AWS's reason.
+    pub regions_refused: BTreeMap<String, String>,
     /// Every (account, Region) entered, in order.
     pub entered: Mutex<Vec<(String, String)>>,
 }
@@ -60,6 +62,9 @@ impl Estate for FakeOrg {
     }
 
     async fn enabled_regions(&self, account: &str) -> Result<Vec<String>, String> {
+        if let Some(reason) = self.regions_refused.get(account) {
+            return Err(reason.clone());
+        }
         if let Some(regions) = self.enabled.get(account) {
             return Ok(regions.clone());
         }
