@@ -152,14 +152,21 @@ fn a_mirror_holding_the_previous_key_in_another_tool_s_spelling_is_written_not_r
     };
     let (old_json, new_json) = (json(OLD_ID, &old_secret), json(ID, &new_secret));
     let (old_dotenv, new_dotenv) = (dotenv(OLD_ID, &old_secret), dotenv(ID, &new_secret));
-    let other_key = json("AKIAHANDWRITTEN00000", &old_secret);
+    let (other_json, other_dotenv) = (
+        json("AKIAHANDWRITTEN00000", &old_secret),
+        dotenv("AKIAHANDWRITTEN00000", &old_secret),
+    );
+    let other_secret = Sensitive::new("written/by/hand/xxxxxxxxxxxxxxxxxxxxxxxxx");
     let text = MirrorFormat::Text(TextFormat::Dotenv);
     let observed = [
         (MirrorFormat::Json, &old_json),
         (MirrorFormat::Json, &new_json),
         (text.clone(), &old_dotenv),
-        (text, &new_dotenv),
-        (MirrorFormat::Json, &other_key),
+        (text.clone(), &new_dotenv),
+        (MirrorFormat::SecretAccessKey, &old_secret),
+        (MirrorFormat::Json, &other_json),
+        (text, &other_dotenv),
+        (MirrorFormat::SecretAccessKey, &other_secret),
     ];
     let observed: Vec<Observed> = (observed.iter())
         .map(|(format, held)| Observed {
@@ -178,5 +185,9 @@ fn a_mirror_holding_the_previous_key_in_another_tool_s_spelling_is_written_not_r
             other => panic!("every one is written: {other:?}"),
         })
         .collect();
-    assert_eq!(repairs, [false, false, false, false, true]);
+    // The first five gave a key; the last three someone wrote by hand.
+    assert_eq!(
+        repairs,
+        [false, false, false, false, false, true, true, true]
+    );
 }
