@@ -3,7 +3,7 @@
 use super::aws::{FleetAws, SecretEntry};
 use super::classify::{classify, is_access_key_id, key_ids_in, Holding};
 use super::duplicate_keys;
-use super::mirrors::{claimed_source, id_field_prefix, split_field, split_layout_fix};
+use super::mirrors::{claimed_source, split_field, split_layout_fix};
 use super::report::{needs, KeyReport, ScanReport, SecretReport};
 use super::select::Selection;
 use super::time::{epoch_seconds, rfc3339};
@@ -158,10 +158,7 @@ async fn inspect(
         } => {
             report.held_key = access_key_id.clone();
             if let Some(id) = access_key_id {
-                // The user's ARN serves only `enable` of a split layout, which starts from its
-                // key id field (split_plan.rs): no GetUser for any other value.
-                let arn_too = id_field_prefix(&report.name).is_some();
-                report.describe_stray_key(aws, id, arn_too).await;
+                report.describe_stray_key(aws, id).await;
             }
             let fix = split_field(&report.name).map_or(fix, split_layout_fix);
             report.add(Verdict::NotRotatable, what, fix);
@@ -242,9 +239,9 @@ async fn inspect(
 
 impl SecretReport {
     /// A key in a value the function cannot rotate: whose it is (GetAccessKeyLastUsed names the
-    /// owner) and how it stands, so the operator knows what the fix touches; with `arn_too`, the
-    /// owner's ARN. Best effort: a failed lookup leaves the key reported as not found.
-    async fn describe_stray_key(&mut self, aws: &dyn FleetAws, id: String, arn_too: bool) {
+    /// owner) and how it stands, so the operator knows what the fix touches. Best effort: a
+    /// failed lookup leaves the key reported as not found.
+    async fn describe_stray_key(&mut self, aws: &dyn FleetAws, id: String) {
         let mut key = KeyReport {
             id,
             exists: false,
@@ -267,10 +264,10 @@ impl SecretReport {
                         key.created = Some(rfc3339(epoch_seconds(listed.created)));
                     }
                 }
-                if arn_too {
-                    if let Ok(Some(user)) = aws.user(&owner).await {
-                        self.user_arn = Some(user.arn);
-                    }
+                // Its ARN: `check_binds` matches a `--bind` on it, and the split layout's
+                // `enable` starts from it (split.rs).
+                if let Ok(Some(user)) = aws.user(&owner).await {
+                    self.user_arn = Some(user.arn);
                 }
                 self.user = Some(owner);
                 self.user_source = Some("key owner");

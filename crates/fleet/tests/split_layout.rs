@@ -194,11 +194,23 @@ async fn a_user_with_another_key_or_our_tags_is_left_to_an_administrator() {
         outcome.detail
     );
 
-    let (org, home, id, _) = world();
+    // Any tag of ours, in any case: a mirror named by someone, a setting, a binding with a space.
     let theirs = "arn:aws:secretsmanager:us-east-1:111111111111:secret:attacker-AbCdEf";
-    home.tag_user("alice", "IAM-Key-Rotator:Mirror:3", theirs);
-    let outcome = run(&org, &home, &alice(&id), true).await;
-    unchanged(&home, &outcome, Outcome::Skipped, theirs);
+    for key in [
+        "IAM-Key-Rotator:Mirror:3",
+        "iam-key-rotator:previous-key-action",
+        " iam-key-rotator:secret",
+    ] {
+        let (org, home, id, _) = world();
+        home.tag_user("alice", key, theirs);
+        let outcome = run(&org, &home, &alice(&id), true).await;
+        unchanged(
+            &home,
+            &outcome,
+            Outcome::Skipped,
+            &format!("{key}={theirs}"),
+        );
+    }
 }
 
 #[tokio::test]
