@@ -2,10 +2,9 @@
 
 use super::aws::{FleetAws, SecretFacts};
 use super::claims::{Claims, NotSole};
-use super::mirrors::{id_field_prefix, same_place, SPLIT_FIELDS};
+use super::mirrors::{claimed_source, id_field_prefix, same_place, SPLIT_FIELDS};
 use super::report::SecretReport;
 use iam_key_rotator::binding::{is_ours, MAX_TAG_VALUE_LEN};
-use iam_key_rotator::mirror::MIRROR_OF_TAG;
 
 const SOURCE: &str = "aws";
 
@@ -97,10 +96,7 @@ async fn vetted(
     let found = aws.describe(id).await.map_err(|e| e.to_string())?;
     let field = found.filter(|f| f.name == name && same_place(&f.arn, beside));
     let field = field.ok_or(format!("there is no {name} beside it"))?;
-    let claims = field
-        .tags
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case(MIRROR_OF_TAG));
+    let claims = claimed_source(&field.tags).is_some();
     let why = match () {
         _ if field.rotation_enabled => "its rotation is on (a rotated secret is never a mirror): turn it off first",
         _ if claims => "it claims a source already: a person settles it first",

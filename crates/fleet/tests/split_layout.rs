@@ -21,7 +21,7 @@ use iam_key_rotator::binding::BINDING_TAG;
 use iam_key_rotator::mirror::{FORMAT_TAG, MIRROR_OF_TAG};
 use support::fake::{key_value, secret_of, user_arn, FakeEstate, ACCOUNT};
 use support::org::FakeOrg;
-use support::{enable_in, scan_options, DAY, NOW};
+use support::{enable_in, scan_options, unchanged, DAY, NOW};
 
 const KEY: &str = "AKIAALICE1XXXXXXXXXX";
 const ID_FIELD: &str = "app/prod/aws_access_key_id";
@@ -73,14 +73,6 @@ async fn tags_of(home: &FakeEstate, arn: &str) -> Vec<(String, String)> {
 
 fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
     tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
-
-/// The outcome is `expected`, its detail says `says`, and nothing changed.
-#[track_caller]
-fn unchanged(home: &FakeEstate, outcome: &SecretOutcome, expected: Outcome, says: &str) {
-    assert_eq!(outcome.outcome, expected, "{}", outcome.detail);
-    assert!(outcome.detail.contains(says), "{}", outcome.detail);
-    assert_eq!(home.changes(), Vec::<String>::new());
 }
 
 #[tokio::test]

@@ -8,13 +8,21 @@ use iam_key_fleet::aws::Schedule;
 use iam_key_fleet::bind::Bind;
 use iam_key_fleet::claims::Scope;
 use iam_key_fleet::enable::{enable, EnableOptions};
-use iam_key_fleet::outcome::SecretOutcome;
+use iam_key_fleet::outcome::{Outcome, SecretOutcome};
 use iam_key_fleet::report::SecretReport;
 use iam_key_fleet::scan::ScanOptions;
 use iam_key_fleet::verdict::Limits;
 
 use fake::{FakeEstate, FUNCTION};
 use org::FakeOrg;
+
+/// The outcome is `expected`, its detail says `says`, and nothing changed.
+#[track_caller]
+pub fn unchanged(home: &FakeEstate, outcome: &SecretOutcome, expected: Outcome, says: &str) {
+    assert_eq!(outcome.outcome, expected, "{}", outcome.detail);
+    assert!(outcome.detail.contains(says), "{}", outcome.detail);
+    assert_eq!(home.changes(), Vec::<String>::new());
+}
 
 pub const NOW: i64 = 1_800_000_000;
 pub const DAY: i64 = 86_400;

@@ -31,10 +31,7 @@ pub fn render(
         }
         MirrorFormat::Json => {
             // What is not a JSON object (a placeholder, a value written by hand) is replaced.
-            let mut fields = match held.map(serde_json::from_str::<Value>) {
-                Some(Ok(Value::Object(fields))) => fields,
-                _ => Map::new(),
-            };
+            let mut fields = held.and_then(object).unwrap_or_default();
             if let Some(other) = fields.keys().find(|k| other_credential_field(k)) {
                 return Err(format!(
                     "it also holds the field {other}, which a consumer may read instead of AccessKeyId and SecretAccessKey; settle it by hand"
@@ -44,6 +41,14 @@ pub fn render(
             fields.insert(JSON_SECRET.into(), Value::String(secret.to_owned()));
             Ok(Value::Object(fields).to_string())
         }
+    }
+}
+
+/// The fields of a JSON object; `None` for any other value.
+fn object(held: &str) -> Option<Map<String, Value>> {
+    match serde_json::from_str(held) {
+        Ok(Value::Object(fields)) => Some(fields),
+        _ => None,
     }
 }
 
@@ -74,13 +79,10 @@ pub fn yields(format: &MirrorFormat, held: Option<&str>, id: &str, secret: &str)
         MirrorFormat::AccessKeyId => held == id,
         MirrorFormat::SecretAccessKey => held == secret,
         MirrorFormat::Text(text) => key_text::held_pair(held, text) == Some((id, secret)),
-        MirrorFormat::Json => match serde_json::from_str::<Value>(held) {
-            Ok(Value::Object(fields)) => {
-                let field = |name: &str| fields.get(name).and_then(Value::as_str);
-                field(JSON_ID) == Some(id) && field(JSON_SECRET) == Some(secret)
-            }
-            _ => false,
-        },
+        MirrorFormat::Json => object(held).is_some_and(|fields| {
+            let field = |name: &str| fields.get(name).and_then(Value::as_str);
+            field(JSON_ID) == Some(id) && field(JSON_SECRET) == Some(secret)
+        }),
     }
 }
 
